@@ -1,0 +1,77 @@
+# Two commands matter: `make run` serves the app, `make test` checks it.
+# Set-up steps are file targets with stamps, so re-running reinstalls nothing
+# unless a lock file changed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+NODE_DIR := service_worker
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DATA_DIR ?= instance
+WORKERS ?= 3
+
+.PHONY: run test lint setup setup-test browser lock clean
+
+run: setup
+	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
+		exec $(BIN)/gunicorn -c gunicorn.conf.py
+
+test: setup-test browser lint
+	$(BIN)/pytest
+
+lint: setup-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+setup: $(VENV)/.run-deps $(NODE_STAMP)
+
+setup-test: setup $(VENV)/.test-deps
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.x")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.run-deps: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test-deps: requirements-test.txt $(VENV)/.run-deps
+	$(BIN)/pip install --quiet -r requirements-test.txt
+	touch $@
+
+$(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20 or newer) is needed: apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Browser tests drive Debian's Chromium; never `playwright install`, which
+# downloads a browser build and fails offline.
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "!!! No Chromium at $(CHROMIUM) and cannot install it (needs root and apt-get)."; \
+		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium"; \
+	fi
+
+# Regenerate the Python lock files after changing dependencies in pyproject.toml.
+lock: setup-test
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile -q --no-emit-index-url --no-emit-find-links --strip-extras --no-header \
+		-o requirements.txt pyproject.toml
+	$(BIN)/pip-compile -q --extra test --no-emit-index-url --no-emit-find-links --strip-extras \
+		--no-header -o requirements-test.txt pyproject.toml
+
+clean:
+	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .ruff_cache

@@ -1,0 +1,32 @@
+"""Gunicorn settings for `make run` (and any deployment that starts gunicorn with `-c`).
+
+HOST, PORT, WORKERS and DATA_DIR come from the environment.  The master
+process builds the app once in `on_starting`, before any worker exists: that
+creates the data folder and its secret key exactly once, and a bad setting or
+a broken clinic content file stops the server with one clear line instead of
+every worker failing to boot.
+"""
+
+import os
+import sys
+
+wsgi_app = "pwa:create_app()"
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WORKERS", "3"))
+accesslog = "-"
+# Phones on slow networks keep connections open; sync workers must not wait long.
+timeout = 30
+graceful_timeout = 10
+
+
+def on_starting(server):
+    from pwa import create_app
+    from pwa.config import ConfigError
+    from pwa.explainer import ContentError
+
+    try:
+        app = create_app()
+    except (ConfigError, ContentError) as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    server.log.info("Data folder: %s", app.config["DATA_DIR"])

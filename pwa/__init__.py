@@ -1,0 +1,52 @@
+"""Aftercare PWA: the application factory.
+
+`create_app` is the only thing this module offers.  It builds a fresh Flask
+app from the configuration chain (defaults, the data folder's config file,
+`PWA_*` environment variables, then `test_config`) and registers one
+blueprint per user-facing area.  Nothing happens at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+# The design card keeps templates/ and static/ at the top level, beside the
+# package, so the service-worker build can glob static/ without reaching into
+# pwa/.  Flask looks inside the package by default; these paths say otherwise.
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the Flask application."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+
+    from . import config
+
+    config.load(app, test_config)
+
+    from . import api
+    from . import errors
+    from . import headers
+    from . import learn
+    from . import sessions
+    from . import settings
+    from . import templating
+    from . import today
+
+    learn.init_app(app)
+    app.register_blueprint(today.bp)
+    app.register_blueprint(sessions.bp, url_prefix="/sessions")
+    app.register_blueprint(learn.bp, url_prefix="/learn")
+    app.register_blueprint(settings.bp, url_prefix="/settings")
+    app.register_blueprint(api.bp, url_prefix="/api")
+    errors.init_app(app)
+    headers.init_app(app)
+    templating.init_app(app)
+    return app

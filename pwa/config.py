@@ -1,0 +1,119 @@
+"""Configuration: defaults, then the data folder's `config.toml`, then `PWA_*` variables.
+
+Every setting a deployment may change is listed in `SETTINGS` with its parser,
+so a typo in `config.toml` or a bad value in the environment stops the app at
+start-up with a message naming the setting, instead of being silently ignored.
+`test_config` (tests only) is applied last.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from flask import Flask
+
+from . import ROOT
+from . import data_dir
+
+CONFIG_FILE = "config.toml"
+
+
+class ConfigError(ValueError):
+    """A setting is missing, unknown or has a value the app cannot use."""
+
+
+def _text(max_length: int) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        value = value.strip()
+        if len(value) > max_length:
+            raise ValueError(f"must be at most {max_length} characters")
+        return value
+
+    return parse
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError("must be a date written as YYYY-MM-DD")
+
+
+# Setting name -> (default, parser).  Names are upper case in the app and the
+# environment (PWA_CLINIC_NAME); config.toml may write them in lower case.
+SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+    "APP_NAME": ("Aftercare", _text(30)),
+    "CLINIC_NAME": ("", _text(80)),
+    # Who checked the explainer for this clinic, e.g. "Dr A. Name, dermatologist".
+    "CONTENT_REVIEWER": ("", _text(120)),
+    "CONTENT_REVIEWED_ON": (None, _date),
+    "SECRET_KEY": (None, _text(512)),
+}
+
+
+def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
+    """Fill `app.config` from the configuration chain and validate it."""
+    test_config = dict(test_config or {})
+    folder = data_dir.resolve(
+        test_config.pop("DATA_DIR", None)
+        or os.environ.get("DATA_DIR")
+        or os.environ.get("PWA_DATA_DIR"),
+        ROOT,
+    )
+    values: dict[str, Any] = {name: default for name, (default, _) in SETTINGS.items()}
+    values.update(_from_file(folder / CONFIG_FILE))
+    values.update(_from_environment())
+    if values["CONTENT_REVIEWER"] and values["CONTENT_REVIEWED_ON"] is None:
+        raise ConfigError("CONTENT_REVIEWED_ON: required when CONTENT_REVIEWER is set")
+    app.config.update(values)
+    app.config.update(test_config)
+    app.config["DATA_DIR"] = folder
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = data_dir.ensure_secret_key(folder)
+
+
+def _from_file(path: os.PathLike[str]) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    values = {}
+    for key, value in raw.items():
+        name = key.upper()
+        if name not in SETTINGS:
+            known = ", ".join(sorted(n.lower() for n in SETTINGS))
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+        values[name] = _parse(name, value, source=str(path))
+    return values
+
+
+def _from_environment() -> dict[str, Any]:
+    values = {}
+    for name in SETTINGS:
+        if f"PWA_{name}" in os.environ:
+            values[name] = _parse(name, os.environ[f"PWA_{name}"], source=f"PWA_{name}")
+    return values
+
+
+def _parse(name: str, value: Any, source: str) -> Any:
+    parser = SETTINGS[name][1]
+    try:
+        return parser(value)
+    except ValueError as error:
+        where = source if source.startswith("PWA_") else f"{source}: {name.lower()}"
+        raise ConfigError(f"{where}: {error}") from None

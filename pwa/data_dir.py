@@ -1,0 +1,55 @@
+"""The data folder: where it is, and the secret key that lives in it.
+
+The data folder holds everything a deployment owns and the checkout does not:
+the secret key, the clinic's `config.toml`, clinic content overrides and
+(later) the per-plan stores.  Gunicorn's master process calls `prepare` before
+it forks any worker, so the secret is created once, never by each worker;
+`ensure_secret_key` is also safe if two processes race (it links a finished
+file into place, which only one of them can win).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+SECRET_KEY_FILE = "secret_key"
+# 32 random bytes, hex-encoded: the size Flask's docs suggest for SECRET_KEY.
+SECRET_KEY_BYTES = 32
+
+
+def resolve(data_dir: str | os.PathLike[str] | None, root: Path) -> Path:
+    """Absolute data folder: default `instance/`; relative paths start at the checkout."""
+    path = Path(data_dir) if data_dir else Path("instance")
+    return path if path.is_absolute() else (root / path).resolve()
+
+
+def ensure_secret_key(data_dir: Path) -> str:
+    """Return the deployment's secret key, creating it on first use."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key_path = data_dir / SECRET_KEY_FILE
+    if not key_path.exists():
+        _create_secret_key(key_path)
+    key = key_path.read_text(encoding="ascii").strip()
+    if len(key) < 2 * SECRET_KEY_BYTES:
+        raise ValueError(f"{key_path} is shorter than {2 * SECRET_KEY_BYTES} characters")
+    return key
+
+
+def _create_secret_key(key_path: Path) -> None:
+    temp = key_path.with_name(f".{key_path.name}.{os.getpid()}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, (secrets.token_hex(SECRET_KEY_BYTES) + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        # link() refuses to replace an existing file, so when two processes
+        # race the first finished key wins and the other is thrown away.
+        os.link(temp, key_path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()

@@ -1,0 +1,49 @@
+"""Error responses: JSON under /api (what fetch() and the service worker expect), HTML elsewhere."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import render_template
+from flask import request
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
+
+# Shown instead of Werkzeug's wording, which is written for developers.
+FRIENDLY_TITLES = {
+    404: "We can't find that page",
+    405: "That didn't work",
+    500: "Something went wrong on our side",
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers for every HTTP error and for unexpected exceptions."""
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def error_response(status: int, code: str, message: str):
+    """The one JSON error shape of the API: {"error": code, "message": text}."""
+    return {"error": code, "message": message}, status
+
+
+def wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def handle_http_error(error: HTTPException):
+    status = error.code or 500
+    # Keep headers that carry meaning (Allow on 405, Retry-After on 429).
+    headers = {k: v for k, v in error.get_headers() if k in ("Allow", "Retry-After")}
+    if wants_json():
+        code = (error.name or "error").lower().replace(" ", "_")
+        body, status = error_response(status, code, error.description or error.name)
+        return body, status, headers
+    title = FRIENDLY_TITLES.get(status, error.name)
+    return render_template("errors/error.html", status=status, title=title), status, headers
+
+
+def handle_unexpected_error(error: Exception):
+    # Flask logs the traceback before calling this handler; the client gets
+    # a calm page (or JSON) that reveals nothing about the server.
+    return handle_http_error(InternalServerError())

@@ -1,0 +1,37 @@
+"""What every template can use: the app's names, the review status, and date formatting."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Flask
+from flask import current_app
+
+# (endpoint, label, icon) for the bottom navigation, in display order.
+NAV_ITEMS = (
+    ("today.index", "Today", "today"),
+    ("sessions.index", "Sessions", "sessions"),
+    ("learn.index", "Learn", "learn"),
+    ("settings.index", "Settings", "settings"),
+)
+
+
+def init_app(app: Flask) -> None:
+    app.context_processor(template_globals)
+    app.add_template_filter(long_date)
+
+
+def template_globals() -> dict:
+    config = current_app.config
+    return {
+        "app_name": config["APP_NAME"],
+        "clinic_name": config["CLINIC_NAME"],
+        "content_reviewer": config["CONTENT_REVIEWER"],
+        "content_reviewed_on": config["CONTENT_REVIEWED_ON"],
+        "nav_items": NAV_ITEMS,
+    }
+
+
+def long_date(value: date) -> str:
+    """26 November 2026: unambiguous wherever the reader lives."""
+    return f"{value.day} {value:%B %Y}"

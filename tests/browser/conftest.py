@@ -1,0 +1,83 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright, against a real `make run` server.
+
+Never `playwright install`: it downloads a browser build, which fails offline.
+Without Chromium the browser tests are skipped with one loud line, unless CI
+is set, where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from support import RunningServer
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+NO_BROWSER = (
+    f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM}. "
+    "Install it with `sudo apt-get install chromium` (make test does this as root)."
+)
+# Flags that keep Chromium from reaching for the network on a closed machine.
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "tests/browser/" in item.nodeid:
+            item.add_marker(pytest.mark.browser)
+    if CHROMIUM.exists() or os.environ.get("CI"):
+        return
+    config._browser_skipped = True
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason=NO_BROWSER))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if getattr(config, "_browser_skipped", False):
+        terminalreporter.write_line("!" * 78, red=True)
+        terminalreporter.write_line(NO_BROWSER, red=True, bold=True)
+        terminalreporter.write_line("!" * 78, red=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app as `make run` serves it (gunicorn, several workers), on a free port."""
+    folder = tmp_path_factory.mktemp("live")
+    server = RunningServer(folder / "data", folder / "server.log", WORKERS="2").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"CI is set and there is no Chromium at {CHROMIUM}: install Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A fresh phone-sized context (390×844, touch), closed after the test."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+    )
+    yield context
+    context.close()

@@ -1,0 +1,75 @@
+"""Helpers shared by the test modules: free ports and a real server started with `make run`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """The current environment without any PWA_* or DATA_DIR setting, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PWA_") and k != "DATA_DIR"}
+    env.update(extra)
+    return env
+
+
+class RunningServer:
+    """`make run` in its own process group, on a free port, with its own data folder."""
+
+    def __init__(self, data_dir: Path, log_path: Path, port: int | None = None, **env: str):
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._env = clean_environment(PORT=str(self.port), DATA_DIR=str(data_dir), **env)
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> RunningServer:
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            ["make", "--no-print-directory", "-C", str(ROOT), "run"],
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"make run exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not answer within {timeout} s:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
