@@ -17,7 +17,7 @@ PORT ?= 8000
 DATA_DIR ?= instance
 WORKERS ?= 3
 
-.PHONY: run test lint setup setup-test browser lock clean
+.PHONY: run test lint setup setup-test browser lock clean screenshots
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
@@ -75,3 +75,7 @@ lock: setup-test
 
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .ruff_cache
+
+# Phone-sized screenshots for the README, taken by headless Chromium.
+screenshots: setup-test browser
+	$(BIN)/python docs/screenshot.py
