@@ -11,13 +11,23 @@ BIN := $(VENV)/bin
 NODE_DIR := service_worker
 NODE_STAMP := $(NODE_DIR)/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
+# Workbox's runtime is copied from node_modules under a versioned path, so a
+# Workbox upgrade changes every URL that loads it.
+VENDOR_DIR := static/vendor
+VENDOR_STAMP := $(VENDOR_DIR)/.installed
+WORKBOX_FILES := workbox-sw/build/workbox-sw.js \
+	workbox-core/build/workbox-core.prod.js \
+	workbox-precaching/build/workbox-precaching.prod.js \
+	workbox-routing/build/workbox-routing.prod.js \
+	workbox-strategies/build/workbox-strategies.prod.js \
+	workbox-window/build/workbox-window.prod.mjs
 
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= instance
 WORKERS ?= 3
 
-.PHONY: run test lint setup setup-test browser lock clean screenshots
+.PHONY: run test lint setup setup-test browser lock clean images
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
@@ -30,7 +40,7 @@ lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-setup: $(VENV)/.run-deps $(NODE_STAMP)
+setup: $(VENV)/.run-deps $(NODE_STAMP) $(VENDOR_STAMP)
 
 setup-test: setup $(VENV)/.test-deps
 
@@ -50,6 +60,16 @@ $(VENV)/.test-deps: requirements-test.txt $(VENV)/.run-deps
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20 or newer) is needed: apt-get install nodejs npm"; exit 1; }
 	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(VENDOR_STAMP): $(NODE_STAMP) Makefile
+	rm -rf $(VENDOR_DIR)
+	version=$$(node -p "require('./$(NODE_DIR)/node_modules/workbox-sw/package.json').version"); \
+	target=$(VENDOR_DIR)/workbox-v$$version; mkdir -p $$target; \
+	for file in $(WORKBOX_FILES); do \
+		cp $(NODE_DIR)/node_modules/$$file $$target/; \
+		if [ -f $(NODE_DIR)/node_modules/$$file.map ]; then cp $(NODE_DIR)/node_modules/$$file.map $$target/; fi; \
+	done
 	touch $@
 
 # Browser tests drive Debian's Chromium; never `playwright install`, which
@@ -76,6 +96,7 @@ lock: setup-test
 clean:
 	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .ruff_cache
 
-# Phone-sized screenshots for the README, taken by headless Chromium.
-screenshots: setup-test browser
-	$(BIN)/python docs/screenshot.py
+# Icons from their SVG sources, the manifest screenshot and the README's
+# screenshots, all rendered by headless Chromium.
+images: setup-test browser
+	$(BIN)/python tools/render_images.py

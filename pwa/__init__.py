@@ -32,21 +32,26 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.load(app, test_config)
 
     from . import api
+    from . import compression
     from . import errors
     from . import headers
     from . import learn
     from . import sessions
     from . import settings
+    from . import shell
     from . import templating
     from . import today
 
     learn.init_app(app)
+    shell.init_app(app)
     app.register_blueprint(today.bp)
     app.register_blueprint(sessions.bp, url_prefix="/sessions")
     app.register_blueprint(learn.bp, url_prefix="/learn")
     app.register_blueprint(settings.bp, url_prefix="/settings")
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(shell.bp)
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)
+    compression.init_app(app)
     return app

@@ -7,6 +7,9 @@ from datetime import date
 from flask import Flask
 from flask import current_app
 
+from . import shell
+from . import web_manifest
+
 # (endpoint, label, icon) for the bottom navigation, in display order.
 NAV_ITEMS = (
     ("today.index", "Today", "today"),
@@ -29,6 +32,9 @@ def template_globals() -> dict:
         "content_reviewer": config["CONTENT_REVIEWER"],
         "content_reviewed_on": config["CONTENT_REVIEWED_ON"],
         "nav_items": NAV_ITEMS,
+        "theme_light": web_manifest.THEME_LIGHT,
+        "theme_dark": web_manifest.THEME_DARK,
+        "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
     }
 
 

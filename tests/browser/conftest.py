@@ -57,17 +57,45 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
     if not CHROMIUM.exists():
         pytest.fail(f"CI is set and there is no Chromium at {CHROMIUM}: install Debian's chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    browser = playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def profile(playwright, tmp_path):
+    """A persistent profile, like a real phone's browser: installability needs one
+    (an incognito-like context always answers "in-incognito")."""
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "profile"),
+        executable_path=str(CHROMIUM),
+        headless=True,
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of the test's own, which the test may stop (a real outage) and restart."""
+    server = RunningServer(tmp_path / "data", tmp_path / "server.log", WORKERS="2")
+    yield server.start()
+    server.stop()
 
 
 @pytest.fixture

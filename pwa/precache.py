@@ -1,0 +1,58 @@
+"""The service worker's precache list: every URL the app needs offline, with a content revision.
+
+This is the project's equivalent of Workbox's `injectManifest`: Python hashes
+the static files and the *rendered* app pages, so a change to a template, a
+clinic content file or the configuration changes a revision, which changes
+the bytes of /sw.js, which makes the browser install the new worker.  Pages
+listed here must render identically for everyone (no dates, tokens or
+personal data) or every request would look like an update.  No Flask here:
+the caller passes a function that renders a URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from collections.abc import Iterable
+from pathlib import Path
+
+# Static files every page needs offline, relative to static/.  Large files the
+# browser fetches only at install time (512 px icons, store screenshots) are
+# left out to keep the download small.
+STATIC_PATTERNS = ("css/*.css", "js/**/*.js", "icons/icon.svg", "icons/icon-192.png")
+
+
+class PrecacheError(RuntimeError):
+    """A URL meant for the precache did not render: it would break every install."""
+
+
+def revision(content: bytes) -> str:
+    """Short content hash; it only has to change when the content does."""
+    return hashlib.sha256(content).hexdigest()[:16]
+
+
+def static_files(static_dir: Path, extra: Iterable[str] = ()) -> list[str]:
+    """Paths under static/ to precache, sorted so the list is stable."""
+    found = {p for pattern in STATIC_PATTERNS for p in static_dir.glob(pattern) if p.is_file()}
+    found.update(static_dir / name for name in extra)
+    return sorted(str(p.relative_to(static_dir)) for p in found)
+
+
+def build_manifest(
+    page_urls: Iterable[str],
+    static_dir: Path,
+    static_url: Callable[[str], str],
+    render: Callable[[str], tuple[int, bytes]],
+    extra_static: Iterable[str] = (),
+) -> list[dict[str, str]]:
+    """[{url, revision}] for every page and static file the app needs offline."""
+    entries = []
+    for url in page_urls:
+        status, body = render(url)
+        if status != 200:
+            raise PrecacheError(f"{url} answered {status}; a precached URL must answer 200")
+        entries.append({"url": url, "revision": revision(body)})
+    for name in static_files(static_dir, extra_static):
+        content = (static_dir / name).read_bytes()
+        entries.append({"url": static_url(name), "revision": revision(content)})
+    return entries

@@ -1,0 +1,104 @@
+"""Blueprint "shell": what makes the site an installable, offline app.
+
+/manifest.webmanifest, /sw.js (the Workbox service worker with the precache
+list injected) and /offline.  The Workbox runtime is served from
+static/vendor/workbox-vX.Y.Z/, copied there by `make setup` from the pinned
+npm packages, so its URL changes with its version.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Blueprint
+from flask import Flask
+from flask import current_app
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from . import ROOT
+from . import precache
+from . import web_manifest
+from .config import ConfigError
+from .learn import pages
+
+bp = Blueprint("shell", __name__)
+
+SERVICE_WORKER_SOURCE = ROOT / "service_worker" / "sw.js"
+VENDOR_DIR = ROOT / "static" / "vendor"
+SHORTCUT_ENDPOINTS = [endpoint for _, endpoint in web_manifest.SHORTCUTS]
+
+
+def init_app(app: Flask) -> None:
+    """Find the Workbox copy `make setup` made; without it the app cannot work offline."""
+    copies = sorted(VENDOR_DIR.glob("workbox-v*/workbox-sw.js"))
+    if not copies:
+        raise ConfigError(f"no Workbox runtime in {VENDOR_DIR}: run `make setup` first")
+    app.config["WORKBOX_DIR"] = copies[-1].parent.name
+    app.extensions["precache_manifest"] = None
+
+
+def workbox_url(filename: str) -> str:
+    """URL of one Workbox file under its versioned folder."""
+    return url_for("static", filename=f"vendor/{current_app.config['WORKBOX_DIR']}/{filename}")
+
+
+def precached_pages() -> list[str]:
+    """Every app route, so each opens offline even if the user never visited it."""
+    urls = [url_for(endpoint) for endpoint in SHORTCUT_ENDPOINTS] + [url_for("settings.index")]
+    urls += [url_for("learn.page", slug=slug) for slug in pages()]
+    return urls + [url_for("shell.offline"), url_for("shell.manifest")]
+
+
+def precache_manifest() -> list[dict[str, str]]:
+    """Computed once per process: content only changes with a deploy (and a restart)."""
+    if current_app.extensions["precache_manifest"] is None:
+        client = current_app.test_client()
+
+        def render(url: str) -> tuple[int, bytes]:
+            with client.get(url) as response:
+                return response.status_code, response.get_data()
+
+        current_app.extensions["precache_manifest"] = precache.build_manifest(
+            precached_pages(),
+            Path(current_app.static_folder),
+            lambda name: url_for("static", filename=name),
+            render,
+            extra_static=[f"vendor/{current_app.config['WORKBOX_DIR']}/workbox-window.prod.mjs"],
+        )
+    return current_app.extensions["precache_manifest"]
+
+
+@bp.get("/sw.js")
+def service_worker():
+    source = SERVICE_WORKER_SOURCE.read_text(encoding="utf-8")
+    body = source.replace("self.__WB_MANIFEST", json.dumps(precache_manifest())).replace(
+        "__WORKBOX_PATH__", workbox_url("").rstrip("/")
+    )
+    response = current_app.response_class(body, mimetype="text/javascript")
+    # The browser must always ask for a new worker; stale copies strand users.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    data = web_manifest.build(
+        current_app.config["APP_NAME"],
+        current_app.config["CLINIC_NAME"],
+        static_url=lambda name: url_for("static", filename=name),
+        page_url=url_for,
+    )
+    response = current_app.response_class(
+        json.dumps(data, indent=2), mimetype="application/manifest+json"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/offline")
+def offline():
+    return render_template("shell/offline.html")

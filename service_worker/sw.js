@@ -1,0 +1,45 @@
+/**
+ * The Aftercare service worker: a short composition of Workbox modules.
+ *
+ * pwa/shell.py serves this file at /sw.js and fills in its two placeholders:
+ * the path of the self-hosted, versioned Workbox runtime, and the precache
+ * list with content revisions (Workbox's injectManifest placeholder).
+ *
+ * - Every app page, the CSS, JS and icons are precached at install, so every
+ *   page opens offline after the first visit, even pages never opened.
+ * - Anything else goes to the network; when that fails, a document gets the
+ *   precached offline page.  /api answers are never cached: private plan
+ *   data lives in IndexedDB, not in Cache Storage.
+ * - A new version waits until the page asks it to take over (the user taps
+ *   "Reload"), so nobody is reloaded mid-tick.
+ */
+/* global workbox */
+
+importScripts('__WORKBOX_PATH__/workbox-sw.js');
+workbox.setConfig({modulePathPrefix: '__WORKBOX_PATH__', debug: false});
+
+// workbox-sw loads modules on first use, which is only allowed while this
+// script first runs: touch each one here, never first inside a handler.
+const {core, precaching, routing, strategies} = workbox;
+
+core.setCacheNameDetails({prefix: 'aftercare'});
+core.clientsClaim();
+
+precaching.cleanupOutdatedCaches();
+precaching.precacheAndRoute(self.__WB_MANIFEST, {
+  // The manifest's start_url is /?source=pwa: serve it from the precached /.
+  ignoreURLParametersMatching: [/^source$/, /^utm_/],
+});
+
+routing.setDefaultHandler(new strategies.NetworkOnly());
+routing.setCatchHandler(async ({request}) =>
+  request.destination === 'document'
+    ? (await precaching.matchPrecache('/offline')) || Response.error()
+    : Response.error(),
+);
+
+self.addEventListener('message', (event) => {
+  if (event.data && event.data.type === 'SKIP_WAITING') {
+    self.skipWaiting();
+  }
+});
