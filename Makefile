@@ -27,7 +27,7 @@ PORT ?= 8000
 DATA_DIR ?= instance
 WORKERS ?= 3
 
-.PHONY: run test lint setup setup-test browser lock clean images
+.PHONY: run test lint setup setup-test browser lock clean images bench
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
@@ -84,6 +84,10 @@ browser:
 		echo "!!! No Chromium at $(CHROMIUM) and cannot install it (needs root and apt-get)."; \
 		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium"; \
 	fi
+
+# Speed and size budgets, measured against a real server (not part of make test).
+bench: setup-test browser
+	$(BIN)/python bench/sizes.py
 
 # Regenerate the Python lock files after changing dependencies in pyproject.toml.
 lock: setup-test

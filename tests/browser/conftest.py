@@ -8,24 +8,16 @@ is set, where a missing browser is a failure.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
+from helpers import CHROMIUM
+from helpers import CHROMIUM_ARGS
 from support import RunningServer
 
-CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 NO_BROWSER = (
     f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM}. "
     "Install it with `sudo apt-get install chromium` (make test does this as root)."
 )
-# Flags that keep Chromium from reaching for the network on a closed machine.
-CHROMIUM_ARGS = [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
 
 
 def pytest_collection_modifyitems(config, items):

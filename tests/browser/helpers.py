@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from support import ROOT
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+# Flags that keep Chromium from reaching for the network on a closed machine.
+CHROMIUM_ARGS = [
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
+
+AXE = ROOT / "service_worker" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
 # navigator.serviceWorker.ready resolves while the worker may still be
 # "activating": wait for "activated", then for it to control the page.
 WAIT_UNTIL_CONTROLLED = """async () => {
@@ -29,10 +47,24 @@ PRECACHED_URLS = """async () => {
 
 
 def open_controlled(context, url):
-    """Open `url` and wait until the service worker controls the page."""
+    """Open `url` and wait until the service worker controls the page.
+
+    `page.requests` collects every URL the context asks for from then on,
+    the service worker's own fetches (the precache download) included.
+    """
     page = context.new_page()
     page.requests = []
-    page.on("request", lambda request: page.requests.append(request.url))
+    context.on("request", lambda request: page.requests.append(request.url))
     page.goto(url)
     page.evaluate(WAIT_UNTIL_CONTROLLED)
     return page
+
+
+def axe_violations(page) -> list[tuple[str, list]]:
+    """Run axe-core in the page (its context must bypass the CSP) and list what fails."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+    )
+    assert len(result["passes"]) > 10, "axe really ran"
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]

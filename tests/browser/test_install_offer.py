@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+from helpers import CHROMIUM
+from helpers import CHROMIUM_ARGS
+from helpers import axe_violations
 from helpers import open_controlled
 
 IPHONE_SAFARI = (
@@ -67,5 +71,25 @@ def test_nothing_is_offered_when_running_installed(live_server, browser):
         page.wait_for_timeout(1000)
         assert page.locator("[data-ios-install]").first.is_hidden()
         assert page.locator("[data-install-offer]").first.is_hidden()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_install_card_and_toasts_pass_axe(own_server, playwright, tmp_path, scheme):
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "axe-profile"),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+        color_scheme=scheme,
+        bypass_csp=True,
+    )
+    try:
+        page = context.new_page()
+        page.goto(own_server.url + "/")
+        page.get_by_text("Ready to work offline").wait_for()
+        page.locator("[data-install-offer]").wait_for(timeout=15_000)
+        assert axe_violations(page) == []
     finally:
         context.close()

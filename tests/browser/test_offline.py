@@ -41,6 +41,9 @@ def test_chromium_finds_the_app_installable(own_server, profile):
 def test_every_page_opens_with_the_server_stopped(own_server, profile):
     page = open_controlled(profile, own_server.url + "/")
     cached = page.evaluate(PRECACHED_URLS)
+    assert len(cached["urls"]) >= len(APP_ROUTES)
+    assert any("/sw.js" in url for url in page.requests)
+    assert any(url.endswith("/offline") for url in page.requests), "the precache download is seen"
     assert all(name.startswith("aftercare-") for name in cached["names"])
     own_server.stop()  # a real outage: nothing answers on the port any more
 

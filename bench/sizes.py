@@ -1,0 +1,112 @@
+"""Transfer-size budgets, measured against `make run` (gunicorn, compression on) in real Chromium.
+
+Prints a table and writes bench/results/sizes.json.  Budgets (compressed bytes):
+- Today's critical path (HTML + CSS + JS a first visit to / loads) <= 30 KB
+- service worker + the Workbox runtime it imports                  <= 20 KB
+- everything precached                                             <= 250 KB
+Usage: `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import sys
+import tempfile
+import urllib.request
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+from support import RunningServer  # noqa: E402
+
+KB = 1024
+BUDGETS = {
+    "today_critical_path": 30 * KB,
+    "service_worker_and_workbox": 20 * KB,
+    "everything_precached": 250 * KB,
+}
+ACCEPT = {"Accept-Encoding": "br, gzip"}
+
+
+def transfer_size(url: str) -> int:
+    """Bytes of the response body as sent (urllib does not decompress)."""
+    request = urllib.request.Request(url, headers=ACCEPT)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return len(response.read())
+
+
+def critical_path(base: str) -> tuple[int, list[str]]:
+    """HTML, CSS and JS a phone downloads for a first visit to Today, as Chromium saw them."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        seen = []
+        page.on("requestfinished", lambda request: seen.append(request))
+        page.goto(base + "/", wait_until="networkidle")
+        total, names = 0, []
+        for request in seen:
+            if request.resource_type in ("document", "stylesheet", "script"):
+                total += request.sizes()["responseBodySize"]
+                names.append(request.url.removeprefix(base))
+        browser.close()
+    return total, names
+
+
+def service_worker(base: str) -> tuple[int, list[str]]:
+    source = urllib.request.urlopen(base + "/sw.js", timeout=10).read().decode()
+    runtime = re.search(r"importScripts\('([^']+)/workbox-sw\.js'\)", source).group(1)
+    urls = ["/sw.js", f"{runtime}/workbox-sw.js"] + [
+        f"{runtime}/workbox-{name}.prod.js"
+        for name in ("core", "precaching", "routing", "strategies")
+    ]
+    return sum(transfer_size(base + url) for url in urls), urls
+
+
+def precached(base: str) -> tuple[int, list[str]]:
+    source = urllib.request.urlopen(base + "/sw.js", timeout=10).read().decode()
+    entries = json.loads(re.search(r"precacheAndRoute\((\[.*?\]), \{", source, re.S).group(1))
+    urls = [entry["url"] for entry in entries]
+    return sum(transfer_size(base + url) for url in urls), urls
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        server = RunningServer(Path(folder) / "data", Path(folder) / "server.log").start()
+        try:
+            measured = {
+                "today_critical_path": critical_path(server.url),
+                "service_worker_and_workbox": service_worker(server.url),
+                "everything_precached": precached(server.url),
+            }
+        finally:
+            server.stop()
+    rows = []
+    print(f"{'budget':30} {'measured':>10} {'target':>10}  result  files")
+    for name, (size, urls) in measured.items():
+        ok = size <= BUDGETS[name]
+        rows.append(
+            {"name": name, "bytes": size, "target": BUDGETS[name], "pass": ok, "files": urls}
+        )
+        verdict = "PASS" if ok else "FAIL"
+        print(
+            f"{name:30} {size / KB:8.1f} KB {BUDGETS[name] / KB:7.0f} KB  {verdict:6}  {len(urls)}"
+        )
+    results = ROOT / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    report = {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
+        "rows": rows,
+    }
+    (results / "sizes.json").write_text(json.dumps(report, indent=2))
+    return 0 if all(row["pass"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
