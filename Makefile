@@ -70,6 +70,9 @@ $(VENDOR_STAMP): $(NODE_STAMP) Makefile
 		cp $(NODE_DIR)/node_modules/$$file $$target/; \
 		if [ -f $(NODE_DIR)/node_modules/$$file.map ]; then cp $(NODE_DIR)/node_modules/$$file.map $$target/; fi; \
 	done
+	version=$$(node -p "require('./$(NODE_DIR)/node_modules/idb/package.json').version"); \
+	mkdir -p $(VENDOR_DIR)/idb-v$$version; \
+	cp $(NODE_DIR)/node_modules/idb/build/index.js $(VENDOR_DIR)/idb-v$$version/index.js
 	touch $@
 
 # Browser tests drive Debian's Chromium; never `playwright install`, which

@@ -23,10 +23,11 @@ def on_starting(server):
     from pwa import create_app
     from pwa.config import ConfigError
     from pwa.explainer import ContentError
+    from pwa.protocol import ProtocolError
 
     try:
         app = create_app()
-    except (ConfigError, ContentError) as error:
+    except (ConfigError, ContentError, ProtocolError) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
     server.log.info("Data folder: %s", app.config["DATA_DIR"])

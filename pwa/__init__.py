@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import today
 
     learn.init_app(app)
+    today.init_app(app)
     shell.init_app(app)
     app.register_blueprint(today.bp)
     app.register_blueprint(sessions.bp, url_prefix="/sessions")

@@ -9,6 +9,7 @@ start-up with a message naming the setting, instead of being silently ignored.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable
 from datetime import date
@@ -51,6 +52,16 @@ def _date(value: Any) -> date | None:
     raise ValueError("must be a date written as YYYY-MM-DD")
 
 
+def _phone(value: Any) -> str:
+    text = _text(32)(value)
+    if text and not PHONE.match(text):
+        raise ValueError("must be a phone number: digits, spaces, dashes, brackets, a leading +")
+    return text
+
+
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
+
+
 # Setting name -> (default, parser).  Names are upper case in the app and the
 # environment (PWA_CLINIC_NAME); config.toml may write them in lower case.
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
@@ -60,6 +71,10 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "CONTENT_REVIEWER": ("", _text(120)),
     "CONTENT_REVIEWED_ON": (None, _date),
     "SECRET_KEY": (None, _text(512)),
+    # Shown as a tap-to-call button on the warning-signs card.
+    "CLINIC_PHONE": ("", _phone),
+    # The protocol new plans start with (a file in pwa/protocols/ or DATA_DIR/protocols/).
+    "PROTOCOL": ("microneedling-default", _text(64)),
 }
 
 

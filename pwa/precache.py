@@ -19,7 +19,13 @@ from pathlib import Path
 # Static files every page needs offline, relative to static/.  Large files the
 # browser fetches only at install time (512 px icons, store screenshots) are
 # left out to keep the download small.
-STATIC_PATTERNS = ("css/*.css", "js/**/*.js", "icons/icon.svg", "icons/icon-192.png")
+STATIC_PATTERNS = (
+    "css/*.css",
+    "js/**/*.js",
+    "icons/icon.svg",
+    "icons/icon-192.png",
+    "vendor/idb-v*/index.js",
+)
 
 
 class PrecacheError(RuntimeError):

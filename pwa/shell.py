@@ -49,7 +49,7 @@ def precached_pages() -> list[str]:
     """Every app route, so each opens offline even if the user never visited it."""
     urls = [url_for(endpoint) for endpoint in SHORTCUT_ENDPOINTS] + [url_for("settings.index")]
     urls += [url_for("learn.page", slug=slug) for slug in pages()]
-    return urls + [url_for("shell.offline"), url_for("shell.manifest")]
+    return urls + [url_for("shell.offline"), url_for("shell.manifest"), url_for("today.schedule")]
 
 
 def precache_manifest() -> list[dict[str, str]]:

@@ -29,6 +29,7 @@ def template_globals() -> dict:
     return {
         "app_name": config["APP_NAME"],
         "clinic_name": config["CLINIC_NAME"],
+        "clinic_phone": config["CLINIC_PHONE"],
         "content_reviewer": config["CONTENT_REVIEWER"],
         "content_reviewed_on": config["CONTENT_REVIEWED_ON"],
         "nav_items": NAV_ITEMS,

@@ -1,15 +1,48 @@
-"""Blueprint "today": the home screen, where the day's aftercare checklist will live."""
+"""Blueprint "today": the home screen with the day's aftercare, and the protocol schedule.
+
+The page itself is the same for everyone (the service worker precaches it);
+the plan, the day number and the ticks live on the device and are filled in
+by static/js/components/today.js.  /protocol.json is the expanded schedule of
+the protocol new plans start with, which the device keeps offline.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import Flask
+from flask import current_app
 from flask import render_template
 
+from . import protocol
+from .config import ConfigError
 from .learn import pages
 
 bp = Blueprint("today", __name__)
 
 
+def init_app(app: Flask) -> None:
+    """Load and check every protocol once, so a broken file fails at start-up."""
+    protocols = protocol.load_protocols(app.config["DATA_DIR"] / "protocols")
+    if app.config["PROTOCOL"] not in protocols:
+        known = ", ".join(sorted(protocols))
+        raise ConfigError(f"PROTOCOL: no protocol {app.config['PROTOCOL']!r} (known: {known})")
+    app.extensions["protocols"] = protocols
+
+
+def current_schedule() -> dict:
+    """The expanded schedule of the configured protocol."""
+    config = current_app.config
+    chosen = current_app.extensions["protocols"][config["PROTOCOL"]]
+    return protocol.expand(chosen, config["CONTENT_REVIEWER"], config["CONTENT_REVIEWED_ON"])
+
+
 @bp.get("/")
 def index():
-    return render_template("today/index.html", pages=pages())
+    return render_template("today/index.html", pages=pages(), schedule=current_schedule())
+
+
+@bp.get("/protocol.json")
+def schedule():
+    response = current_app.json.response(current_schedule())
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,258 @@
+"""Aftercare protocols: versioned TOML files expanded into a day-by-day schedule.
+
+A protocol is data.  This module reads and checks the files (shipped ones in
+pwa/protocols/, a clinic's in DATA_DIR/protocols/, which win by id), and
+expands one into the schedule the device keeps offline: for each mode
+(standard and PIH-risk) the items and "can I use it today?" gates of day 0 to
+the end of the recovery run, plus the "ongoing" days after it.  The device
+only works out which day it is.  No Flask here.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "protocols"
+MODES = ("standard", "pih_risk")
+TIMES = ("morning", "evening", "any")
+KINDS = ("do", "avoid", "watch")
+ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_RECOVERY_DAYS = 60
+# Resuming is never an instruction: every gate message carries this condition.
+CONDITION = "if your skin is calm and your practitioner agrees"
+NOT_REVIEWED = "Written from the sources listed; not yet reviewed by a clinician."
+
+
+class ProtocolError(ValueError):
+    """A protocol file cannot be used; the message names the file, line and field."""
+
+
+def load_protocols(override_dir: Path | None = None) -> dict[str, dict]:
+    """Every protocol by id; a clinic file replaces the shipped one with the same id."""
+    files = {path.stem: path for path in SHIPPED_DIR.glob("*.toml")}
+    if override_dir is not None and override_dir.is_dir():
+        files.update({path.stem: path for path in override_dir.glob("*.toml")})
+    return {name: parse_protocol(path) for name, path in sorted(files.items())}
+
+
+def parse_protocol(path: Path) -> dict:
+    """Read and check one protocol file."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProtocolError(f"{path}: not valid TOML ({error})") from None
+    try:
+        return _checked(data, path.stem)
+    except _FieldError as error:
+        line = _line_of(text, error.table, error.index, error.key)
+        where = f"{path}, line {line}" if line else str(path)
+        raise ProtocolError(f"{where}: {error.field}: {error.message}") from None
+
+
+class _FieldError(Exception):
+    def __init__(self, table: str, index: int | None, key: str, message: str):
+        self.table, self.index, self.key, self.message = table, index, key, message
+        self.field = f"{table}[{index}].{key}" if index is not None else key
+
+
+def _checked(data: dict, stem: str) -> dict:
+    _require(data, "", None, "id", str)
+    if data["id"] != stem:
+        raise _FieldError("", None, "id", f"must match the file name ({stem!r})")
+    _require(data, "", None, "version", int, minimum=1)
+    _require(data, "", None, "title", str)
+    _require(data, "", None, "recovery_days", int, minimum=1, maximum=MAX_RECOVERY_DAYS)
+    if not isinstance(data.get("reviewed_by", ""), str):
+        raise _FieldError("", None, "reviewed_by", "must be text")
+    if data.get("reviewed_by") and not isinstance(data.get("reviewed_on"), date):
+        raise _FieldError("", None, "reviewed_on", "a date is required when reviewed_by is set")
+    sources = {}
+    for index, source in enumerate(_tables(data, "sources")):
+        _require(source, "sources", index, "key", str)
+        _require(source, "sources", index, "name", str)
+        sources[source["key"]] = source["name"]
+    for index, item in enumerate(_tables(data, "items")):
+        _check_entry(item, "items", index, sources, data["recovery_days"], is_gate=False)
+    for index, gate in enumerate(_tables(data, "gates")):
+        _check_entry(gate, "gates", index, sources, data["recovery_days"], is_gate=True)
+    _check_unique(data)
+    _check_warning_signs(data.get("warning_signs"), sources)
+    return data
+
+
+def _check_entry(entry, table, index, sources, recovery_days, is_gate) -> None:
+    _require(entry, table, index, "id", str, pattern=ID)
+    _require(entry, table, index, "name" if is_gate else "text", str)
+    if not is_gate:
+        _require(entry, table, index, "why", str)
+        _require(entry, table, index, "time", str, choices=TIMES)
+        _require(entry, table, index, "kind", str, choices=KINDS)
+    for mode in MODES:
+        merged = _in_mode(entry, mode)
+        _require(merged, table, index, "from_day", int, minimum=0, maximum=recovery_days)
+        if "to_day" in merged:
+            _require(merged, table, index, "to_day", int, minimum=merged["from_day"])
+        if merged.get("source") not in sources:
+            raise _FieldError(table, index, "source", "must be the key of a [[sources]] entry")
+    modes = entry.get("modes", list(MODES))
+    if not isinstance(modes, list) or not modes or not set(modes) <= set(MODES):
+        raise _FieldError(table, index, "modes", f"must list some of {', '.join(MODES)}")
+
+
+def _check_unique(data: dict) -> None:
+    for table in ("items", "gates"):
+        seen = set()
+        for index, entry in enumerate(data.get(table, [])):
+            if entry["id"] in seen:
+                raise _FieldError(table, index, "id", f"{entry['id']!r} is used twice")
+            seen.add(entry["id"])
+
+
+def _check_warning_signs(signs: Any, sources: dict) -> None:
+    if not isinstance(signs, dict):
+        raise _FieldError("", None, "warning_signs", "a [warning_signs] table is required")
+    for key in ("normal", "call_today", "emergency"):
+        value = signs.get(key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise _FieldError("warning_signs", None, key, "must be a list of text")
+    if signs.get("source") not in sources:
+        raise _FieldError("warning_signs", None, "source", "must be the key of a [[sources]] entry")
+
+
+def _tables(data: dict, key: str) -> list[dict]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise _FieldError("", None, key, f"must be a list of [[{key}]] tables")
+    return value
+
+
+def _require(
+    table_data, table, index, key, kind, *, minimum=None, maximum=None, pattern=None, choices=None
+) -> None:
+    value = table_data.get(key)
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise _FieldError(table, index, key, f"is required, as {kind.__name__}")
+    if kind is str and not value.strip():
+        raise _FieldError(table, index, key, "must not be empty")
+    if minimum is not None and value < minimum:
+        raise _FieldError(table, index, key, f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise _FieldError(table, index, key, f"must be at most {maximum}")
+    if pattern is not None and not pattern.match(value):
+        raise _FieldError(table, index, key, "use lower-case letters, digits and dashes")
+    if choices is not None and value not in choices:
+        raise _FieldError(table, index, key, f"must be one of {', '.join(choices)}")
+
+
+def _line_of(text: str, table: str, index: int | None, key: str) -> int | None:
+    """Line number of `key` inside the index-th [[table]] (or at the top level)."""
+    lines = text.splitlines()
+    start, end = 0, len(lines)
+    if table:
+        headers = [
+            n for n, line in enumerate(lines) if line.strip() in (f"[[{table}]]", f"[{table}]")
+        ]
+        if index is not None and index < len(headers):
+            start = headers[index]
+        elif index is None and headers:
+            start = headers[0]
+        following = [n for n, line in enumerate(lines) if n > start and line.startswith("[[")]
+        end = following[0] if following else len(lines)
+    for number in range(start, end):
+        if re.match(rf"\s*{re.escape(key)}\s*=", lines[number]):
+            return number + 1
+    return start + 1 if table else None
+
+
+def _in_mode(entry: dict, mode: str) -> dict:
+    """The entry as it applies in `mode`: its own fields, then the mode's overrides."""
+    merged = {k: v for k, v in entry.items() if k not in MODES}
+    if mode != "standard" and isinstance(entry.get(mode), dict):
+        merged.update(entry[mode])
+    return merged
+
+
+def standard_mode_allowed(skin_type: str, pih_history: str) -> bool:
+    """Standard mode only for skin types I-II with no history of PIH; anything else,
+    "not sure" included, gets the stricter PIH-risk mode."""
+    return skin_type in STANDARD_SKIN_TYPES and pih_history == "no"
+
+
+STANDARD_SKIN_TYPES = ("I", "II")
+
+
+def expand(protocol: dict, reviewer: str = "", reviewed_on: date | None = None) -> dict:
+    """The schedule a device keeps offline: every day of the run, both modes, as JSON data."""
+    sources = {source["key"]: source["name"] for source in protocol["sources"]}
+    last_day = protocol["recovery_days"]
+    schedule = {
+        "protocol": {"id": protocol["id"], "version": protocol["version"]},
+        "title": protocol["title"],
+        "review": _review_line(protocol, reviewer, reviewed_on),
+        "recovery_days": last_day,
+        "standard_mode_for": {"skin_types": list(STANDARD_SKIN_TYPES), "pih_history": ["no"]},
+        "warning_signs": {
+            **{k: protocol["warning_signs"][k] for k in ("normal", "call_today", "emergency")},
+            "source": sources[protocol["warning_signs"]["source"]],
+        },
+        "modes": {},
+    }
+    for mode in MODES:
+        items = _entries(protocol["items"], mode)
+        gates = _entries(protocol["gates"], mode)
+        schedule["modes"][mode] = {
+            # Items once, by id; each day lists the ids that apply, in protocol order.
+            "items": {item["id"]: _item(item, sources) for item in items},
+            "days": [_day(day, items, gates) for day in range(last_day + 1)],
+            "ongoing": {
+                "items": [i["id"] for i in items if "to_day" not in i],
+                "gates": [_gate(g, last_day + 1) for g in gates],
+            },
+        }
+    return schedule
+
+
+def _entries(entries: list[dict], mode: str) -> list[dict]:
+    return [_in_mode(e, mode) for e in entries if mode in e.get("modes", MODES)]
+
+
+def _day(day: int, items: list[dict], gates: list[dict]) -> dict:
+    applies = [i["id"] for i in items if i["from_day"] <= day <= i.get("to_day", day)]
+    return {"day": day, "items": applies, "gates": [_gate(g, day) for g in gates]}
+
+
+def _item(item: dict, sources: dict) -> dict:
+    fields = ("id", "text", "why", "time", "kind")
+    return {**{k: item[k] for k in fields}, "source": sources[item["source"]]}
+
+
+def _gate(gate: dict, day: int) -> dict:
+    days_left = max(0, gate["from_day"] - day)
+    return {
+        "id": gate["id"],
+        "name": gate["name"],
+        "from_day": gate["from_day"],
+        "days_left": days_left,
+        "message": gate_message(gate["name"], gate["from_day"], days_left),
+    }
+
+
+def gate_message(name: str, from_day: int, days_left: int) -> str:
+    """'Retinoids: from day 7 - 5 more days, if ...': always conditional, never "start"."""
+    if days_left == 0:
+        return f"{name}: may be OK again from day {from_day}, {CONDITION}."
+    more = "1 more day" if days_left == 1 else f"{days_left} more days"
+    return f"{name}: from day {from_day} — {more}, {CONDITION}."
+
+
+def _review_line(protocol: dict, reviewer: str, reviewed_on: date | None) -> str:
+    if protocol.get("reviewed_by"):
+        return f"Reviewed by {protocol['reviewed_by']} on {protocol['reviewed_on']:%-d %B %Y}."
+    if reviewer and reviewed_on:
+        return f"Reviewed by {reviewer} on {reviewed_on:%-d %B %Y}."
+    return NOT_REVIEWED

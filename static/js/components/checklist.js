@@ -1,0 +1,67 @@
+/**
+ * One day's checklist: items grouped morning / any time / evening, each a
+ * native checkbox with its label and an expandable "why".  A change is
+ * written to IndexedDB at once (see store.recordTick).
+ */
+import {recordTick} from '../lib/store.js';
+
+const GROUPS = [
+  ['morning', 'Morning'],
+  ['any', 'Any time'],
+  ['evening', 'Evening (from 5 pm)'],
+];
+const KIND_LABEL = {do: 'Do', avoid: 'Avoid', watch: 'Watch for'};
+
+/**
+ * @param {HTMLElement} container  emptied and filled
+ * @param {{day: string, items: object[], ticks: Map<string, boolean>, editable: boolean,
+ *          onChange?: (item: string, done: boolean) => void}} options
+ */
+export function renderChecklist(container, {day, items, ticks, editable, onChange}) {
+  container.replaceChildren();
+  for (const [time, heading] of GROUPS) {
+    const group = items.filter((item) => item.time === time);
+    if (!group.length) continue;
+    const section = element('section', 'card checklist');
+    section.append(element('h2', 'checklist__heading', heading));
+    const list = element('ul', 'checklist__list');
+    for (const item of group) list.append(itemRow(day, item, ticks.get(item.id), editable, onChange));
+    section.append(list);
+    container.append(section);
+  }
+}
+
+function itemRow(day, item, done, editable, onChange) {
+  const id = `tick-${day}-${item.id}`;
+  const row = element('li', `checklist__item checklist__item--${item.kind}`);
+  const box = element('input');
+  Object.assign(box, {type: 'checkbox', id, checked: Boolean(done), disabled: !editable});
+  box.dataset.itemId = item.id;
+  box.dataset.day = day;
+  box.addEventListener('change', async () => {
+    onChange?.(item.id, box.checked);
+    try {
+      await recordTick(day, item.id, box.checked);
+    } catch (error) {
+      // Not saved (storage full or blocked): show the truth, not a tick that is not kept.
+      box.checked = !box.checked;
+      onChange?.(item.id, box.checked);
+      window.alert(`This tick could not be saved on your phone: ${error.message}`);
+    }
+  });
+  const label = element('label', 'checklist__label');
+  label.htmlFor = id;
+  label.append(element('span', 'checklist__kind', KIND_LABEL[item.kind]), item.text);
+  const why = element('details', 'checklist__why');
+  why.append(element('summary', '', 'Why?'), element('p', '', item.why));
+  why.append(element('p', 'checklist__source', `Source: ${item.source}`));
+  row.append(box, label, why);
+  return row;
+}
+
+function element(tag, className = '', text = '') {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text) node.textContent = text;
+  return node;
+}

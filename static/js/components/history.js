@@ -1,0 +1,54 @@
+/**
+ * Earlier days of the run: yesterday can still be ticked; older days show
+ * how much was done.
+ */
+import {addDays} from '../lib/days.js';
+import {dayPlan} from '../lib/plan.js';
+import {renderChecklist} from './checklist.js';
+
+const SHORT_DATE = new Intl.DateTimeFormat('en-GB', {
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+  timeZone: 'UTC',
+});
+
+/** `ticks` maps "day|item" to done; it is updated in place when yesterday is ticked. */
+export function renderHistory(root, {plan, run, ticks}) {
+  const yesterdayBox = root.querySelector('[data-yesterday]');
+  const list = root.querySelector('[data-history]');
+  yesterdayBox.replaceChildren();
+  list.replaceChildren();
+  for (let day = run.dayNumber - 1; day >= 0; day -= 1) {
+    const date = addDays(run.session.day, day);
+    const {items} = dayPlan(plan, day);
+    const describe = () => {
+      const done = items.filter((item) => ticks.get(`${date}|${item.id}`)).length;
+      return `Day ${day} · ${SHORT_DATE.format(new Date(date))} · ${done} of ${items.length} done`;
+    };
+    if (day < run.dayNumber - 1) {
+      const row = document.createElement('li');
+      row.textContent = describe();
+      list.append(row);
+      continue;
+    }
+    const details = document.createElement('details');
+    details.className = 'card yesterday';
+    const title = document.createElement('summary');
+    title.textContent = `Yesterday: ${describe()}`;
+    const body = document.createElement('div');
+    details.append(title, body);
+    const dayTicks = new Map(items.map((item) => [item.id, ticks.get(`${date}|${item.id}`)]));
+    renderChecklist(body, {
+      day: date,
+      items,
+      ticks: dayTicks,
+      editable: true,
+      onChange: (item, done) => {
+        ticks.set(`${date}|${item}`, done);
+        title.textContent = `Yesterday: ${describe()}`;
+      },
+    });
+    yesterdayBox.append(details);
+  }
+}

@@ -1,0 +1,176 @@
+"""The day-by-day checklist in real Chromium: day numbers, onboarding and ticks, offline."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from helpers import CHROMIUM
+from helpers import CHROMIUM_ARGS
+from helpers import axe_violations
+from helpers import open_controlled
+from playwright.sync_api import expect
+
+from pwa.days import local_day
+
+VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "day_numbers.json").read_text())
+TIME_ZONE = "Europe/London"
+RUN_VECTORS = """async (cases) => {
+  const days = await import('/static/js/lib/days.js');
+  return cases.map((c) => ({
+    name: c.name,
+    local_day: days.localDay(new Date(c.now), c.tz, c.start),
+    day: days.dayNumber(c.session, new Date(c.now), c.tz, c.start),
+  }));
+}"""
+OUTBOX = """async () => {
+  const {database} = await import('/static/js/lib/store.js');
+  return (await database()).getAll('outbox');
+}"""
+
+
+def today_here(days_ago: int = 0) -> str:
+    return (local_day(datetime.now(UTC), TIME_ZONE) - timedelta(days=days_ago)).isoformat()
+
+
+@pytest.fixture
+def phone_profile(playwright, tmp_path):
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "phone"),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+        timezone_id=TIME_ZONE,
+    )
+    yield context
+    context.close()
+
+
+def onboard(page, last_session: str, skin_type: str = "not-sure", history: str = "not-sure"):
+    form = page.locator("[data-onboarding]")
+    form.wait_for()
+    form.get_by_label("Date of your most recent session").fill(last_session)
+    form.locator(f"input[name=skin_type][value='{skin_type}']").check()
+    form.locator(f"input[name=pih_history][value='{history}']").check()
+    form.get_by_role("button", name="Start my aftercare").click()
+    page.locator("[data-checklist] input[type=checkbox]").first.wait_for()
+
+
+def test_day_number_vectors_in_the_browser(live_server, phone):
+    page = phone.new_page()
+    page.goto(live_server.url + "/learn/")
+    results = page.evaluate(RUN_VECTORS, VECTORS["cases"])
+    expected = [{k: c[k] for k in ("name", "local_day", "day")} for c in VECTORS["cases"]]
+    assert results == expected
+
+
+def test_onboarding_and_ticks_work_offline_and_survive_a_reload(own_server, phone_profile):
+    page = open_controlled(phone_profile, own_server.url + "/")
+    own_server.stop()  # no network from here on
+    page.reload()
+    first_date = page.locator("[data-onboarding] input[type=date]").first
+    first_date.wait_for()
+    assert first_date.get_attribute("name") == "last_session"
+    assert first_date.input_value() == today_here(), "set to today by the page's script"
+
+    onboard(page, today_here())
+    assert page.locator("[data-day-heading]").inner_text() == "Day 0 after session 1"
+    boxes = page.locator("[data-checklist] input[type=checkbox]")
+    item_ids = [boxes.nth(i).get_attribute("data-item-id") for i in range(boxes.count())]
+    assert "hands-off" in item_ids and "mineral-spf" not in item_ids  # day 0: no SPF yet
+    page.locator("[data-item-id='hands-off']").check()
+    page.locator("[data-item-id='no-alcohol']").check()
+    page.locator("[data-item-id='no-alcohol']").uncheck()
+    expect(page.locator("[data-progress-text]")).to_contain_text("1 of")
+
+    page.reload()
+    page.locator("[data-checklist] input[type=checkbox]").first.wait_for()
+    assert page.locator("[data-item-id='hands-off']").is_checked()
+    assert not page.locator("[data-item-id='no-alcohol']").is_checked()
+    outbox = page.evaluate(OUTBOX)
+    assert [(e["item"], e["done"]) for e in sorted(outbox, key=lambda e: e["counter"])] == [
+        ("hands-off", True),
+        ("no-alcohol", True),
+        ("no-alcohol", False),
+    ]
+    assert {e["day"] for e in outbox} == {today_here()}
+    assert len({e["device"] for e in outbox}) == 1
+
+
+def test_bad_onboarding_answers_are_explained_and_save_nothing(live_server, phone_profile):
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    form = page.locator("[data-onboarding]")
+    form.wait_for()
+    tomorrow = (local_day(datetime.now(UTC), TIME_ZONE) + timedelta(days=1)).isoformat()
+    form.get_by_label("Date of your most recent session").fill(tomorrow)
+    form.get_by_role("button", name="Start my aftercare").click()
+    expected = "The most recent session cannot be in the future."
+    assert form.get_by_role("alert").inner_text() == expected
+    page.reload()
+    form.wait_for()  # still onboarding: no plan was saved
+    assert page.locator("[data-today]").is_hidden()
+
+
+def test_standard_mode_only_for_light_skin_without_pih(live_server, phone_profile):
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(3), skin_type="II", history="no")
+    spf = page.locator("[data-checklist=today] [data-item-id='mineral-spf']").locator("xpath=..")
+    assert "iron oxides" not in spf.inner_text()
+    assert page.locator("[data-checklist=today] [data-item-id='watch-darkening']").count() == 0
+
+
+def test_stricter_mode_by_default_with_countdowns(live_server, phone_profile):
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(3))
+    assert page.locator("[data-day-heading]").inner_text() == "Day 3 after session 1"
+    spf = page.locator("[data-checklist=today] [data-item-id='mineral-spf']").locator("xpath=..")
+    assert "iron oxides" in spf.inner_text()
+    gates = page.locator("[data-gates]").inner_text()
+    assert "Retinoids (retinol, tretinoin): from day 14 — 11 more days, if your skin" in gates
+
+
+def test_yesterday_can_still_be_ticked(live_server, phone_profile):
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(2))
+    yesterday = page.locator("[data-yesterday] > details")
+    yesterday.locator("> summary").click()
+    box = yesterday.locator("[data-item-id='hands-off']")
+    assert box.get_attribute("data-day") == today_here(1)
+    box.check()
+    expect(yesterday.locator("> summary")).to_contain_text("1 of")
+    page.reload()
+    page.locator("[data-yesterday] > details > summary").click()
+    assert page.locator("[data-yesterday] [data-item-id='hands-off']").is_checked()
+    assert "Day 0" in page.locator("[data-history]").inner_text()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_onboarding_today_and_history_pass_axe(live_server, playwright, tmp_path, scheme):
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "axe"),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+        color_scheme=scheme,
+        timezone_id=TIME_ZONE,
+        bypass_csp=True,
+    )
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/")
+        page.locator("[data-onboarding]").wait_for()
+        assert axe_violations(page) == []
+        onboard(page, today_here(4))
+        page.locator("[data-yesterday] > details > summary").click()
+        page.locator("[data-checklist] details").first.locator("summary").click()
+        assert axe_violations(page) == []
+    finally:
+        context.close()

@@ -1,0 +1,192 @@
+"""The protocol engine and the day number (Python side of the shared vectors)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from pwa import create_app
+from pwa.days import day_number
+from pwa.days import local_day
+from pwa.protocol import CONDITION
+from pwa.protocol import NOT_REVIEWED
+from pwa.protocol import SHIPPED_DIR
+from pwa.protocol import ProtocolError
+from pwa.protocol import expand
+from pwa.protocol import gate_message
+from pwa.protocol import load_protocols
+from pwa.protocol import standard_mode_allowed
+
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "day_numbers.json").read_text())["cases"]
+DEFAULT = SHIPPED_DIR / "microneedling-default.toml"
+
+
+@pytest.mark.parametrize("case", VECTORS, ids=[c["name"] for c in VECTORS])
+def test_day_number_vectors(case):
+    instant = datetime.fromisoformat(case["now"].replace("Z", "+00:00"))
+    assert local_day(instant, case["tz"], case["start"]).isoformat() == case["local_day"]
+    session = date.fromisoformat(case["session"])
+    assert day_number(session, instant, case["tz"], case["start"]) == case["day"]
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError, match="time zone"):
+        local_day(datetime(2026, 11, 26, 12), "UTC")
+
+
+@pytest.fixture(scope="module")
+def schedule():
+    return expand(load_protocols()["microneedling-default"])
+
+
+def _day(schedule, mode, day):
+    entry = schedule["modes"][mode]["days"][day]
+    return entry["items"], {g["id"]: g for g in entry["gates"]}
+
+
+@pytest.mark.parametrize(
+    ("gate", "standard_day", "pih_day"),
+    [
+        ("makeup", 2, 2),
+        ("sweaty-exercise", 2, 2),
+        ("sauna-steam-swimming", 3, 3),
+        ("aha-bha", 7, 10),
+        ("vitamin-c", 7, 10),
+        ("benzoyl-peroxide", 7, 10),
+        ("retinoids", 7, 14),
+    ],
+)
+def test_conservative_gate_defaults(schedule, gate, standard_day, pih_day):
+    for mode, first_day in (("standard", standard_day), ("pih_risk", pih_day)):
+        _, gates = _day(schedule, mode, 0)
+        assert gates[gate]["from_day"] == first_day
+        _, gates = _day(schedule, mode, first_day - 1)
+        assert gates[gate]["days_left"] == 1
+        _, gates = _day(schedule, mode, first_day)
+        assert gates[gate]["days_left"] == 0
+
+
+def test_gate_countdown_wording_is_conditional(schedule):
+    _, gates = _day(schedule, "standard", 2)
+    assert gates["retinoids"]["message"] == (
+        f"Retinoids (retinol, tretinoin): from day 7 — 5 more days, {CONDITION}."
+    )
+    for mode in schedule["modes"].values():
+        for day in mode["days"]:
+            for gate in day["gates"]:
+                assert gate["message"].endswith(f"{CONDITION}.")
+                assert "start" not in gate["message"].lower()
+    assert gate_message("Makeup", 2, 1) == f"Makeup: from day 2 — 1 more day, {CONDITION}."
+
+
+def test_sun_rules_are_items_not_gates(schedule):
+    for mode in ("standard", "pih_risk"):
+        gates = {g["id"] for g in schedule["modes"][mode]["days"][0]["gates"]}
+        assert not any("sun" in g for g in gates)
+        for day in range(0, 7):
+            assert "avoid-direct-sun" in _day(schedule, mode, day)[0]
+        assert "avoid-direct-sun" not in _day(schedule, mode, 7)[0]
+        assert "mineral-spf" not in _day(schedule, mode, 0)[0]
+        for day in range(1, 15):
+            assert "mineral-spf" in _day(schedule, mode, day)[0]
+        # Sun protection never ends: it is an ongoing item after the recovery run.
+        assert "mineral-spf" in schedule["modes"][mode]["ongoing"]["items"]
+
+
+def test_pih_risk_mode_is_data(schedule):
+    standard, pih = schedule["modes"]["standard"], schedule["modes"]["pih_risk"]
+    assert "iron oxides" in pih["items"]["mineral-spf"]["text"]
+    assert "reapply" in pih["items"]["mineral-spf"]["text"]
+    assert "iron oxides" not in standard["items"]["mineral-spf"]["text"]
+    assert "watch-darkening" in pih["items"] and "watch-darkening" not in standard["items"]
+
+
+@pytest.mark.parametrize(
+    ("skin_type", "history", "standard"),
+    [
+        ("I", "no", True),
+        ("II", "no", True),
+        ("II", "yes", False),
+        ("I", "not-sure", False),
+        ("III", "no", False),
+        ("VI", "no", False),
+        ("not-sure", "no", False),
+    ],
+)
+def test_unknown_skin_type_or_history_gets_the_stricter_mode(skin_type, history, standard):
+    assert standard_mode_allowed(skin_type, history) is standard
+
+
+def test_every_item_carries_a_source_and_a_why(schedule):
+    for mode in schedule["modes"].values():
+        for item in mode["items"].values():
+            assert item["source"] and item["why"] and item["text"]
+
+
+def test_recovery_run_and_ongoing_items(schedule):
+    assert schedule["recovery_days"] == 14
+    assert [d["day"] for d in schedule["modes"]["standard"]["days"]] == list(range(15))
+    ongoing = schedule["modes"]["standard"]["ongoing"]
+    assert all(g["days_left"] == 0 for g in ongoing["gates"])
+
+
+def test_shipped_protocol_says_it_is_not_reviewed(schedule):
+    assert schedule["review"] == NOT_REVIEWED
+    reviewed = expand(load_protocols()["microneedling-default"], "Dr A", date(2026, 12, 1))
+    assert reviewed["review"] == "Reviewed by Dr A on 1 December 2026."
+
+
+def test_clinic_file_overrides_the_shipped_protocol(data_dir):
+    folder = data_dir / "protocols"
+    folder.mkdir(parents=True)
+    text = DEFAULT.read_text().replace("version = 1", "version = 2")
+    text = text.replace('name = "Makeup"\nfrom_day = 2', 'name = "Makeup"\nfrom_day = 3')
+    (folder / "microneedling-default.toml").write_text(text)
+    client = create_app({"DATA_DIR": data_dir}).test_client()
+    schedule = client.get("/protocol.json").get_json()
+    assert schedule["protocol"] == {"id": "microneedling-default", "version": 2}
+    makeup = [g for g in schedule["modes"]["standard"]["days"][0]["gates"] if g["id"] == "makeup"]
+    assert makeup[0]["from_day"] == 3
+
+
+def _broken(data_dir, old, new):
+    folder = data_dir / "protocols"
+    folder.mkdir(parents=True)
+    text = DEFAULT.read_text()
+    assert old in text
+    path = folder / "microneedling-default.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('time = "any"\nkind = "avoid"', 'time = "noon"\nkind = "avoid"', "items[0].time"),
+        ("from_day = 0\nto_day = 2", "from_day = 0\nto_day = -1", "items[0].to_day"),
+        ('source = "chu2021"', 'source = "nowhere"', "items[0].source"),
+        ('id = "hands-off"', 'id = "Hands Off"', "items[0].id"),
+        ("recovery_days = 14", 'recovery_days = "two weeks"', "recovery_days"),
+        ('name = "Makeup"\nfrom_day = 2', 'name = "Makeup"\nfrom_day = 99', "gates[0].from_day"),
+        ("version = 1", "version = 0", "version"),
+    ],
+)
+def test_invalid_protocol_stops_start_up_naming_file_line_and_field(data_dir, old, new, message):
+    path = _broken(data_dir, old, new)
+    with pytest.raises(ProtocolError) as raised:
+        create_app({"DATA_DIR": data_dir})
+    text = str(raised.value)
+    assert text.startswith(f"{path}, line ") and message in text
+    line = int(text.split(", line ")[1].split(":")[0])
+    key = message.split(".")[-1]
+    assert path.read_text().splitlines()[line - 1].startswith(f"{key} =")
+
+
+def test_bad_toml_names_the_line(data_dir):
+    path = _broken(data_dir, "version = 1", "version = = 1")
+    with pytest.raises(ProtocolError, match=rf"{path}: not valid TOML .*line \d+"):
+        create_app({"DATA_DIR": data_dir})
