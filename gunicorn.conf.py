@@ -31,3 +31,7 @@ def on_starting(server):
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
     server.log.info("Data folder: %s", app.config["DATA_DIR"])
+    # Temp files of writes cut short by a crash or a kill; the data is safe without them.
+    removed = app.extensions["store"].remove_stale_temp_files()
+    if removed:
+        server.log.info("Removed %d stale temporary files", removed)

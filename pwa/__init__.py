@@ -30,6 +30,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import config
 
     config.load(app, test_config)
+    # Bigger bodies than any honest sync batch are refused before parsing.
+    if app.config.get("MAX_CONTENT_LENGTH") is None:
+        app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
 
     from . import api
     from . import compression
@@ -41,9 +44,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import shell
     from . import templating
     from . import today
+    from .db import Store
 
     learn.init_app(app)
     today.init_app(app)
+    app.extensions["store"] = Store(app.config["DATA_DIR"] / "plans")
     shell.init_app(app)
     app.register_blueprint(today.bp)
     app.register_blueprint(sessions.bp, url_prefix="/sessions")

@@ -1,13 +1,142 @@
-"""Blueprint "api": JSON endpoints under /api.  Errors here are always JSON (see errors.py)."""
+"""Blueprint "api": JSON endpoints under /api.  Errors here are always JSON (see errors.py).
+
+A plan is created on the phone and registered here when the phone is online.
+Each device proves itself with its own credential (`Authorization: Bearer
+<device id>.<credential>`); an unknown plan and a wrong credential get the
+same 404, so nobody can probe which plans exist.  A request that fails
+validation changes nothing: a batch of ticks is applied whole or not at all.
+"""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC
+from datetime import datetime
+
 from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import request
+from flask import url_for
+
+from . import devices
+from . import merge
+from . import plans
+from . import repository
+from .db import check_plan_id
+from .errors import error_response
 
 bp = Blueprint("api", __name__)
+
+NOT_FOUND = "No plan with this id for this device."
 
 
 @bp.get("/health")
 def health():
     """Liveness for deployments and tests: answers once a worker can serve."""
     return {"status": "ok"}
+
+
+@bp.post("/plans")
+def register_plan():
+    body = _json_body()
+    plan_id = _plan_id(body.get("plan_id"))
+    device_id = _device_id(body.get("device_id"))
+    credential = plans.check_credential(body.get("credential"), "credential")
+    plan = plans.check_plan(body.get("plan"), _protocols())
+    created = devices.register(_store(), plan_id, plan, device_id, credential, _now_ms())
+    if created is None:
+        return error_response(409, "conflict", "A plan with this id already exists.")
+    return {"plan_id": plan_id, "cursor": 0}, 201 if created else 200
+
+
+@bp.post("/plans/<plan_id>/sync")
+def sync(plan_id: str):
+    device_id = _authorised(plan_id)
+    body = _json_body()
+    cursor = body.get("cursor")
+    if type(cursor) is not int or cursor < 0:
+        return error_response(400, "bad_request", "cursor: must be a whole number from 0")
+    plan = repository.get_plan(_store(), plan_id)
+    raw_events = body.get("events")
+    events = [] if raw_events == [] else merge.validate_batch(raw_events)
+    plans.check_events_fit(plan, events, _protocols(), datetime.now(UTC))
+    if events:
+        repository.apply_events(_store(), plan_id, device_id, events, _now_ms())
+    changes, latest = repository.changes_since(_store(), plan_id, cursor)
+    return {"cursor": latest, "events": changes, "acknowledged": [e["id"] for e in events]}
+
+
+@bp.post("/plans/<plan_id>/join-tokens")
+def create_join_token(plan_id: str):
+    _authorised(plan_id)
+    join_url = url_for("settings.join", _external=True)
+    return devices.new_join_link(_store(), plan_id, join_url, _now_ms())
+
+
+@bp.post("/join")
+def join():
+    body = _json_body()
+    plan_id = _plan_id(body.get("plan_id"))
+    token = plans.check_credential(body.get("token"), "token")
+    device_id = _device_id(body.get("device_id"))
+    credential = plans.check_credential(body.get("credential"), "credential")
+    plan = devices.join(_store(), plan_id, token, device_id, credential, _now_ms())
+    if plan is None:
+        return error_response(404, "not_found", "This link has expired or was already used.")
+    return {"plan_id": plan_id, "plan": plan, "cursor": 0}
+
+
+@bp.get("/plans/<plan_id>/export")
+def export(plan_id: str):
+    _authorised(plan_id)
+    response = current_app.json.response(repository.export_plan(_store(), plan_id))
+    response.headers["Content-Disposition"] = 'attachment; filename="aftercare-export.json"'
+    return response
+
+
+@bp.delete("/plans/<plan_id>")
+def delete(plan_id: str):
+    _authorised(plan_id)
+    repository.delete_plan(_store(), plan_id)
+    return "", 204
+
+
+def _authorised(plan_id: str) -> str:
+    """The device id behind the request's credential, or the one 404 for every failure."""
+    device_id = devices.authenticate(_store(), plan_id, request.headers.get("Authorization", ""))
+    if device_id is None:
+        abort(404, NOT_FOUND)
+    return device_id
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        abort(400, "The request body must be a JSON object.")
+    return body
+
+
+def _plan_id(value) -> str:
+    try:
+        return check_plan_id(value)
+    except ValueError as error:
+        raise plans.PlanError(f"plan_id: {error}") from None
+
+
+def _device_id(value) -> str:
+    if not isinstance(value, str) or not merge.DEVICE_ID.fullmatch(value):
+        raise plans.PlanError("device_id: must be 8 to 64 characters of A-Z a-z 0-9 _ -")
+    return value
+
+
+def _store():
+    return current_app.extensions["store"]
+
+
+def _protocols() -> dict[str, dict]:
+    return current_app.extensions["protocols"]
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)

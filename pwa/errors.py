@@ -7,6 +7,8 @@ from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import ServiceUnavailable
 
 # Shown instead of Werkzeug's wording, which is written for developers.
 FRIENDLY_TITLES = {
@@ -18,8 +20,21 @@ FRIENDLY_TITLES = {
 
 def init_app(app: Flask) -> None:
     """Register the handlers for every HTTP error and for unexpected exceptions."""
+    from . import merge
+    from . import plans
+    from . import repository
+
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
+    # Bad input from a device: a 400 naming the field, and nothing was stored.
+    for invalid in (plans.PlanError, merge.EventError):
+        app.register_error_handler(invalid, lambda e: error_response(400, "invalid", str(e)))
+    # The plan or device vanished between the credential check and the write.
+    for gone in (repository.PlanNotFound, repository.UnknownDevice):
+        app.register_error_handler(gone, lambda e: handle_http_error(NotFound()))
+    app.register_error_handler(
+        repository.StoreBusy, lambda e: handle_http_error(ServiceUnavailable())
+    )
 
 
 def error_response(status: int, code: str, message: str):

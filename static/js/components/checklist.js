@@ -42,6 +42,7 @@ function itemRow(day, item, done, editable, onChange) {
     onChange?.(item.id, box.checked);
     try {
       await recordTick(day, item.id, box.checked);
+      document.dispatchEvent(new CustomEvent('aftercare:tick'));
     } catch (error) {
       // Not saved (storage full or blocked): show the truth, not a tick that is not kept.
       box.checked = !box.checked;

@@ -6,7 +6,7 @@
 import {randomId} from '../lib/ids.js';
 import {persistStorage} from '../lib/persist.js';
 import {currentRun, dayPlan} from '../lib/plan.js';
-import {loadPlan, savePlan, ticksBetween} from '../lib/store.js';
+import {loadPlan, startPlan, ticksBetween} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
 import {renderHistory} from './history.js';
 import {runOnboarding} from './onboarding.js';
@@ -16,20 +16,30 @@ const LONG_DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numer
 export async function startToday(root) {
   const view = root.querySelector('[data-today]');
   if (!view) return;
-  let plan = await loadPlan();
-  if (!plan) {
-    plan = await runOnboarding(root.querySelector('[data-onboarding]'));
-    await savePlan(plan, randomId(16));
-    persistStorage();
-  }
-  let shown = await renderToday(view, plan);
-  view.hidden = false;
+  let plan = null;
+  let shown = null;
+  // Renders run one after another, so the last one always shows the latest ticks.
+  let queue = Promise.resolve();
+  const redraw = () =>
+    (queue = queue.then(async () => {
+      if (plan) shown = await renderToday(view, plan);
+    }));
+  // Listen before the first render: a sync that lands meanwhile must redraw.
+  document.addEventListener('aftercare:remote-changes', redraw);
   // The app may stay open past the day boundary: redraw when it comes back.
-  document.addEventListener('visibilitychange', async () => {
-    if (document.visibilityState === 'visible' && currentRun(plan).today !== shown) {
-      shown = await renderToday(view, plan);
-    }
+  document.addEventListener('visibilitychange', () => {
+    if (plan && document.visibilityState === 'visible' && currentRun(plan).today !== shown) redraw();
   });
+  let stored = await loadPlan();
+  if (!stored) {
+    stored = await runOnboarding(root.querySelector('[data-onboarding]'));
+    await startPlan(stored, {id: randomId(16), credential: randomId(24)});
+    persistStorage();
+    document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
+  }
+  plan = stored;
+  await redraw();
+  view.hidden = false;
 }
 
 async function renderToday(view, plan) {

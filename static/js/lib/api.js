@@ -1,11 +1,54 @@
 /**
  * The only module that calls fetch(): every request to the server goes
  * through here, so errors and offline behaviour are handled in one place.
+ * Failures throw an ApiError whose `offline` says whether the network (not
+ * the server) failed.
  */
+
+export class ApiError extends Error {
+  constructor(message, {status = 0, offline = false} = {}) {
+    super(message);
+    this.status = status;
+    this.offline = offline;
+  }
+}
+
+async function request(method, url, {body, auth} = {}) {
+  const headers = {Accept: 'application/json'};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (auth) headers.Authorization = `Bearer ${auth.device}.${auth.credential}`;
+  let response;
+  try {
+    response = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
+  } catch {
+    throw new ApiError('No connection', {offline: true});
+  }
+  const data = response.status === 204 ? null : await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(data?.message || `Server answered ${response.status}`, {status: response.status});
+  return data;
+}
 
 /** The expanded schedule of the protocol new plans start with (precached). */
 export async function getSchedule() {
-  const response = await fetch('/protocol.json');
-  if (!response.ok) throw new Error(`The aftercare protocol could not be loaded (${response.status}).`);
-  return response.json();
+  return request('GET', '/protocol.json');
+}
+
+export function registerPlan(body) {
+  return request('POST', '/api/plans', {body});
+}
+
+export function syncPlan(planId, auth, events, cursor) {
+  return request('POST', `/api/plans/${planId}/sync`, {auth, body: {events, cursor}});
+}
+
+export function createJoinLink(planId, auth) {
+  return request('POST', `/api/plans/${planId}/join-tokens`, {auth, body: {}});
+}
+
+export function joinPlan(body) {
+  return request('POST', '/api/join', {body});
+}
+
+export function deletePlan(planId, auth) {
+  return request('DELETE', `/api/plans/${planId}`, {auth});
 }

@@ -5,6 +5,7 @@
  * (device id, event counter).
  */
 import {openDB} from './idb.js';
+import {isLater} from './merge.js';
 
 let opening = null;
 
@@ -24,13 +25,68 @@ export async function loadPlan() {
   return (await database()).get('plan', 'current');
 }
 
-/** Save a new plan and this device's id in one transaction. */
-export async function savePlan(plan, deviceId) {
-  const tx = (await database()).transaction(['plan', 'meta'], 'readwrite');
+/**
+ * Start this phone on a plan: the plan, a fresh device id and credential,
+ * and no ticks or outbox from any earlier plan, in one transaction.
+ * `meta` may carry {registered, cursor} (a plan joined from another device).
+ */
+export async function startPlan(plan, device, meta = {}) {
+  const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
+  for (const name of ['ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
   tx.objectStore('plan').put(plan, 'current');
-  if (deviceId && !(await tx.objectStore('meta').get('device'))) {
-    tx.objectStore('meta').put(deviceId, 'device');
+  const values = {device: device.id, credential: device.credential, counter: 0, cursor: 0, registered: false, ...meta};
+  for (const [key, value] of Object.entries(values)) tx.objectStore('meta').put(value, key);
+  await tx.done;
+}
+
+export async function getMeta(key) {
+  return (await database()).get('meta', key);
+}
+
+export async function setMeta(key, value) {
+  await (await database()).put('meta', value, key);
+}
+
+/** Every event still waiting for the server, oldest first. */
+export async function pendingEvents(limit) {
+  const events = await (await database()).getAll('outbox');
+  return events.sort((a, b) => a.counter - b.counter).slice(0, limit);
+}
+
+/**
+ * After a sync: drop acknowledged events from the outbox, keep the newer of
+ * local and remote ticks, and store the cursor.  Returns how many ticks changed.
+ */
+export async function applySync(acknowledged, remote, cursor) {
+  const tx = (await database()).transaction(['ticks', 'outbox', 'meta'], 'readwrite');
+  for (const id of acknowledged) tx.objectStore('outbox').delete(id);
+  let changed = 0;
+  for (const event of remote) {
+    const current = await tx.objectStore('ticks').get([event.day, event.item]);
+    // The server's copy of our own event wins too: it may have clamped a clock
+    // that ran ahead.
+    if (!current || current.id === event.id || isLater(event, current)) {
+      tx.objectStore('ticks').put(event);
+      changed += 1;
+    }
   }
+  tx.objectStore('meta').put(cursor, 'cursor');
+  tx.objectStore('meta').put(Date.now(), 'lastSync');
+  await tx.done;
+  return changed;
+}
+
+/** Everything this phone holds, for "Export my data". */
+export async function exportAll() {
+  const db = await database();
+  const [plan, ticks, outbox] = await Promise.all([db.get('plan', 'current'), db.getAll('ticks'), db.getAll('outbox')]);
+  return {exported_at: new Date().toISOString(), plan, ticks, waiting_to_sync: outbox};
+}
+
+/** Remove the plan and everything with it from this phone. */
+export async function eraseAll() {
+  const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
+  for (const name of ['plan', 'ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
   await tx.done;
 }
 

@@ -1,0 +1,81 @@
+"""Device identity without an account: credentials, join links, and who may do what.
+
+Every device holds its own random credential; the server keeps only its
+SHA-256 (the credential has 128+ random bits, so a slow password hash adds
+nothing).  Linking another device uses a single-use join token that expires
+after a day; the token travels in the link's fragment, which browsers never
+send to a server, and is redeemed only by a POST from the new device.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import secrets
+from base64 import b64encode
+
+import segno
+
+from . import repository
+from .db import check_plan_id
+
+JOIN_TOKEN_TTL_MS = 24 * 60 * 60 * 1000
+SCHEME = "Bearer "
+
+
+def digest(secret: str) -> str:
+    """What the server stores instead of a credential or token."""
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def register(store, plan_id, plan, device_id, credential, now_ms) -> bool | None:
+    """Store a new plan: True when created, False when this same device already did
+    (a retried request), None when another device's plan has the id."""
+    try:
+        repository.create_plan(store, plan_id, plan, device_id, digest(credential), now_ms)
+        return True
+    except repository.PlanExists:
+        if repository.device_is_valid(store, plan_id, device_id, digest(credential)):
+            return False
+        return None
+
+
+def authenticate(store, plan_id: str, header: str) -> str | None:
+    """The device id if the Authorization header proves it belongs to the plan, else None."""
+    if not header.startswith(SCHEME) or "." not in header:
+        return None
+    device_id, _, credential = header.removeprefix(SCHEME).partition(".")
+    try:
+        check_plan_id(plan_id)
+    except ValueError:
+        return None
+    if repository.device_is_valid(store, plan_id, device_id, digest(credential)):
+        return device_id
+    return None
+
+
+def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:
+    """A single-use link (token in the fragment) and its QR code as an SVG data URL."""
+    token = secrets.token_urlsafe(24)
+    expires_ms = now_ms + JOIN_TOKEN_TTL_MS
+    repository.add_join_token(store, plan_id, digest(token), expires_ms)
+    link = f"{join_url}#{plan_id}.{token}"
+    return {"link": link, "qr": qr_data_url(link), "expires_ms": expires_ms}
+
+
+def join(store, plan_id, token, device_id, credential, now_ms) -> dict | None:
+    """Redeem a join token for a new device; the plan, or None if the token is not good."""
+    try:
+        if not repository.redeem_join_token(store, plan_id, digest(token), now_ms):
+            return None
+        repository.add_device(store, plan_id, device_id, digest(credential), now_ms)
+    except (repository.PlanNotFound, repository.DeviceExists):
+        return None
+    return repository.get_plan(store, plan_id)
+
+
+def qr_data_url(text: str) -> str:
+    """The QR code of `text` as an SVG data URL (the page's CSP allows data: images)."""
+    buffer = io.BytesIO()
+    segno.make(text, error="m").save(buffer, kind="svg", scale=6, border=4, xmldecl=False)
+    return "data:image/svg+xml;base64," + b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,137 @@
+"""Tick events: their validation and the last-writer-wins merge.
+
+Pure functions over plain dicts; no Flask, no storage.  A tick event records
+one checkbox change on one device.  Every copy of the app (each phone, the
+server) merges the events it has with `merge`, and because the merge is
+commutative, associative and idempotent they all reach the same state
+whatever order or grouping the events arrive in, and however often.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+# The exact fields of an event; anything else is refused rather than stored.
+EVENT_FIELDS = ("id", "device", "counter", "ts", "day", "item", "done")
+# JavaScript numbers are exact integers only below 2**53, and the client is JavaScript.
+MAX_INT = 2**53
+MAX_BATCH = 500
+
+EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+ITEM_ID = re.compile(r"[a-z0-9_-]{1,64}")
+# [0-9] rather than \d: \d also matches other scripts' digits.
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+Key = tuple[str, str]
+
+
+class EventError(ValueError):
+    """An event or batch is malformed; the message names the field."""
+
+
+def event_order(event: dict[str, Any]) -> tuple[int, str, int, str]:
+    """The total order of events: the greatest one is the last writer and wins."""
+    # Clock first: that is what the user did last.  Two devices can tick in
+    # the same millisecond and neither knows of the other, so any fixed rule
+    # is as right as another; the device id is one every replica knows, so
+    # all of them pick the same winner.  One device in one millisecond (a
+    # double tap) is put in order by its counter, which it bumps on every
+    # tick, so the tap made last wins whatever order the events arrive in.
+    return (event["ts"], event["device"], event["counter"], event["id"])
+
+
+def merge(state: dict[Key, dict[str, Any]], events: Iterable[dict[str, Any]]) -> dict[Key, dict]:
+    """Return a new state: for each (day, item), the event with the greatest order."""
+    merged = dict(state)
+    for event in events:
+        key = (event["day"], event["item"])
+        current = merged.get(key)
+        if current is None or _rank(event) > _rank(current):
+            merged[key] = event
+    return merged
+
+
+def _rank(event: dict[str, Any]) -> tuple:
+    # Ids are unique once validated, so `done` never decides in practice; it
+    # is here so that even two different events under one id merge the same
+    # way in any order, keeping the merge laws unconditional.
+    return (*event_order(event), event["done"])
+
+
+def validate_event(raw: Any, where: str = "event") -> dict[str, Any]:
+    """Return a clean copy of one event, or raise EventError naming the bad field."""
+    if not isinstance(raw, dict):
+        raise EventError(f"{where}: must be an object")
+    for name in EVENT_FIELDS:
+        if name not in raw:
+            raise EventError(f"{where}.{name}: is required")
+    unknown = sorted(str(name) for name in raw if name not in EVENT_FIELDS)
+    if unknown:
+        raise EventError(f"{where}.{unknown[0]}: unknown field")
+    for name in EVENT_FIELDS:
+        problem = _CHECKS[name](raw[name])
+        if problem:
+            raise EventError(f"{where}.{name}: {problem}")
+    return {name: raw[name] for name in EVENT_FIELDS}
+
+
+def validate_batch(raw: Any, max_events: int | None = MAX_BATCH) -> list[dict[str, Any]]:
+    """Validate a whole batch (all or nothing); exact repeats of an event are dropped."""
+    if not isinstance(raw, list):
+        raise EventError("events: must be a list")
+    if not raw:
+        raise EventError("events: must hold at least one event")
+    if max_events is not None and len(raw) > max_events:
+        raise EventError(f"events: must hold at most {max_events} events")
+    seen: dict[str, tuple[int, dict[str, Any]]] = {}
+    for index, item in enumerate(raw):
+        event = validate_event(item, f"events[{index}]")
+        first = seen.setdefault(event["id"], (index, event))
+        if first[1] != event:
+            raise EventError(f"events[{index}].id: repeats events[{first[0]}] with other content")
+    return [event for _, event in seen.values()]
+
+
+def _text(pattern: re.Pattern[str], description: str):
+    def check(value: Any) -> str | None:
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            return f"must be {description}"
+        return None
+
+    return check
+
+
+def _whole_number(value: Any) -> str | None:
+    # type() rather than isinstance(): True and False are ints to Python.
+    if type(value) is not int or not 0 <= value < MAX_INT:
+        return "must be a whole number from 0 to 2**53 - 1"
+    return None
+
+
+def _day(value: Any) -> str | None:
+    if not isinstance(value, str) or not DAY.fullmatch(value):
+        return "must be a date YYYY-MM-DD"
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return "must be a real calendar date"
+    return None
+
+
+def _boolean(value: Any) -> str | None:
+    return None if type(value) is bool else "must be true or false"
+
+
+_CHECKS = {
+    "id": _text(EVENT_ID, "8 to 64 characters of A-Z a-z 0-9 _ -"),
+    "device": _text(DEVICE_ID, "8 to 64 characters of A-Z a-z 0-9 _ -"),
+    "counter": _whole_number,
+    "ts": _whole_number,
+    "day": _day,
+    "item": _text(ITEM_ID, "1 to 64 characters of a-z 0-9 _ -"),
+    "done": _boolean,
+}

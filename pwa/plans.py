@@ -1,0 +1,153 @@
+"""What a device may tell the server about a plan, checked before anything is stored.
+
+A plan is created on the phone (onboarding works offline) and registered
+with the server later; these functions check that registration and check
+that tick events fit the plan: a day inside the plan, an item the plan's
+protocol knows.  Error messages name the field.  No Flask, no storage here.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+
+from . import protocol
+from .days import local_day
+
+SKIN_TYPES = ("I", "II", "III", "IV", "V", "VI", "not-sure")
+PIH_HISTORY = ("yes", "no", "not-sure")
+CREDENTIAL = re.compile(r"[A-Za-z0-9_-]{22,128}")
+PLAN_FIELDS = {
+    "time_zone",
+    "day_start_hour",
+    "sessions",
+    "next_session",
+    "planned_sessions",
+    "skin_type",
+    "pih_history",
+    "mode",
+    "protocol",
+}
+MAX_SESSIONS = 50
+# A phone's clock and the server's may disagree by a day at the edges of a day.
+DAY_SLACK = timedelta(days=1)
+
+
+class PlanError(ValueError):
+    """The request does not describe a usable plan; the message names the field."""
+
+
+def check_credential(value: Any, field: str) -> str:
+    """A device credential or join token: at least 128 bits of base64url text."""
+    if not isinstance(value, str) or not CREDENTIAL.fullmatch(value):
+        raise PlanError(f"{field}: must be 22 to 128 characters of A-Z a-z 0-9 _ -")
+    return value
+
+
+def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
+    """The plan fields a device sends when it registers a plan, checked and normalised."""
+    if not isinstance(raw, dict):
+        raise PlanError("plan: must be an object")
+    if set(raw) != PLAN_FIELDS:
+        missing, extra = PLAN_FIELDS - set(raw), set(raw) - PLAN_FIELDS
+        raise PlanError(
+            f"plan: missing {sorted(missing)}" if missing else f"plan: unknown {sorted(extra)}"
+        )
+    _time_zone(raw["time_zone"])
+    _whole(raw["day_start_hour"], "plan.day_start_hour", 0, 6)
+    sessions = _sessions(raw["sessions"])
+    if raw["next_session"] is not None and _date(
+        raw["next_session"], "plan.next_session"
+    ) <= date.fromisoformat(sessions[-1]["day"]):
+        raise PlanError("plan.next_session: must come after the latest session")
+    _whole(raw["planned_sessions"], "plan.planned_sessions", 1, MAX_SESSIONS)
+    _choice(raw["skin_type"], "plan.skin_type", SKIN_TYPES)
+    _choice(raw["pih_history"], "plan.pih_history", PIH_HISTORY)
+    expected = (
+        "standard"
+        if protocol.standard_mode_allowed(raw["skin_type"], raw["pih_history"])
+        else "pih_risk"
+    )
+    if raw["mode"] != expected:
+        raise PlanError(f"plan.mode: must be {expected!r} for this skin type and history")
+    _protocol(raw["protocol"], protocols)
+    return dict(raw)
+
+
+def check_events_fit(
+    plan: dict, events: list[dict], protocols: dict[str, dict], now: datetime
+) -> None:
+    """Every event's day lies within the plan (first session to today) and its item is known."""
+    first = date.fromisoformat(plan["sessions"][0]["day"])
+    today = local_day(now, plan["time_zone"], plan["day_start_hour"])
+    items = known_items(protocols[plan["protocol"]["id"]])
+    for index, event in enumerate(events):
+        day = date.fromisoformat(event["day"])
+        if not first <= day <= today + DAY_SLACK:
+            raise PlanError(f"events[{index}].day: must be between the first session and today")
+        if event["item"] not in items:
+            raise PlanError(f"events[{index}].item: not an item of this plan's protocol")
+
+
+def known_items(chosen: dict) -> set[str]:
+    """Item ids of a protocol in any mode."""
+    return {item["id"] for item in chosen["items"]}
+
+
+def _time_zone(value: Any) -> None:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise PlanError("plan.time_zone: must be an IANA time zone such as Europe/London")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise PlanError(f"plan.time_zone: unknown time zone {value!r}") from None
+
+
+def _sessions(value: Any) -> list[dict]:
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SESSIONS:
+        raise PlanError(f"plan.sessions: must list 1 to {MAX_SESSIONS} sessions")
+    previous = None
+    for index, session in enumerate(value):
+        where = f"plan.sessions[{index}]"
+        if not isinstance(session, dict) or set(session) != {"day", "number"}:
+            raise PlanError(f"{where}: must have exactly 'day' and 'number'")
+        day = _date(session["day"], f"{where}.day")
+        _whole(session["number"], f"{where}.number", 1, MAX_SESSIONS)
+        if previous is not None and day <= previous:
+            raise PlanError(f"{where}.day: sessions must be in date order")
+        previous = day
+    return value
+
+
+def _protocol(value: Any, protocols: dict[str, dict]) -> None:
+    if not isinstance(value, dict) or set(value) != {"id", "version"}:
+        raise PlanError("plan.protocol: must have exactly 'id' and 'version'")
+    if value["id"] not in protocols:
+        raise PlanError(f"plan.protocol.id: unknown protocol {value['id']!r}")
+    _whole(value["version"], "plan.protocol.version", 1, protocols[value["id"]]["version"])
+
+
+def _date(value: Any, field: str) -> date:
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise PlanError(f"{field}: must be a date YYYY-MM-DD")
+
+
+def _whole(value: Any, field: str, low: int, high: int) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise PlanError(f"{field}: must be a whole number from {low} to {high}")
+    return value
+
+
+def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise PlanError(f"{field}: must be one of {', '.join(choices)}")
+    return value

@@ -1,0 +1,318 @@
+"""Plans, linked devices, join tokens and tick events: everything views may store or read.
+
+Views call only the functions in `__all__`.  This is the only module that
+queries TinyDB (`db.py` is the only one that constructs it).  Each plan is
+one file holding four tables: `plan` (one document: the plan as given, the
+sequence counter and the creation time), `devices`, `join_tokens` and
+`events`.  Every change runs inside one `store.locked()` block, so it lands
+as one atomic file replace: a plan is never half-updated.  Things are found
+by natural keys (device id, token hash, event id), never by TinyDB's doc
+ids, which other processes hand out too.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb import where
+
+from . import merge
+from .db import PlanNotFound
+from .db import Store
+from .db import StoreBusy
+from .db import check_plan_id
+
+__all__ = [
+    "DeviceExists",
+    "PlanExists",
+    "PlanNotFound",
+    "StoreBusy",
+    "UnknownDevice",
+    "add_device",
+    "add_join_token",
+    "apply_events",
+    "changes_since",
+    "create_plan",
+    "delete_plan",
+    "device_is_valid",
+    "export_plan",
+    "get_plan",
+    "list_devices",
+    "redeem_join_token",
+    "revoke_device",
+    "tick_state",
+    "update_plan",
+]
+
+# A phone whose clock runs fast would win every later merge, so no tick may
+# claim a time further ahead of the server than this (security notes §4.7).
+MAX_CLOCK_AHEAD_MS = 5 * 60 * 1000
+
+PLAN = "plan"
+DEVICES = "devices"
+TOKENS = "join_tokens"
+EVENTS = "events"
+
+
+class PlanExists(Exception):
+    """A plan with this id is already stored."""
+
+
+class DeviceExists(Exception):
+    """The plan already has (or had, before revoking it) a device with this id."""
+
+
+class UnknownDevice(LookupError):
+    """The device is not linked to the plan, or was revoked."""
+
+
+# Plans
+
+
+def create_plan(
+    store: Store, plan_id: str, plan: dict, device_id: str, credential_hash: str, now_ms: int
+) -> None:
+    """Store a new plan and its first device; raise PlanExists if the id is taken."""
+    if not isinstance(plan, dict):
+        raise ValueError("plan must be a dict")
+    _check_new_device(device_id, credential_hash)
+    with store.locked(plan_id, create=True) as tdb:
+        if _meta(tdb) is not None:
+            raise PlanExists(plan_id)
+        tdb.table(PLAN).insert({"plan": plan, "seq": 0, "created_ms": now_ms})
+        tdb.table(DEVICES).insert(_new_device(device_id, credential_hash, now_ms))
+
+
+def get_plan(store: Store, plan_id: str) -> dict | None:
+    """The plan as stored by create_plan/update_plan, or None if there is none."""
+    with store.reading(plan_id) as tdb:
+        meta = _meta(tdb)
+    return None if meta is None else meta["plan"]
+
+
+def update_plan(store: Store, plan_id: str, changes: dict) -> dict:
+    """Set the top-level keys in `changes` on the plan; return the updated plan."""
+    with store.locked(plan_id) as tdb:
+        plan = {**_meta(tdb)["plan"], **changes}
+        tdb.table(PLAN).update({"plan": plan})
+    return plan
+
+
+def delete_plan(store: Store, plan_id: str) -> bool:
+    """Erase the plan with its devices, tokens and ticks; False if there was none."""
+    return store.delete(plan_id)
+
+
+# Devices
+
+
+def add_device(
+    store: Store, plan_id: str, device_id: str, credential_hash: str, now_ms: int
+) -> None:
+    """Link another device; raise DeviceExists if the id was ever used on this plan."""
+    _check_new_device(device_id, credential_hash)
+    with store.locked(plan_id) as tdb:
+        devices = tdb.table(DEVICES)
+        # A revoked id is refused too: re-adding it would bring it back to life.
+        if devices.contains(where("device") == device_id):
+            raise DeviceExists(device_id)
+        devices.insert(_new_device(device_id, credential_hash, now_ms))
+
+
+def revoke_device(store: Store, plan_id: str, device_id: str) -> bool:
+    """Stop accepting the device's credential; False if the plan has no such device."""
+    with store.locked(plan_id) as tdb:
+        devices = tdb.table(DEVICES)
+        if not devices.contains(where("device") == device_id):
+            return False
+        devices.update({"revoked": True}, where("device") == device_id)
+    return True
+
+
+def device_is_valid(store: Store, plan_id: str, device_id: str, credential_hash: str) -> bool:
+    """Whether the device may act on the plan.
+
+    False alike for a malformed or unknown plan id, an unknown or revoked
+    device and a wrong hash, so callers give all of them the same answer.
+    """
+    device = _find_device(store, plan_id, device_id)
+    if device is None or device["revoked"] or not isinstance(credential_hash, str):
+        return False
+    # Constant-time, so response times do not reveal how much of a guess was right.
+    return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
+
+
+def list_devices(store: Store, plan_id: str) -> list[dict]:
+    """The plan's devices, oldest first, without their credential hashes."""
+    with store.reading(plan_id) as tdb:
+        _require_meta(tdb, plan_id)
+        return [_public_device(device) for device in tdb.table(DEVICES).all()]
+
+
+# Join tokens
+
+
+def add_join_token(store: Store, plan_id: str, token_hash: str, expires_ms: int) -> None:
+    """Remember a token (by its hash) that may link one more device until `expires_ms`."""
+    if not isinstance(token_hash, str) or not token_hash:
+        raise ValueError("token hash must be a non-empty string")
+    token = {"token_hash": token_hash, "expires_ms": expires_ms, "used_ms": None}
+    with store.locked(plan_id) as tdb:
+        tdb.table(TOKENS).upsert(token, where("token_hash") == token_hash)
+
+
+def redeem_join_token(store: Store, plan_id: str, token_hash: str, now_ms: int) -> bool:
+    """Use up the token; False if the plan or token is unknown, used or expired."""
+    # A plain lookup is fine here: the caller hashed a random token, so
+    # timing reveals nothing about any token that could be redeemed.
+    if not _well_formed(plan_id):
+        return False
+    try:
+        with store.locked(plan_id) as tdb:
+            tokens = tdb.table(TOKENS)
+            token = tokens.get(where("token_hash") == token_hash)
+            if token is None or token["used_ms"] is not None or now_ms >= token["expires_ms"]:
+                return False
+            tokens.update({"used_ms": now_ms}, where("token_hash") == token_hash)
+    except PlanNotFound:
+        return False
+    return True
+
+
+# Tick events
+
+
+def apply_events(
+    store: Store, plan_id: str, device_id: str, events: list[dict], now_ms: int
+) -> int:
+    """Store the device's events once each (replays are ignored); return the plan's cursor.
+
+    Raises merge.EventError for a malformed batch or an event from another
+    device, and UnknownDevice if the device is unknown or was revoked.
+    """
+    batch = _accepted_events(device_id, events, now_ms)
+    with store.locked(plan_id) as tdb:
+        _require_device(tdb, device_id)
+        seq = _meta(tdb)["seq"]
+        ids = [event["id"] for event in batch]
+        known = {event["id"] for event in tdb.table(EVENTS).search(where("id").one_of(ids))}
+        fresh = [event for event in batch if event["id"] not in known]
+        if fresh:
+            numbered = [{**event, "seq": seq + n} for n, event in enumerate(fresh, 1)]
+            tdb.table(EVENTS).insert_multiple(numbered)
+            seq += len(fresh)
+            tdb.table(PLAN).update({"seq": seq})
+        tdb.table(DEVICES).update({"last_seen_ms": now_ms}, where("device") == device_id)
+    return seq
+
+
+def changes_since(store: Store, plan_id: str, cursor: int) -> tuple[list[dict], int]:
+    """The events stored after `cursor`, oldest first, and the cursor to ask from next time."""
+    if type(cursor) is not int or cursor < 0:
+        raise ValueError("cursor must be a whole number from 0")
+    with store.reading(plan_id) as tdb:
+        meta = _require_meta(tdb, plan_id)
+        newer = tdb.table(EVENTS).search(where("seq") > cursor)
+    newer.sort(key=lambda event: event["seq"])
+    return [_public_event(event) for event in newer], meta["seq"]
+
+
+def tick_state(store: Store, plan_id: str) -> dict[tuple[str, str], dict]:
+    """The winning event for each (day, item) the plan has ticks for."""
+    with store.reading(plan_id) as tdb:
+        _require_meta(tdb, plan_id)
+        events = [_public_event(event) for event in tdb.table(EVENTS).all()]
+    return merge.merge({}, events)
+
+
+def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
+    """Everything stored for the plan, for the client's "export my data" (no secrets)."""
+    with store.reading(plan_id) as tdb:
+        meta = _require_meta(tdb, plan_id)
+        devices = [_public_device(device) for device in tdb.table(DEVICES).all()]
+        events = sorted(tdb.table(EVENTS).all(), key=lambda event: event["seq"])
+    return {
+        "plan_id": plan_id,
+        "created_ms": meta["created_ms"],
+        "plan": meta["plan"],
+        "devices": devices,
+        "events": [_public_event(event) for event in events],
+    }
+
+
+# Helpers
+
+
+def _meta(tdb: TinyDB) -> dict | None:
+    # The plan table holds exactly one document.
+    documents = tdb.table(PLAN).all()
+    return dict(documents[0]) if documents else None
+
+
+def _require_meta(tdb: TinyDB, plan_id: str) -> dict:
+    meta = _meta(tdb)
+    if meta is None:
+        raise PlanNotFound(plan_id)
+    return meta
+
+
+def _well_formed(plan_id: Any) -> bool:
+    try:
+        check_plan_id(plan_id)
+    except ValueError:
+        return False
+    return True
+
+
+def _find_device(store: Store, plan_id: str, device_id: str) -> dict | None:
+    if not _well_formed(plan_id):
+        return None
+    with store.reading(plan_id) as tdb:
+        return tdb.table(DEVICES).get(where("device") == device_id)
+
+
+def _require_device(tdb: TinyDB, device_id: str) -> None:
+    device = tdb.table(DEVICES).get(where("device") == device_id)
+    if device is None or device["revoked"]:
+        raise UnknownDevice(device_id)
+
+
+def _check_new_device(device_id: Any, credential_hash: Any) -> None:
+    if not isinstance(device_id, str) or not merge.DEVICE_ID.fullmatch(device_id):
+        raise ValueError("device id must be 8 to 64 characters of A-Z a-z 0-9 _ -")
+    if not isinstance(credential_hash, str) or not credential_hash:
+        raise ValueError("credential hash must be a non-empty string")
+
+
+def _new_device(device_id: str, credential_hash: str, now_ms: int) -> dict:
+    return {
+        "device": device_id,
+        "credential_hash": credential_hash,
+        "added_ms": now_ms,
+        "last_seen_ms": now_ms,
+        "revoked": False,
+    }
+
+
+def _public_device(device: dict) -> dict:
+    return {key: value for key, value in device.items() if key != "credential_hash"}
+
+
+def _public_event(event: dict) -> dict:
+    # Drops the internal `seq`, leaving exactly the fields the client sent.
+    return {name: event[name] for name in merge.EVENT_FIELDS}
+
+
+def _accepted_events(device_id: str, events: list[dict], now_ms: int) -> list[dict]:
+    # Validated again here so nothing malformed is ever stored, whoever calls.
+    batch = merge.validate_batch(events, max_events=None)
+    for index, event in enumerate(events):
+        # A device may only speak for itself: another device's id would let it
+        # win every same-millisecond tie that the device id decides.
+        if event["device"] != device_id:
+            raise merge.EventError(f"events[{index}].device: must be the sending device's id")
+    for event in batch:
+        event["ts"] = min(event["ts"], now_ms + MAX_CLOCK_AHEAD_MS)
+    return batch

@@ -1,0 +1,61 @@
+/**
+ * Settings: "Use on another device" (a single-use link and its QR code),
+ * "Export my data" (a JSON file of everything on this phone) and "Delete my
+ * data" (this phone and the server).
+ */
+import {createJoinLink, deletePlan} from '../lib/api.js';
+import {eraseAll, exportAll, getMeta, loadPlan} from '../lib/store.js';
+
+export async function startDevices(root) {
+  const box = root.querySelector('[data-devices]');
+  if (!box) return;
+  const plan = await loadPlan();
+  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
+  const registered = plan && (await getMeta('registered'));
+  box.querySelector('[data-devices-none]').hidden = Boolean(plan);
+  box.querySelector('[data-devices-offline]').hidden = !plan || registered;
+  box.querySelector('[data-devices-ready]').hidden = !registered;
+  const error = box.querySelector('[data-devices-error]');
+  box.querySelector('[data-make-link]').addEventListener('click', async () => {
+    try {
+      const {link, qr} = await createJoinLink(plan.planId, auth);
+      const anchor = box.querySelector('[data-device-link]');
+      anchor.href = link;
+      anchor.textContent = link;
+      box.querySelector('[data-link-qr]').src = qr;
+      box.querySelector('[data-link-box]').hidden = false;
+      error.hidden = true;
+    } catch (problem) {
+      error.textContent = problem.offline ? 'You are offline. Connect to make a link.' : problem.message;
+      error.hidden = false;
+    }
+  });
+  startDataButtons(root, plan, auth, registered);
+}
+
+function startDataButtons(root, plan, auth, registered) {
+  const status = root.querySelector('[data-data-status]');
+  root.querySelector('[data-export]').addEventListener('click', async () => {
+    const blob = new Blob([JSON.stringify(await exportAll(), null, 2)], {type: 'application/json'});
+    const link = Object.assign(document.createElement('a'), {
+      href: URL.createObjectURL(blob),
+      download: 'aftercare-data.json',
+    });
+    link.click();
+    URL.revokeObjectURL(link.href);
+    status.textContent = 'Your data was saved as aftercare-data.json.';
+  });
+  root.querySelector('[data-delete]').addEventListener('click', async () => {
+    if (!plan) return void (status.textContent = 'There is no data on this phone.');
+    if (!window.confirm('Delete your plan and ticks from this phone and from the server?')) return;
+    try {
+      if (registered) await deletePlan(plan.planId, auth);
+      await eraseAll();
+      status.textContent = 'Deleted from this phone and from the server.';
+    } catch (problem) {
+      status.textContent = problem.offline
+        ? 'You are offline: connect to the internet to delete the copy on the server too. Nothing was deleted.'
+        : `Nothing was deleted: ${problem.message}`;
+    }
+  });
+}

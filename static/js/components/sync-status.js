@@ -1,0 +1,35 @@
+/**
+ * The sync status line under the day card: "Saved on this phone",
+ * "Offline — will sync", "Synced 2 min ago", "Sync failed — retrying".
+ */
+import {outboxSize} from '../lib/store.js';
+import {startSync} from '../lib/sync.js';
+
+const MINUTE = 60 * 1000;
+
+function describe(status, waiting) {
+  if (status.state === 'offline') return waiting ? 'Offline — will sync' : 'Saved on this phone';
+  if (status.state === 'failed') return 'Sync failed — retrying';
+  if (status.state === 'synced' && status.lastSync) {
+    const minutes = Math.floor((Date.now() - status.lastSync) / MINUTE);
+    return minutes < 1 ? 'Synced just now' : `Synced ${minutes} min ago`;
+  }
+  return 'Saved on this phone';
+}
+
+export function startSyncStatus(root) {
+  const line = root.querySelector('[data-sync-status]');
+  let last = {state: 'none'};
+  const show = async (status = last) => {
+    last = status;
+    if (line) line.textContent = describe(status, await outboxSize());
+  };
+  const sync = startSync({
+    onStatus: show,
+    onRemoteChanges: () => document.dispatchEvent(new CustomEvent('aftercare:remote-changes')),
+  });
+  // Keep "2 min ago" true, and show "will sync" as soon as a tick waits offline.
+  setInterval(() => show(), MINUTE / 2);
+  document.addEventListener('aftercare:tick', () => show());
+  return sync;
+}

@@ -1,0 +1,86 @@
+/**
+ * Sync between this phone and the server.  The outbox in IndexedDB is
+ * flushed on start, when the browser comes online, when the app comes back
+ * to the foreground, after each tick, and on a backoff timer (the `online`
+ * event fires before the network really works).  Each round registers the
+ * plan if the server does not have it yet, sends waiting ticks in batches,
+ * and takes in other devices' ticks.
+ */
+import {registerPlan, syncPlan} from './api.js';
+import {applySync, getMeta, loadPlan, pendingEvents, setMeta} from './store.js';
+
+const BATCH = 200;
+const FIRST_RETRY_MS = 1000;
+const LONGEST_RETRY_MS = 60 * 1000;
+// While the app is open, look for other devices' ticks this often.
+const POLL_MS = 30 * 1000;
+
+/** The plan in the shape the server's API takes. */
+export function planForServer(plan) {
+  return {
+    time_zone: plan.timeZone,
+    day_start_hour: plan.dayStartHour,
+    sessions: plan.sessions.map(({day, number}) => ({day, number})),
+    next_session: plan.nextSession,
+    planned_sessions: plan.plannedSessions,
+    skin_type: plan.skinType,
+    pih_history: plan.pihHistory,
+    mode: plan.mode,
+    protocol: plan.protocol,
+  };
+}
+
+/** One sync round; resolves with {state, changed} or throws the ApiError that stopped it. */
+export async function syncOnce() {
+  const plan = await loadPlan();
+  if (!plan) return {state: 'none', changed: 0};
+  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
+  if (!(await getMeta('registered'))) {
+    await registerPlan({plan_id: plan.planId, device_id: auth.device, credential: auth.credential, plan: planForServer(plan)});
+    await setMeta('registered', true);
+  }
+  let changed = 0;
+  for (;;) {
+    const events = await pendingEvents(BATCH);
+    const answer = await syncPlan(plan.planId, auth, events, (await getMeta('cursor')) || 0);
+    changed += await applySync(answer.acknowledged, answer.events, answer.cursor);
+    if (events.length < BATCH) return {state: 'synced', changed};
+  }
+}
+
+/**
+ * Keep syncing for as long as the page is open.
+ * @param {{onStatus: (status: object) => void, onRemoteChanges: () => void}} handlers
+ */
+export function startSync({onStatus, onRemoteChanges}) {
+  let timer = null;
+  let delay = FIRST_RETRY_MS;
+  let running = false;
+  const schedule = (ms) => {
+    clearTimeout(timer);
+    timer = setTimeout(run, ms);
+  };
+  async function run() {
+    if (running) return;
+    running = true;
+    try {
+      const {state, changed} = await syncOnce();
+      delay = FIRST_RETRY_MS;
+      onStatus({state, lastSync: await getMeta('lastSync')});
+      if (changed) onRemoteChanges();
+      schedule(POLL_MS);
+    } catch (error) {
+      onStatus({state: error.offline ? 'offline' : 'failed', message: error.message});
+      schedule(delay);
+      delay = Math.min(delay * 2, LONGEST_RETRY_MS);
+    } finally {
+      running = false;
+    }
+  }
+  window.addEventListener('online', () => run());
+  document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && run());
+  document.addEventListener('aftercare:tick', () => schedule(300));
+  document.addEventListener('aftercare:plan-started', () => run());
+  run();
+  return {syncNow: run};
+}

@@ -1,0 +1,123 @@
+"""Sync in real Chromium against `make run`: the outbox drains exactly once after an outage,
+and a second device joined through the device link sees and changes the same ticks."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from helpers import CHROMIUM
+from helpers import CHROMIUM_ARGS
+from helpers import open_controlled
+from playwright.sync_api import expect
+from test_checklist import TIME_ZONE
+from test_checklist import onboard
+from test_checklist import today_here
+
+from pwa import repository
+from pwa.db import Store
+
+OUTBOX_SIZE = """async () => {
+  const {outboxSize} = await import('/static/js/lib/store.js');
+  return outboxSize();
+}"""
+PLAN_ID = """async () => {
+  const {loadPlan} = await import('/static/js/lib/store.js');
+  return (await loadPlan()).planId;
+}"""
+POKE_SYNC = "document.dispatchEvent(new Event('visibilitychange'))"
+
+
+def new_profile(playwright, folder):
+    return playwright.chromium.launch_persistent_context(
+        str(folder),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+        timezone_id=TIME_ZONE,
+    )
+
+
+@pytest.fixture
+def second_profile(playwright, tmp_path):
+    context = new_profile(playwright, tmp_path / "second")
+    yield context
+    context.close()
+
+
+def server_events(server, plan_id):
+    return repository.export_plan(Store(server.data_dir / "plans"), plan_id)["events"]
+
+
+def wait_for_server_state(server, plan_id, item, done, timeout=15.0):
+    """Poll the real TinyDB file until the winning tick of `item` is `done`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = repository.tick_state(Store(server.data_dir / "plans"), plan_id)
+        if any(key[1] == item and event["done"] is done for key, event in state.items()):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the server never saw {item} done={done}")
+
+
+def test_outbox_drains_exactly_once_after_an_outage(own_server, profile):
+    page = open_controlled(profile, own_server.url + "/")
+    onboard(page, today_here(1))
+    status = page.locator("[data-sync-status]")
+    expect(status).to_have_text("Synced just now", timeout=15_000)
+    plan_id = page.evaluate(PLAN_ID)
+
+    own_server.stop()
+    page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
+    page.locator("[data-checklist=today] [data-item-id='moisturise']").check()
+    expect(status).to_have_text("Offline — will sync", timeout=15_000)
+    assert page.evaluate(OUTBOX_SIZE) == 2
+
+    own_server.start()
+    expect(status).to_have_text("Synced just now", timeout=30_000)
+    assert page.evaluate(OUTBOX_SIZE) == 0
+    events = server_events(own_server, plan_id)
+    assert sorted(e["item"] for e in events) == ["hands-off", "moisturise"]
+    assert len({e["id"] for e in events}) == 2
+
+
+def test_a_joined_device_sees_the_ticks_and_a_later_untick_wins(
+    own_server, profile, second_profile
+):
+    first = open_controlled(profile, own_server.url + "/")
+    onboard(first, today_here(2))
+    first.locator("[data-checklist=today] [data-item-id='hands-off']").check()
+    plan_id = first.evaluate(PLAN_ID)
+    wait_for_server_state(own_server, plan_id, "hands-off", True)
+
+    first.goto(own_server.url + "/settings/")
+    first.get_by_role("button", name="Show a link").click()
+    link = first.locator("[data-device-link]")
+    expect(link).to_have_attribute("href", re.compile(r"^http"))
+    href = link.get_attribute("href")
+    assert href.startswith(own_server.url + "/settings/join#")
+    assert "?" not in href and href.split("#")[1] not in href.split("#")[0]
+
+    second = second_profile.new_page()
+    second.goto(href)
+    assert "#" not in second.url, "the token leaves the address bar"
+    second.get_by_role("button", name="Add this device").click()
+    second.wait_for_url(own_server.url + "/")
+    box = second.locator("[data-checklist=today] [data-item-id='hands-off']")
+    expect(box).to_be_checked(timeout=15_000)
+    assert second.locator("[data-day-heading]").inner_text() == "Day 2 after session 1"
+
+    # The same link cannot be used twice.
+    third = second_profile.new_page()
+    third.goto(href)
+    third.get_by_role("button", name="Add this device").click()
+    expect(third.get_by_role("alert").last).to_contain_text("expired or was already used")
+    third.close()
+
+    box.uncheck()
+    wait_for_server_state(own_server, plan_id, "hands-off", False)
+    first.goto(own_server.url + "/")
+    mine = first.locator("[data-checklist=today] [data-item-id='hands-off']")
+    first.evaluate(POKE_SYNC)
+    expect(mine).not_to_be_checked(timeout=15_000)

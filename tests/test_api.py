@@ -1,0 +1,295 @@
+"""The sync API through the real app and real TinyDB files: registration, sync, linking,
+export, delete, and hostile input that must change nothing."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import time
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+import pytest
+
+from pwa import repository
+from pwa.days import local_day
+from pwa.devices import digest
+
+TZ = "Europe/London"
+
+
+def today(offset: int = 0) -> str:
+    return (local_day(datetime.now(UTC), TZ) + timedelta(days=offset)).isoformat()
+
+
+def new_plan(**changes) -> dict:
+    plan = {
+        "time_zone": TZ,
+        "day_start_hour": 3,
+        "sessions": [{"day": today(-3), "number": 1}],
+        "next_session": today(25),
+        "planned_sessions": 4,
+        "skin_type": "not-sure",
+        "pih_history": "not-sure",
+        "mode": "pih_risk",
+        "protocol": {"id": "microneedling-default", "version": 1},
+    }
+    plan.update(changes)
+    return plan
+
+
+class Device:
+    """One phone talking to the API."""
+
+    def __init__(self, client, plan_id=None):
+        self.client = client
+        self.plan_id = plan_id or secrets.token_urlsafe(16)
+        self.id = secrets.token_urlsafe(16)
+        self.credential = secrets.token_urlsafe(24)
+        self.counter = 0
+
+    @property
+    def auth(self):
+        return {"Authorization": f"Bearer {self.id}.{self.credential}"}
+
+    def register(self, plan=None):
+        body = {
+            "plan_id": self.plan_id,
+            "device_id": self.id,
+            "credential": self.credential,
+            "plan": plan or new_plan(),
+        }
+        return self.client.post("/api/plans", json=body)
+
+    def event(self, item="hands-off", done=True, day=None, **changes):
+        self.counter += 1
+        event = {
+            "id": secrets.token_urlsafe(12),
+            "device": self.id,
+            "counter": self.counter,
+            "ts": int(time.time() * 1000),
+            "day": day or today(),
+            "item": item,
+            "done": done,
+        }
+        event.update(changes)
+        return event
+
+    def sync(self, events, cursor=0, headers=None):
+        return self.client.post(
+            f"/api/plans/{self.plan_id}/sync",
+            json={"events": events, "cursor": cursor},
+            headers=headers or self.auth,
+        )
+
+
+@pytest.fixture
+def store(app):
+    return app.extensions["store"]
+
+
+@pytest.fixture
+def phone(client):
+    device = Device(client)
+    assert device.register().status_code == 201
+    return device
+
+
+def test_register_is_idempotent_for_the_same_device(client, store):
+    device = Device(client)
+    assert device.register().status_code == 201
+    assert device.register().status_code == 200
+    intruder = Device(client, plan_id=device.plan_id)
+    answer = intruder.register()
+    assert answer.status_code == 409 and answer.get_json()["error"] == "conflict"
+    assert [d["device"] for d in repository.list_devices(store, device.plan_id)] == [device.id]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"time_zone": "Mars/Olympus"}, "plan.time_zone"),
+        ({"day_start_hour": 12}, "plan.day_start_hour"),
+        ({"day_start_hour": True}, "plan.day_start_hour"),
+        ({"sessions": []}, "plan.sessions"),
+        ({"sessions": [{"day": "2026-02-30", "number": 1}]}, "plan.sessions[0].day"),
+        ({"next_session": "2000-01-01"}, "plan.next_session"),
+        ({"skin_type": "VII"}, "plan.skin_type"),
+        ({"mode": "standard"}, "plan.mode"),
+        ({"protocol": {"id": "made-up", "version": 1}}, "plan.protocol.id"),
+        ({"protocol": {"id": "microneedling-default", "version": 9}}, "plan.protocol.version"),
+        ({"extra": 1}, "plan: unknown"),
+    ],
+)
+def test_bad_plans_are_refused_and_store_nothing(client, store, change, field):
+    device = Device(client)
+    answer = device.register(new_plan(**change))
+    assert answer.status_code == 400
+    assert answer.get_json()["message"].startswith(field)
+    assert not store.exists(device.plan_id)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"plan_id": "../../etc/passwd"}, "plan_id"),
+        ({"credential": "short"}, "credential"),
+        ({"device_id": "a b"}, "device_id"),
+    ],
+)
+def test_bad_identities_are_refused(client, body, field):
+    device = Device(client)
+    payload = {
+        "plan_id": device.plan_id,
+        "device_id": device.id,
+        "credential": device.credential,
+        "plan": new_plan(),
+        **body,
+    }
+    answer = client.post("/api/plans", json=payload)
+    assert answer.status_code == 400 and answer.get_json()["message"].startswith(field)
+
+
+def test_sync_stores_once_and_returns_other_devices_changes(client, store, phone):
+    tick = phone.event()
+    first = phone.sync([tick])
+    assert first.status_code == 200
+    assert first.get_json()["acknowledged"] == [tick["id"]]
+    assert phone.sync([tick]).get_json()["cursor"] == 1, "a replay is harmless"
+    assert len(repository.export_plan(store, phone.plan_id)["events"]) == 1
+    pulled = phone.sync([], cursor=0).get_json()
+    assert [e["id"] for e in pulled["events"]] == [tick["id"]]
+    assert phone.sync([], cursor=1).get_json()["events"] == []
+
+
+def test_unknown_plan_wrong_credential_and_revoked_device_look_the_same(client, store, phone):
+    tick = phone.event()
+    answers = [
+        phone.sync([tick], headers={"Authorization": f"Bearer {phone.id}.{'x' * 32}"}),
+        phone.sync([tick], headers={"Authorization": "Basic abc"}),
+        phone.sync([tick], headers={"X-No-Credential": "1"}),
+        Device(client).sync([tick], headers=phone.auth),
+    ]
+    repository.revoke_device(store, phone.plan_id, phone.id)
+    answers.append(phone.sync([tick]))
+    bodies = {(a.status_code, a.get_data(as_text=True)) for a in answers}
+    assert len(bodies) == 1 and next(iter(bodies))[0] == 404
+    assert repository.export_plan(store, phone.plan_id)["events"] == []
+
+
+def _hostile_batches(phone):
+    good = phone.event()
+    return {
+        "not a list": "ticks",
+        "too many": [phone.event() for _ in range(501)],
+        "day before the plan": [phone.event(day=today(-30))],
+        "day in the future": [phone.event(day=today(5))],
+        "unknown item": [phone.event(item="drink-bleach")],
+        "someone else's device": [phone.event(device="another-device-id")],
+        "bool as counter": [phone.event(counter=True)],
+        "extra field": [{**phone.event(), "admin": True}],
+        "same id twice, different content": [good, {**good, "done": False}],
+        "one bad among good": [phone.event(), phone.event(day="2026-13-01")],
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "not a list",
+        "too many",
+        "day before the plan",
+        "day in the future",
+        "unknown item",
+        "someone else's device",
+        "bool as counter",
+        "extra field",
+        "same id twice, different content",
+        "one bad among good",
+    ],
+)
+def test_hostile_batches_get_a_400_and_change_nothing(store, phone, case):
+    phone.sync([phone.event(item="moisturise")])
+    before = copy.deepcopy(repository.export_plan(store, phone.plan_id))
+    answer = phone.sync(_hostile_batches(phone)[case])
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] in ("invalid", "bad_request")
+    assert repository.export_plan(store, phone.plan_id)["events"] == before["events"]
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        ("not json", "application/json", 400),
+        ("[1, 2]", "application/json", 400),
+        ('{"events": [], "cursor": -1}', "application/json", 400),
+        ('{"events": [], "cursor": "0"}', "application/json", 400),
+        ("x" * (600 * 1024), "application/json", 413),
+    ],
+)
+def test_malformed_bodies_are_json_errors(client, phone, data, content_type, status):
+    answer = client.post(
+        f"/api/plans/{phone.plan_id}/sync",
+        data=data,
+        content_type=content_type,
+        headers=phone.auth,
+    )
+    assert answer.status_code == status
+    assert answer.mimetype == "application/json"
+
+
+def test_join_link_is_single_use_and_gives_its_own_credential(client, store, phone):
+    phone.sync([phone.event()])
+    made = client.post(f"/api/plans/{phone.plan_id}/join-tokens", json={}, headers=phone.auth)
+    link = made.get_json()["link"]
+    assert link.startswith("http://localhost/settings/join#")
+    plan_id, token = link.split("#")[1].split(".")
+    assert plan_id == phone.plan_id
+    tablet = Device(client, plan_id=plan_id)
+    body = {
+        "plan_id": plan_id,
+        "token": token,
+        "device_id": tablet.id,
+        "credential": tablet.credential,
+    }
+    joined = client.post("/api/join", json=body)
+    assert joined.status_code == 200 and joined.get_json()["plan"]["time_zone"] == TZ
+    assert len(tablet.sync([]).get_json()["events"]) == 1
+    again = Device(client, plan_id=plan_id)
+    body.update(device_id=again.id, credential=again.credential)
+    assert client.post("/api/join", json=body).status_code == 404
+    # Revoking the tablet leaves the phone working.
+    repository.revoke_device(store, plan_id, tablet.id)
+    assert tablet.sync([]).status_code == 404
+    assert phone.sync([]).status_code == 200
+
+
+def test_expired_join_token_is_refused(client, store, phone):
+    token = secrets.token_urlsafe(24)
+    repository.add_join_token(store, phone.plan_id, digest(token), int(time.time() * 1000) - 1)
+    tablet = Device(client, plan_id=phone.plan_id)
+    body = {
+        "plan_id": phone.plan_id,
+        "token": token,
+        "device_id": tablet.id,
+        "credential": tablet.credential,
+    }
+    assert client.post("/api/join", json=body).status_code == 404
+
+
+def test_join_link_qr_code_is_an_svg_image(client, phone):
+    made = client.post(f"/api/plans/{phone.plan_id}/join-tokens", json={}, headers=phone.auth)
+    assert made.get_json()["qr"].startswith("data:image/svg+xml;base64,")
+
+
+def test_export_has_no_secrets_and_delete_removes_everything(client, store, phone):
+    phone.sync([phone.event()])
+    exported = client.get(f"/api/plans/{phone.plan_id}/export", headers=phone.auth)
+    assert exported.status_code == 200
+    text = exported.get_data(as_text=True)
+    assert phone.credential not in text and digest(phone.credential) not in text
+    assert exported.get_json()["events"][0]["item"] == "hands-off"
+    assert client.delete(f"/api/plans/{phone.plan_id}", headers=phone.auth).status_code == 204
+    assert not store.exists(phone.plan_id)
+    assert phone.sync([]).status_code == 404

@@ -1,0 +1,301 @@
+"""The tick merge (properties checked with Hypothesis) and the validation of events and batches."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from pwa.merge import EventError
+from pwa.merge import event_order
+from pwa.merge import merge
+from pwa.merge import validate_batch
+from pwa.merge import validate_event
+
+# No deadline: timings on a shared CI machine are too noisy for one.
+properties = settings(deadline=None)
+
+# Small pools, so that events often share a (day, item), a millisecond or a device.
+DEVICES = ["phone-aaaa", "tablet-bbbb", "laptop-cccc"]
+DAYS = ["2026-03-01", "2026-03-02"]
+ITEMS = ["spf", "cleanse", "no_makeup"]
+
+
+def events(ids: list[str]) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries(
+        {
+            "id": st.sampled_from(ids),
+            "device": st.sampled_from(DEVICES),
+            "counter": st.integers(0, 3),
+            "ts": st.integers(0, 4),
+            "day": st.sampled_from(DAYS),
+            "item": st.sampled_from(ITEMS),
+            "done": st.booleans(),
+        }
+    )
+
+
+# Ids drawn from a pool of 8 collide often: the merge laws must hold even for
+# two different events under one id, which validation never lets through.
+ANY_EVENTS = st.lists(events([f"event-{n:02d}" for n in range(8)]), max_size=30)
+# What a server or phone really holds: each id names one event.
+UNIQUE_EVENTS = st.lists(
+    events([f"event-{n:03d}" for n in range(200)]), max_size=40, unique_by=lambda e: e["id"]
+)
+
+
+def reference_state(evts: list[dict]) -> dict:
+    """Last writer wins, written apart from merge(): sort all, let later ones overwrite."""
+    state = {}
+    for event in sorted(evts, key=lambda e: (e["ts"], e["device"], e["counter"], e["id"])):
+        state[(event["day"], event["item"])] = event
+    return state
+
+
+def event(**fields) -> dict:
+    base = {
+        "id": "event-0001",
+        "device": "phone-aaaa",
+        "counter": 1,
+        "ts": 1_767_000_000_000,
+        "day": "2026-03-01",
+        "item": "spf",
+        "done": True,
+    }
+    return {**base, **fields}
+
+
+# The merge laws
+
+
+@properties
+@given(ANY_EVENTS, st.data())
+def test_merge_is_commutative(evts, data):
+    shuffled = data.draw(st.permutations(evts))
+    assert merge({}, shuffled) == merge({}, evts)
+
+
+@properties
+@given(ANY_EVENTS, st.data())
+def test_merge_is_associative(evts, data):
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(evts)), max_size=5)))
+    batches = [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
+    stepwise = {}
+    for batch in batches:
+        stepwise = merge(stepwise, batch)
+    assert stepwise == merge({}, evts)
+
+
+@properties
+@given(ANY_EVENTS, ANY_EVENTS)
+def test_merging_two_replicas_states_equals_merging_all_their_events(left, right):
+    replica = merge({}, right)
+    assert merge(merge({}, left), replica.values()) == merge({}, left + right)
+
+
+@properties
+@given(ANY_EVENTS)
+def test_merge_is_idempotent(evts):
+    once = merge({}, evts)
+    assert merge(once, evts) == once
+    assert merge({}, evts + evts) == once
+    assert merge(once, once.values()) == once
+
+
+@properties
+@given(UNIQUE_EVENTS)
+def test_merge_matches_the_reference_model(evts):
+    assert merge({}, evts) == reference_state(evts)
+
+
+@properties
+@given(ANY_EVENTS, ANY_EVENTS)
+def test_merge_returns_a_new_dict_and_leaves_the_state_alone(first, more):
+    state = merge({}, first)
+    before = dict(state)
+    merge(state, more)
+    assert state == before
+
+
+@properties
+@given(
+    ts=st.integers(0, 2**53 - 1),
+    counters=st.lists(st.integers(0, 2**53 - 1), min_size=2, max_size=2, unique=True),
+    done=st.booleans(),
+    tap_order=st.permutations([0, 1]),
+)
+def test_double_tap_in_one_millisecond_is_ordered_by_counter(ts, counters, done, tap_order):
+    first, second = sorted(counters)
+    taps = [
+        event(id="tap-first", ts=ts, counter=first, done=done),
+        event(id="tap-second", ts=ts, counter=second, done=not done),
+    ]
+    arrived = [taps[i] for i in tap_order]
+    assert merge({}, arrived)[("2026-03-01", "spf")]["id"] == "tap-second"
+
+
+def test_later_untick_beats_earlier_tick():
+    tick = event(id="tick-0001", ts=1000, done=True)
+    untick = event(id="untick-01", ts=2000, counter=0, done=False)
+    for order in ([tick, untick], [untick, tick]):
+        assert merge({}, order) == {("2026-03-01", "spf"): untick}
+
+
+def test_same_millisecond_on_two_devices_is_ordered_by_device_id():
+    phone = event(id="phone-tick", device="phone-aaaa", counter=9, done=True)
+    tablet = event(id="tablet-tick", device="tablet-bbbb", counter=0, done=False)
+    assert event_order(tablet) > event_order(phone)
+    assert merge({}, [tablet, phone])[("2026-03-01", "spf")] is tablet
+    assert merge({}, [phone, tablet])[("2026-03-01", "spf")] is tablet
+
+
+def test_one_id_with_two_contents_still_merges_the_same_in_any_order():
+    # Validation refuses this, but the merge must not depend on it.
+    ticked, unticked = event(done=True), event(done=False)
+    assert merge({}, [ticked, unticked]) == merge({}, [unticked, ticked])
+
+
+def test_event_order_is_ts_device_counter_id():
+    assert event_order(event()) == (1_767_000_000_000, "phone-aaaa", 1, "event-0001")
+
+
+def test_ticks_on_different_days_and_items_are_kept_apart():
+    evts = [
+        event(id="a-000001"),
+        event(id="b-000001", day="2026-03-02"),
+        event(id="c-000001", item="x"),
+    ]
+    assert set(merge({}, evts)) == {
+        ("2026-03-01", "spf"),
+        ("2026-03-02", "spf"),
+        ("2026-03-01", "x"),
+    }
+
+
+# Validation of one event
+
+
+@properties
+@given(
+    st.fixed_dictionaries(
+        {
+            "id": st.from_regex(r"[A-Za-z0-9_-]{8,64}", fullmatch=True),
+            "device": st.from_regex(r"[A-Za-z0-9_-]{8,64}", fullmatch=True),
+            "counter": st.integers(0, 2**53 - 1),
+            "ts": st.integers(0, 2**53 - 1),
+            "day": st.dates().map(lambda d: d.isoformat()).filter(lambda d: len(d) == 10),
+            "item": st.from_regex(r"[a-z0-9_-]{1,64}", fullmatch=True),
+            "done": st.booleans(),
+        }
+    )
+)
+def test_every_well_formed_event_is_accepted_unchanged(raw):
+    assert validate_event(raw) == raw
+
+
+def test_validate_event_returns_a_copy():
+    raw = event()
+    clean = validate_event(raw)
+    raw["done"] = False
+    assert clean["done"] is True
+
+
+def without(name):
+    return lambda e: {k: v for k, v in e.items() if k != name}
+
+
+def setting(name, value):
+    return lambda e: {**e, name: value}
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (without("day"), "day"),
+        (without("done"), "done"),
+        (setting("colour", "red"), "colour"),
+        (setting("counter", True), "counter"),
+        (setting("ts", False), "ts"),
+        (setting("done", 1), "done"),
+        (setting("done", "true"), "done"),
+        (setting("counter", 1.0), "counter"),
+        (setting("counter", 2**53), "counter"),
+        (setting("ts", -1), "ts"),
+        (setting("ts", "1767000000000"), "ts"),
+        (setting("day", "2026-02-30"), "day"),
+        (setting("day", "2026-13-01"), "day"),
+        (setting("day", "2026-3-1"), "day"),
+        (setting("day", "２０２６-03-01"), "day"),
+        (setting("day", "2026-03-01T10:00"), "day"),
+        (setting("day", 20260301), "day"),
+        (setting("id", "x" * 65), "id"),
+        (setting("id", "short"), "id"),
+        (setting("id", "../../etc"), "id"),
+        (setting("id", "event-0001\n"), "id"),
+        (setting("id", 12345678), "id"),
+        (setting("device", None), "device"),
+        (setting("device", "phone aaaa"), "device"),
+        (setting("item", "SPF"), "item"),
+        (setting("item", ""), "item"),
+        (setting("item", "x" * 65), "item"),
+    ],
+)
+def test_bad_event_is_refused_naming_the_field(change, field):
+    with pytest.raises(EventError, match=rf"^events\[3\]\.{field}: ") as caught:
+        validate_event(change(event()), "events[3]")
+    assert isinstance(caught.value, ValueError)
+
+
+def test_calendar_dates_are_checked_for_real():
+    assert validate_event(event(day="2028-02-29"))["day"] == "2028-02-29"
+    with pytest.raises(EventError, match=r"^event\.day: must be a real calendar date$"):
+        validate_event(event(day="2026-02-29"))
+
+
+@pytest.mark.parametrize("raw", [None, [], "event", 7])
+def test_an_event_must_be_an_object(raw):
+    with pytest.raises(EventError, match=r"^events\[0\]: must be an object$"):
+        validate_event(raw, "events[0]")
+
+
+# Validation of a batch
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"events": []}, r"^events: must be a list$"),
+        (None, r"^events: must be a list$"),
+        ([], r"^events: must hold at least one event$"),
+    ],
+)
+def test_batch_must_be_a_non_empty_list(raw, message):
+    with pytest.raises(EventError, match=message):
+        validate_batch(raw)
+
+
+def test_batch_size_is_limited():
+    batch = [event(id=f"event-{n:04d}") for n in range(501)]
+    assert len(validate_batch(batch[:500])) == 500
+    with pytest.raises(EventError, match=r"^events: must hold at most 500 events$"):
+        validate_batch(batch)
+    with pytest.raises(EventError, match=r"^events: must hold at most 3 events$"):
+        validate_batch(batch[:4], max_events=3)
+
+
+def test_batch_names_the_bad_event_by_index():
+    batch = [event(id="event-0001"), event(id="event-0002"), event(id="event-0003", ts=-5)]
+    with pytest.raises(EventError, match=r"^events\[2\]\.ts: "):
+        validate_batch(batch)
+
+
+def test_batch_refuses_one_id_with_two_contents():
+    batch = [event(), event(id="other-001"), event(done=False)]
+    with pytest.raises(EventError, match=r"^events\[2\]\.id: repeats events\[0\]"):
+        validate_batch(batch)
+
+
+def test_batch_drops_exact_repeats():
+    batch = [event(), event(id="other-001"), event()]
+    assert validate_batch(batch) == [event(), event(id="other-001")]

@@ -1,0 +1,565 @@
+"""The repository and the plan store, run against both stores: memory and JSON files."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from pwa import repository
+from pwa.db import AtomicJSONStorage
+from pwa.db import Store
+from pwa.merge import EventError
+from pwa.repository import DeviceExists
+from pwa.repository import PlanExists
+from pwa.repository import PlanNotFound
+from pwa.repository import StoreBusy
+from pwa.repository import UnknownDevice
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PLAN_ID = "plan-0123456789abcdef"
+OTHER_PLAN_ID = "plan-fedcba9876543210"
+PHONE = "phone-0001"
+TABLET = "tablet-0002"
+PHONE_HASH = "a1" * 32
+TABLET_HASH = "b2" * 32
+NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+PLAN = {"protocol": "microneedling", "version": 3, "time_zone": "Europe/London"}
+
+
+@pytest.fixture(params=["memory", "json"])
+def store(request, tmp_path):
+    """Every test that takes `store` runs twice: TinyDB's MemoryStorage, then JSON files."""
+    if request.param == "memory":
+        return Store(memory=True)
+    return Store(tmp_path / "plans")
+
+
+@pytest.fixture
+def plan_id(store):
+    repository.create_plan(store, PLAN_ID, dict(PLAN), PHONE, PHONE_HASH, NOW)
+    return PLAN_ID
+
+
+def tick(n: int, device: str = PHONE, **fields) -> dict:
+    event = {
+        "id": f"{device}-event-{n:05d}",
+        "device": device,
+        "counter": n,
+        "ts": NOW + n,
+        "day": "2026-01-01",
+        "item": "spf",
+        "done": n % 2 == 0,
+    }
+    return {**event, **fields}
+
+
+def files_in(store: Store) -> list[str]:
+    return sorted(os.listdir(store.folder)) if store.folder else []
+
+
+# Plans
+
+
+def test_created_plan_can_be_read_back(store, plan_id):
+    assert store.exists(plan_id)
+    assert repository.get_plan(store, plan_id) == PLAN
+    assert store.plan_ids() == [plan_id]
+
+
+def test_unknown_plan_reads_as_none(store):
+    assert repository.get_plan(store, PLAN_ID) is None
+    assert not store.exists(PLAN_ID)
+    assert store.plan_ids() == []
+
+
+def test_creating_a_plan_twice_is_refused(store, plan_id):
+    with pytest.raises(PlanExists):
+        repository.create_plan(store, plan_id, {"other": True}, TABLET, TABLET_HASH, NOW)
+    assert repository.get_plan(store, plan_id) == PLAN
+    assert not repository.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+
+
+def test_update_plan_sets_keys_and_returns_the_plan(store, plan_id):
+    updated = repository.update_plan(store, plan_id, {"version": 4, "sessions": ["2026-02-01"]})
+    assert updated == {**PLAN, "version": 4, "sessions": ["2026-02-01"]}
+    assert repository.get_plan(store, plan_id) == updated
+
+
+def test_update_of_unknown_plan_raises(store):
+    with pytest.raises(PlanNotFound):
+        repository.update_plan(store, PLAN_ID, {"version": 4})
+    assert files_in(store) == []
+
+
+def test_plans_are_stored_apart(store, plan_id):
+    repository.create_plan(store, OTHER_PLAN_ID, {"other": 1}, TABLET, TABLET_HASH, NOW)
+    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    assert repository.changes_since(store, OTHER_PLAN_ID, 0) == ([], 0)
+    assert not repository.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
+    assert store.plan_ids() == sorted([plan_id, OTHER_PLAN_ID])
+
+
+def test_deleted_plan_is_gone_and_stays_gone(store, plan_id):
+    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    assert repository.delete_plan(store, plan_id) is True
+    assert repository.get_plan(store, plan_id) is None
+    assert not store.exists(plan_id)
+    assert not repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
+    assert repository.delete_plan(store, plan_id) is False
+    # A sync that was waiting behind the delete must not bring the plan back.
+    with pytest.raises(PlanNotFound):
+        repository.apply_events(store, plan_id, PHONE, [tick(2)], NOW)
+    assert not store.exists(plan_id)
+    assert not any(name.endswith(".json") for name in files_in(store))
+
+
+def test_plan_must_hold_json_values_only(store):
+    # The memory store is as strict as the file, so the fast leg catches this too.
+    with pytest.raises(TypeError):
+        repository.create_plan(store, PLAN_ID, {"start": datetime.date(2026, 1, 1)}, PHONE, "h", 0)
+    assert not store.exists(PLAN_ID)
+
+
+def test_failed_update_leaves_the_plan_as_it_was(store, plan_id):
+    with pytest.raises(ValueError):
+        repository.update_plan(store, plan_id, {"score": float("nan")})
+    assert repository.get_plan(store, plan_id) == PLAN
+
+
+# Devices
+
+
+def test_device_is_valid_only_with_its_own_hash(store, plan_id):
+    assert repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
+    assert not repository.device_is_valid(store, plan_id, PHONE, TABLET_HASH)
+    assert not repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH[:-1])
+    assert not repository.device_is_valid(store, plan_id, PHONE, "")
+    assert not repository.device_is_valid(store, plan_id, PHONE, None)
+    assert not repository.device_is_valid(store, plan_id, PHONE, "é" * 64)
+    assert not repository.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
+    assert not repository.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
+    assert not repository.device_is_valid(store, "../" + plan_id, PHONE, PHONE_HASH)
+
+
+def test_added_device_is_valid_until_revoked(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
+    assert repository.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+    assert not repository.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
+    assert repository.revoke_device(store, plan_id, TABLET) is True
+    assert not repository.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+    assert repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
+    assert repository.revoke_device(store, plan_id, "nobody-00000") is False
+
+
+def test_device_ids_are_never_reused_on_a_plan(store, plan_id):
+    with pytest.raises(DeviceExists):
+        repository.add_device(store, plan_id, PHONE, TABLET_HASH, NOW)
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    repository.revoke_device(store, plan_id, TABLET)
+    with pytest.raises(DeviceExists):
+        repository.add_device(store, plan_id, TABLET, "new-hash", NOW)
+    assert not repository.device_is_valid(store, plan_id, TABLET, "new-hash")
+
+
+@pytest.mark.parametrize(
+    ("device_id", "credential_hash"),
+    [("short", "h"), ("phone 0001", "h"), (None, "h"), (TABLET, ""), (TABLET, None)],
+)
+def test_malformed_device_is_refused(store, plan_id, device_id, credential_hash):
+    with pytest.raises(ValueError):
+        repository.add_device(store, plan_id, device_id, credential_hash, NOW)
+
+
+def test_adding_a_device_to_an_unknown_plan_raises(store):
+    with pytest.raises(PlanNotFound):
+        repository.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
+
+
+def test_list_devices_shows_no_credential_hashes(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
+    repository.revoke_device(store, plan_id, TABLET)
+    assert repository.list_devices(store, plan_id) == [
+        {"device": PHONE, "added_ms": NOW, "last_seen_ms": NOW, "revoked": False},
+        {"device": TABLET, "added_ms": NOW + 5, "last_seen_ms": NOW + 5, "revoked": True},
+    ]
+
+
+def test_apply_events_records_when_the_device_was_last_seen(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 60_000)
+    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 120_000)
+    seen = {d["device"]: d["last_seen_ms"] for d in repository.list_devices(store, plan_id)}
+    assert seen == {PHONE: NOW + 120_000, TABLET: NOW}
+
+
+# Join tokens
+
+
+def test_join_token_can_be_redeemed_once(store, plan_id):
+    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
+    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
+
+
+def test_join_token_expires(store, plan_id):
+    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW + 600_000) is False
+    repository.add_join_token(store, plan_id, "token-hash-2", NOW + 600_000)
+    assert repository.redeem_join_token(store, plan_id, "token-hash-2", NOW + 599_999) is True
+
+
+def test_unknown_join_token_or_plan_is_refused(store, plan_id):
+    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    assert repository.redeem_join_token(store, plan_id, "token-hash-2", NOW) is False
+    assert repository.redeem_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW) is False
+    assert repository.redeem_join_token(store, "../x", "token-hash-1", NOW) is False
+    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
+
+
+def test_join_token_of_one_plan_does_not_work_on_another(store, plan_id):
+    repository.create_plan(store, OTHER_PLAN_ID, {}, TABLET, TABLET_HASH, NOW)
+    repository.add_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW + 600_000)
+    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
+
+
+def test_probing_unknown_plans_leaves_no_files(store):
+    assert not repository.device_is_valid(store, PLAN_ID, PHONE, PHONE_HASH)
+    assert not repository.redeem_join_token(store, PLAN_ID, "token-hash-1", NOW)
+    assert repository.get_plan(store, PLAN_ID) is None
+    assert files_in(store) == []
+
+
+# Ticks
+
+
+def test_apply_events_numbers_new_events_and_returns_the_cursor(store, plan_id):
+    assert repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW) == 2
+    assert repository.apply_events(store, plan_id, PHONE, [tick(3)], NOW) == 3
+    events, cursor = repository.changes_since(store, plan_id, 0)
+    assert cursor == 3
+    assert events == [tick(1), tick(2), tick(3)]
+
+
+def test_apply_events_is_idempotent(store, plan_id):
+    batch = [tick(n) for n in range(1, 6)]
+    first = repository.apply_events(store, plan_id, PHONE, batch, NOW)
+    again = repository.apply_events(store, plan_id, PHONE, batch, NOW)
+    assert first == again == 5
+    # A retry that overlaps the last batch numbers only what is new.
+    assert repository.apply_events(store, plan_id, PHONE, [tick(5), tick(6), tick(1)], NOW) == 6
+    events, cursor = repository.changes_since(store, plan_id, 0)
+    assert [e["id"] for e in events] == [tick(n)["id"] for n in range(1, 7)]
+    assert cursor == 6
+
+
+def test_changes_since_returns_only_newer_events_in_order(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
+    repository.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
+    repository.apply_events(store, plan_id, PHONE, [tick(3)], NOW)
+    assert repository.changes_since(store, plan_id, 2) == ([tick(1, TABLET), tick(3)], 4)
+    assert repository.changes_since(store, plan_id, 4) == ([], 4)
+    assert repository.changes_since(store, plan_id, 99) == ([], 4)
+
+
+@pytest.mark.parametrize("cursor", [-1, "0", 1.5, None, True])
+def test_changes_since_needs_a_whole_number_cursor(store, plan_id, cursor):
+    with pytest.raises(ValueError):
+        repository.changes_since(store, plan_id, cursor)
+
+
+def test_events_without_internal_fields(store, plan_id):
+    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    (event,) = repository.changes_since(store, plan_id, 0)[0]
+    assert set(event) == {"id", "device", "counter", "ts", "day", "item", "done"}
+
+
+def test_a_bad_batch_stores_nothing(store, plan_id):
+    with pytest.raises(EventError, match=r"^events\[1\]\.day: "):
+        repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2, day="2026-02-30")], NOW)
+    assert repository.changes_since(store, plan_id, 0) == ([], 0)
+
+
+def test_a_device_may_only_send_its_own_events(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    with pytest.raises(EventError, match=r"^events\[1\]\.device: "):
+        repository.apply_events(store, plan_id, PHONE, [tick(1), tick(1, TABLET)], NOW)
+    assert repository.changes_since(store, plan_id, 0) == ([], 0)
+
+
+def test_revoked_or_unknown_device_cannot_apply_events(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    repository.revoke_device(store, plan_id, TABLET)
+    with pytest.raises(UnknownDevice):
+        repository.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
+    with pytest.raises(UnknownDevice):
+        repository.apply_events(store, plan_id, "stranger-1", [tick(1, "stranger-1")], NOW)
+    assert repository.changes_since(store, plan_id, 0) == ([], 0)
+
+
+def test_ticks_from_a_fast_clock_are_pulled_back_to_five_minutes_ahead(store, plan_id):
+    repository.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW)
+    (event,) = repository.changes_since(store, plan_id, 0)[0]
+    assert event["ts"] == NOW + 5 * 60 * 1000
+
+
+def test_tick_state_keeps_the_last_writer(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    ticked = tick(1, done=True, ts=NOW + 1000)
+    unticked = tick(2, TABLET, done=False, ts=NOW + 2000)
+    other_item = tick(3, item="cleanse", done=True)
+    repository.apply_events(store, plan_id, TABLET, [unticked], NOW + 3000)
+    repository.apply_events(store, plan_id, PHONE, [ticked, other_item], NOW + 3000)
+    assert repository.tick_state(store, plan_id) == {
+        ("2026-01-01", "spf"): unticked,
+        ("2026-01-01", "cleanse"): other_item,
+    }
+
+
+def test_reading_an_unknown_plans_ticks_raises(store):
+    for read in (repository.tick_state, repository.export_plan, repository.list_devices):
+        with pytest.raises(PlanNotFound):
+            read(store, PLAN_ID)
+    with pytest.raises(PlanNotFound):
+        repository.changes_since(store, PLAN_ID, 0)
+
+
+def test_export_holds_everything_but_secrets(store, plan_id):
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
+    exported = repository.export_plan(store, plan_id)
+    assert exported["plan_id"] == plan_id
+    assert exported["plan"] == PLAN
+    assert exported["created_ms"] == NOW
+    assert [d["device"] for d in exported["devices"]] == [PHONE, TABLET]
+    assert exported["events"] == [tick(1), tick(2)]
+    text = json.dumps(exported)
+    for secret in (PHONE_HASH, TABLET_HASH, "token-hash-1"):
+        assert secret not in text
+
+
+# Hostile plan ids
+
+HOSTILE_IDS = ["../x", "", "a/b", "x" * 65, "../../etc/passwd-0000", ".hidden-0123456789", None]
+
+EVERY_PLAN_FUNCTION = {
+    "create_plan": lambda s, p: repository.create_plan(s, p, {}, PHONE, PHONE_HASH, NOW),
+    "get_plan": lambda s, p: repository.get_plan(s, p),
+    "update_plan": lambda s, p: repository.update_plan(s, p, {}),
+    "delete_plan": lambda s, p: repository.delete_plan(s, p),
+    "add_device": lambda s, p: repository.add_device(s, p, TABLET, TABLET_HASH, NOW),
+    "revoke_device": lambda s, p: repository.revoke_device(s, p, PHONE),
+    "list_devices": lambda s, p: repository.list_devices(s, p),
+    "add_join_token": lambda s, p: repository.add_join_token(s, p, "token-hash-1", NOW),
+    "apply_events": lambda s, p: repository.apply_events(s, p, PHONE, [tick(1)], NOW),
+    "changes_since": lambda s, p: repository.changes_since(s, p, 0),
+    "tick_state": lambda s, p: repository.tick_state(s, p),
+    "export_plan": lambda s, p: repository.export_plan(s, p),
+    "store.exists": lambda s, p: s.exists(p),
+}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+@pytest.mark.parametrize("call", EVERY_PLAN_FUNCTION.values(), ids=EVERY_PLAN_FUNCTION.keys())
+def test_hostile_plan_id_is_refused_before_touching_disk(tmp_path, call, hostile):
+    store = Store(tmp_path / "plans")
+    with pytest.raises(ValueError, match="plan id"):
+        call(store, hostile)
+    assert files_in(store) == []
+    assert sorted(os.listdir(tmp_path)) == ["plans"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_IDS)
+def test_hostile_plan_id_fails_the_gates_quietly(store, hostile):
+    assert repository.device_is_valid(store, hostile, PHONE, PHONE_HASH) is False
+    assert repository.redeem_join_token(store, hostile, "token-hash-1", NOW) is False
+    assert files_in(store) == []
+
+
+# The store itself
+
+
+def test_a_block_that_raises_writes_nothing(store, plan_id):
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.locked(plan_id) as tdb:
+            tdb.table("plan").update({"plan": {"changed": True}})
+            raise RuntimeError("boom")
+    assert repository.get_plan(store, plan_id) == PLAN
+
+
+def test_reading_block_cannot_write(store, plan_id):
+    with store.reading(plan_id) as tdb:
+        with pytest.raises(RuntimeError, match="read-only"):
+            tdb.table("plan").update({"plan": {}})
+    assert repository.get_plan(store, plan_id) == PLAN
+
+
+def test_a_held_lock_times_out_with_store_busy(store, plan_id):
+    store.lock_timeout_s = 0.2
+    with store.locked(plan_id):
+        started = time.monotonic()
+        with pytest.raises(StoreBusy):
+            with store.locked(plan_id):
+                pass
+        assert 0.15 < time.monotonic() - started < 5
+    # Readers do not wait for the lock.
+    with store.locked(plan_id):
+        assert repository.get_plan(store, plan_id) == PLAN
+
+
+def test_threads_applying_events_lose_nothing(store, plan_id):
+    devices = [f"device-{n:04d}" for n in range(4)]
+    for device in devices:
+        repository.add_device(store, plan_id, device, "h", NOW)
+    cursors: list[int] = []
+
+    def sync(device):
+        for n in range(25):
+            cursors.append(repository.apply_events(store, plan_id, device, [tick(n, device)], NOW))
+
+    threads = [threading.Thread(target=sync, args=(device,)) for device in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(cursors) == list(range(1, 101))
+    events, cursor = repository.changes_since(store, plan_id, 0)
+    assert cursor == 100
+    assert len({event["id"] for event in events}) == 100
+
+
+def test_atomic_storage_reads_missing_or_empty_file_as_none(tmp_path):
+    path = tmp_path / "plan.json"
+    assert AtomicJSONStorage(path).read() is None
+    path.write_text("")
+    assert AtomicJSONStorage(path).read() is None
+    assert os.listdir(tmp_path) == ["plan.json"]
+
+
+def test_atomic_storage_replaces_the_file_whole_and_privately(tmp_path):
+    path = tmp_path / "plan.json"
+    storage = AtomicJSONStorage(path)
+    storage.write({"events": {"1": {"done": False}}})
+    storage.write({"events": {"1": {"done": True}}})
+    assert json.loads(path.read_text()) == {"events": {"1": {"done": True}}}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with pytest.raises(TypeError):
+        storage.write({"events": {"1": {"when": datetime.date(2026, 1, 1)}}})
+    assert json.loads(path.read_text()) == {"events": {"1": {"done": True}}}
+    assert os.listdir(tmp_path) == ["plan.json"]
+
+
+def test_stale_temp_files_are_swept(tmp_path):
+    store = Store(tmp_path)
+    repository.create_plan(store, PLAN_ID, {}, PHONE, PHONE_HASH, NOW)
+    stale = tmp_path / ".tmp-abandoned.json"
+    stale.write_text('{"half": ')
+    fresh = tmp_path / ".tmp-in-flight.json"
+    fresh.write_text("{")
+    os.utime(stale, (time.time() - 120, time.time() - 120))
+    assert store.plan_ids() == [PLAN_ID]
+    assert store.remove_stale_temp_files(older_than_s=60) == 1
+    assert not stale.exists() and fresh.exists()
+
+
+def test_store_needs_a_folder_or_memory(tmp_path):
+    with pytest.raises(ValueError):
+        Store()
+    with pytest.raises(ValueError):
+        Store(tmp_path, memory=True)
+
+
+# Several processes on one folder (what gunicorn's workers do)
+
+WORKER = """
+import json, sys, time
+from pwa import repository
+from pwa.db import Store
+
+folder, plan_id, device, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+store = Store(folder)
+print("ready", flush=True)
+sys.stdin.readline()
+cursors = []
+for n in range(count):
+    event = {"id": f"{device}-{n:05d}", "device": device, "counter": n,
+             "ts": int(time.time() * 1000) - 1, "day": "2026-01-01", "item": f"item{n % 7}",
+             "done": n % 2 == 0}
+    now = int(time.time() * 1000)
+    cursors.append(repository.apply_events(store, plan_id, device, [event], now))
+print(json.dumps(cursors), flush=True)
+"""
+
+
+def run_workers(folder: Path, jobs: list[tuple[str, str]], count: int) -> list[list[int]]:
+    """Start one process per (plan id, device), let all go at once, return their cursors."""
+    with ExitStack() as stack:
+        workers = [
+            stack.enter_context(
+                subprocess.Popen(
+                    [sys.executable, "-c", WORKER, str(folder), plan, device, str(count)],
+                    cwd=ROOT,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+            )
+            for plan, device in jobs
+        ]
+        # Popen's exit waits for the process; make sure none is left waiting for "go".
+        stack.callback(lambda: [w.kill() for w in workers if w.poll() is None])
+        for worker in workers:
+            assert worker.stdout.readline() == "ready\n"
+        for worker in workers:
+            worker.stdin.write("go\n")
+            worker.stdin.flush()
+        outputs = [worker.stdout.read() for worker in workers]
+        codes = [worker.wait(timeout=120) for worker in workers]
+    assert codes == [0] * len(workers)
+    return [json.loads(output) for output in outputs]
+
+
+def check_plan_file(store: Store, plan_id: str, expected: int) -> None:
+    with open(store.folder / f"{plan_id}.json", encoding="utf-8") as handle:
+        json.load(handle)
+    events, cursor = repository.changes_since(store, plan_id, 0)
+    assert cursor == len(events) == expected
+    assert len({event["id"] for event in events}) == expected
+
+
+def test_processes_syncing_one_plan_lose_nothing(tmp_path):
+    store = Store(tmp_path)
+    devices = [f"device-{n:04d}" for n in range(4)]
+    repository.create_plan(store, PLAN_ID, {}, devices[0], "h", NOW)
+    for device in devices[1:]:
+        repository.add_device(store, PLAN_ID, device, "h", NOW)
+    cursors = run_workers(tmp_path, [(PLAN_ID, device) for device in devices], 200)
+    # Each call added one new event, so every call must have seen a cursor no other call saw.
+    for mine in cursors:
+        assert mine == sorted(mine)
+    assert sorted(c for mine in cursors for c in mine) == list(range(1, 801))
+    check_plan_file(store, PLAN_ID, 800)
+
+
+def test_processes_syncing_different_plans_lose_nothing(tmp_path):
+    store = Store(tmp_path)
+    plans = [f"plan-{n:04d}-0123456789ab" for n in range(4)]
+    for plan in plans:
+        repository.create_plan(store, plan, {}, "device-0000", "h", NOW)
+    cursors = run_workers(tmp_path, [(plan, "device-0000") for plan in plans], 200)
+    assert cursors == [list(range(1, 201))] * 4
+    for plan in plans:
+        check_plan_file(store, plan, 200)
+    assert store.plan_ids() == plans
