@@ -20,6 +20,7 @@ WORKBOX_FILES := workbox-sw/build/workbox-sw.js \
 	workbox-precaching/build/workbox-precaching.prod.js \
 	workbox-routing/build/workbox-routing.prod.js \
 	workbox-strategies/build/workbox-strategies.prod.js \
+	workbox-background-sync/build/workbox-background-sync.prod.js \
 	workbox-window/build/workbox-window.prod.mjs
 
 HOST ?= 127.0.0.1
@@ -27,7 +28,7 @@ PORT ?= 8000
 DATA_DIR ?= instance
 WORKERS ?= 3
 
-.PHONY: run test lint setup setup-test browser lock clean images bench
+.PHONY: run test lint setup setup-test browser lock clean images bench soak
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
@@ -89,8 +90,16 @@ browser:
 	fi
 
 # Speed and size budgets, measured against a real server (not part of make test).
+# Every script runs, then the target fails if any budget did.
 bench: setup-test browser
-	$(BIN)/python bench/sizes.py
+	status=0; \
+	for script in bench/sizes.py bench/checklist.py bench/sync_write.py; do \
+		echo "== $$script"; $(BIN)/python $$script || status=1; \
+	done; exit $$status
+
+# The long reliability runs: 1000 SIGKILLs of a writer.
+soak: setup-test
+	SOAK_KILLS=1000 $(BIN)/pytest -q tests/test_storage_crash.py
 
 # Regenerate the Python lock files after changing dependencies in pyproject.toml.
 lock: setup-test

@@ -45,6 +45,29 @@ def workbox_url(filename: str) -> str:
     return url_for("static", filename=f"vendor/{current_app.config['WORKBOX_DIR']}/{filename}")
 
 
+# The modules Today needs before it can show anything, preloaded side by side
+# rather than discovered one import level after another.
+CRITICAL_MODULES = (
+    "js/app.js",
+    "js/components/today.js",
+    "js/components/checklist.js",
+    "js/components/history.js",
+    "js/lib/days.js",
+    "js/lib/idb.js",
+    "js/lib/merge.js",
+    "js/lib/plan.js",
+    "js/lib/store.js",
+)
+
+
+def module_urls() -> list[str]:
+    """URLs for <link rel=modulepreload>: Today's modules and the idb runtime."""
+    static = Path(current_app.static_folder)
+    names = list(CRITICAL_MODULES)
+    names += sorted(str(p.relative_to(static)) for p in static.glob("vendor/idb-v*/index.js"))
+    return [url_for("static", filename=name) for name in names]
+
+
 def precached_pages() -> list[str]:
     """Every app route, so each opens offline even if the user never visited it."""
     urls = [url_for(endpoint) for endpoint in SHORTCUT_ENDPOINTS] + [url_for("settings.index")]

@@ -36,6 +36,7 @@ def template_globals() -> dict:
         "theme_light": web_manifest.THEME_LIGHT,
         "theme_dark": web_manifest.THEME_DARK,
         "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
+        "module_urls": shell.module_urls(),
     }
 
 

@@ -10,6 +10,10 @@
  * - Anything else goes to the network; when that fails, a document gets the
  *   precached offline page.  /api answers are never cached: private plan
  *   data lives in IndexedDB, not in Cache Storage.
+ * - A sync that fails for want of a network is also queued for Background
+ *   Sync where the browser has it, so ticks can reach the server after the
+ *   app is closed.  The page's own outbox stays the main path (iOS has no
+ *   Background Sync); the server ignores events it already has.
  * - A new version waits until the page asks it to take over (the user taps
  *   "Reload"), so nobody is reloaded mid-tick.
  */
@@ -20,7 +24,7 @@ workbox.setConfig({modulePathPrefix: '__WORKBOX_PATH__', debug: false});
 
 // workbox-sw loads modules on first use, which is only allowed while this
 // script first runs: touch each one here, never first inside a handler.
-const {core, precaching, routing, strategies} = workbox;
+const {backgroundSync, core, precaching, routing, strategies} = workbox;
 
 core.setCacheNameDetails({prefix: 'aftercare'});
 core.clientsClaim();
@@ -30,6 +34,35 @@ precaching.precacheAndRoute(self.__WB_MANIFEST, {
   // The manifest's start_url is /?source=pwa: serve it from the precached /.
   ignoreURLParametersMatching: [/^source$/, /^utm_/],
 });
+
+// Every queued sync carries the whole outbox as it stood, and the page
+// retries while it is open, so only the newest queued request is worth
+// sending: the older ones hold nothing it lacks.
+async function replayNewest({queue}) {
+  let entry;
+  let newest = null;
+  while ((entry = await queue.shiftRequest())) newest = entry;
+  if (!newest) return;
+  try {
+    await fetch(newest.request.clone());
+  } catch (error) {
+    await queue.unshiftRequest(newest);
+    throw error;
+  }
+}
+
+routing.registerRoute(
+  ({url}) => /^\/api\/plans\/[^/]+\/sync$/.test(url.pathname),
+  new strategies.NetworkOnly({
+    plugins: [
+      new backgroundSync.BackgroundSyncPlugin('aftercare-sync', {
+        maxRetentionTime: 7 * 24 * 60, // minutes: a week offline
+        onSync: replayNewest,
+      }),
+    ],
+  }),
+  'POST',
+);
 
 routing.setDefaultHandler(new strategies.NetworkOnly());
 routing.setCatchHandler(async ({request}) =>

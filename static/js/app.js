@@ -1,16 +1,27 @@
-// Entry point for every page: start each component.  Modules are deferred,
-// so the DOM is ready when this runs; each component does nothing on pages
-// without its elements.
-import {startDevices} from './components/devices.js';
-import {startInstallHelp} from './components/install.js';
-import {startJoin} from './components/join.js';
-import {startSyncStatus} from './components/sync-status.js';
+// Entry point for every page.  Today comes first, since it is what the app
+// is opened for; the other components load once it is on screen.  Each one
+// does nothing on pages without its elements.
 import {startToday} from './components/today.js';
-import {startServiceWorker} from './sw-client.js';
 
-startInstallHelp(document);
-startServiceWorker();
-startToday(document);
-startDevices(document);
-startJoin(document);
-startSyncStatus(document);
+// The browser offers installation once per page load, possibly before the
+// install component has loaded: keep the offer for it.
+let installOffer = null;
+window.addEventListener('beforeinstallprompt', (event) => {
+  event.preventDefault();
+  installOffer = event;
+});
+
+startToday(document).finally(async () => {
+  const [install, devices, join, syncStatus, serviceWorker] = await Promise.all([
+    import('./components/install.js'),
+    import('./components/devices.js'),
+    import('./components/join.js'),
+    import('./components/sync-status.js'),
+    import('./sw-client.js'),
+  ]);
+  install.startInstallHelp(document, installOffer);
+  devices.startDevices(document);
+  join.startJoin(document);
+  syncStatus.startSyncStatus(document);
+  serviceWorker.startServiceWorker();
+});

@@ -16,7 +16,9 @@ export async function startDevices(root) {
   box.querySelector('[data-devices-offline]').hidden = !plan || registered;
   box.querySelector('[data-devices-ready]').hidden = !registered;
   const error = box.querySelector('[data-devices-error]');
-  box.querySelector('[data-make-link]').addEventListener('click', async () => {
+  const makeLink = box.querySelector('[data-make-link]');
+  makeLink.disabled = false;
+  makeLink.addEventListener('click', async () => {
     try {
       const {link, qr} = await createJoinLink(plan.planId, auth);
       const anchor = box.querySelector('[data-device-link]');
@@ -35,6 +37,7 @@ export async function startDevices(root) {
 
 function startDataButtons(root, plan, auth, registered) {
   const status = root.querySelector('[data-data-status]');
+  for (const button of root.querySelectorAll('[data-export], [data-delete]')) button.disabled = false;
   root.querySelector('[data-export]').addEventListener('click', async () => {
     const blob = new Blob([JSON.stringify(await exportAll(), null, 2)], {type: 'application/json'});
     const link = Object.assign(document.createElement('a'), {

@@ -18,7 +18,11 @@ function isIosSafari() {
   return ios && /Safari/.test(ua) && !/CriOS|FxiOS|EdgiOS/.test(ua);
 }
 
-export function startInstallHelp(root) {
+/**
+ * @param {Document} root
+ * @param {Event|null} earlyOffer  a beforeinstallprompt that fired before this loaded
+ */
+export function startInstallHelp(root, earlyOffer = null) {
   if (isStandalone()) return;
   const dismissed = Boolean(localStorage.getItem(DISMISSED_KEY));
   // Cards with a "Not now" button (on Today) stay away once dismissed.
@@ -29,11 +33,13 @@ export function startInstallHelp(root) {
   const reveal = (selector, show) => cards(selector).forEach((card) => (card.hidden = !show));
   let deferredPrompt = null;
 
-  window.addEventListener('beforeinstallprompt', (event) => {
+  const offer = (event) => {
     event.preventDefault();
     deferredPrompt = event;
     reveal('[data-install-offer]', true);
-  });
+  };
+  window.addEventListener('beforeinstallprompt', offer);
+  if (earlyOffer) offer(earlyOffer);
   window.addEventListener('appinstalled', () => {
     deferredPrompt = null;
     reveal('[data-install-offer]', false);

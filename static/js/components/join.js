@@ -22,7 +22,10 @@ export async function startJoin(root) {
     button.hidden = true;
     return fail(error, 'This link is incomplete. Make a new one on your other device.');
   }
-  box.querySelector('[data-join-warning]').hidden = !(await loadPlan());
+  const replacing = Boolean(await loadPlan());
+  box.querySelector('[data-join-warning]').hidden = !replacing;
+  if (replacing) button.textContent = 'Replace my plan and add this device';
+  button.disabled = false; // the page's buttons wait for this script
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {

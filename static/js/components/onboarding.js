@@ -4,8 +4,11 @@
  * server, so the precached page stays the same for everyone).
  */
 import {getSchedule} from '../lib/api.js';
-import {DEFAULT_DAY_START_HOUR, deviceTimeZone, localDay} from '../lib/days.js';
-import {buildPlan} from '../lib/plan.js';
+import {DEFAULT_DAY_START_HOUR, daysBetween, deviceTimeZone, localDay} from '../lib/days.js';
+import {randomId} from '../lib/ids.js';
+import {modeFor} from '../lib/plan.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /**
  * Show the form and resolve with the new plan once it is valid.
@@ -36,3 +39,37 @@ export function runOnboarding(form) {
     });
   });
 }
+
+/** A new plan from the onboarding answers; throws an Error whose message the form shows. */
+function buildPlan(answers, schedule, now = new Date()) {
+  const timeZone = deviceTimeZone();
+  const today = localDay(now, timeZone, DEFAULT_DAY_START_HOUR);
+  const last = answers.last_session;
+  const next = answers.next_session || null;
+  if (!DATE.test(last || '')) throw new Error('Enter the date of your most recent session.');
+  if (last > today) throw new Error('The most recent session cannot be in the future.');
+  if (daysBetween(last, today) > 365) throw new Error('That session is more than a year ago.');
+  if (next && (!DATE.test(next) || next <= last)) {
+    throw new Error('The next session must come after the most recent one.');
+  }
+  const sessionNumber = Number(answers.session_number);
+  const planned = Number(answers.planned_sessions);
+  if (!(sessionNumber >= 1 && planned >= sessionNumber)) {
+    throw new Error('The planned number of sessions must include this one.');
+  }
+  return {
+    planId: randomId(16),
+    createdAt: now.toISOString(),
+    timeZone,
+    dayStartHour: DEFAULT_DAY_START_HOUR,
+    sessions: [{day: last, number: sessionNumber}],
+    nextSession: next,
+    plannedSessions: planned,
+    skinType: answers.skin_type,
+    pihHistory: answers.pih_history,
+    mode: modeFor(schedule, answers.skin_type, answers.pih_history),
+    protocol: schedule.protocol,
+    schedule,
+  };
+}
+

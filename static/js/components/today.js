@@ -3,16 +3,14 @@
  * "Day N after session k" with the day's checklist, progress ring, gates and
  * earlier days, all read from IndexedDB (so it opens offline).
  */
-import {randomId} from '../lib/ids.js';
-import {persistStorage} from '../lib/persist.js';
 import {currentRun, dayPlan} from '../lib/plan.js';
 import {loadPlan, startPlan, ticksBetween} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
 import {renderHistory} from './history.js';
-import {runOnboarding} from './onboarding.js';
 
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
 
+/** Start Today; resolves once something is on screen (the checklist or the form). */
 export async function startToday(root) {
   const view = root.querySelector('[data-today]');
   if (!view) return;
@@ -30,16 +28,25 @@ export async function startToday(root) {
   document.addEventListener('visibilitychange', () => {
     if (plan && document.visibilityState === 'visible' && currentRun(plan).today !== shown) redraw();
   });
-  let stored = await loadPlan();
-  if (!stored) {
-    stored = await runOnboarding(root.querySelector('[data-onboarding]'));
-    await startPlan(stored, {id: randomId(16), credential: randomId(24)});
+  const show = async (stored) => {
+    plan = stored;
+    await redraw();
+    view.hidden = false;
+  };
+  const stored = await loadPlan();
+  if (stored) return show(stored);
+  // No plan yet: show the form (loaded only now: most visits never need it).
+  const [{runOnboarding}, {randomId}, {persistStorage}] = await Promise.all([
+    import('./onboarding.js'),
+    import('../lib/ids.js'),
+    import('../lib/persist.js'),
+  ]);
+  runOnboarding(root.querySelector('[data-onboarding]')).then(async (created) => {
+    await startPlan(created, {id: randomId(16), credential: randomId(24)});
     persistStorage();
     document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
-  }
-  plan = stored;
-  await redraw();
-  view.hidden = false;
+    await show(created);
+  });
 }
 
 async function renderToday(view, plan) {

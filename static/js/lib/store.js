@@ -34,6 +34,8 @@ export async function startPlan(plan, device, meta = {}) {
   const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
   for (const name of ['ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
   tx.objectStore('plan').put(plan, 'current');
+  cachedDevice = null;
+  latestTs.clear();
   const values = {device: device.id, credential: device.credential, counter: 0, cursor: 0, registered: false, ...meta};
   for (const [key, value] of Object.entries(values)) tx.objectStore('meta').put(value, key);
   await tx.done;
@@ -73,6 +75,7 @@ export async function applySync(acknowledged, remote, cursor) {
   tx.objectStore('meta').put(cursor, 'cursor');
   tx.objectStore('meta').put(Date.now(), 'lastSync');
   await tx.done;
+  remember(remote);
   return changed;
 }
 
@@ -88,34 +91,59 @@ export async function eraseAll() {
   const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
   for (const name of ['plan', 'ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
   await tx.done;
+  cachedDevice = null;
+  latestTs.clear();
 }
 
 /** Latest tick events for every item on the days from `firstDay` to `lastDay`. */
 export async function ticksBetween(firstDay, lastDay) {
   const range = IDBKeyRange.bound([firstDay, ''], [lastDay, '\uffff']);
-  return (await database()).getAll('ticks', range);
+  const events = await (await database()).getAll('ticks', range);
+  remember(events);
+  return events;
+}
+
+// Kept in memory so that recording a tick needs no reads: a read before the
+// write would wait for the next frame and push the commit past it.
+let cachedDevice = null; // {id, counter}
+const latestTs = new Map(); // "day|item" -> timestamp of the newest event known here
+
+async function deviceState() {
+  if (!cachedDevice) {
+    const db = await database();
+    cachedDevice = {id: await db.get('meta', 'device'), counter: (await db.get('meta', 'counter')) || 0};
+  }
+  return cachedDevice;
+}
+
+function remember(events) {
+  for (const event of events) {
+    const key = `${event.day}|${event.item}`;
+    latestTs.set(key, Math.max(latestTs.get(key) || 0, event.ts));
+  }
 }
 
 /**
  * Record one tick: new state, outbox entry and counter in a single
- * transaction; resolves when IndexedDB has committed it.  The timestamp is
- * at least one past the previous edit of the same box, so the user's latest
- * tap wins the merge even if this phone's clock is behind another's.
+ * write-only transaction; resolves when IndexedDB has committed it.  The
+ * timestamp is at least one past the newest edit of the same box, so the
+ * user's latest tap wins the merge even if this phone's clock is behind.
+ * (Two tabs of the app could hand out the same counter; the event id still
+ * keeps such events apart.)
  */
 export async function recordTick(day, item, done) {
-  const tx = (await database()).transaction(['ticks', 'outbox', 'meta'], 'readwrite');
-  const meta = tx.objectStore('meta');
-  const [device, last, previous] = await Promise.all([
-    meta.get('device'),
-    meta.get('counter'),
-    tx.objectStore('ticks').get([day, item]),
-  ]);
-  const counter = (last || 0) + 1;
-  const ts = Math.max(Date.now(), previous ? previous.ts + 1 : 0);
-  const event = {id: crypto.randomUUID(), device, counter, ts, day, item, done};
-  meta.put(counter, 'counter');
+  const state = await deviceState();
+  const db = await database();
+  state.counter += 1;
+  const ts = Math.max(Date.now(), (latestTs.get(`${day}|${item}`) || 0) + 1);
+  const event = {id: crypto.randomUUID(), device: state.id, counter: state.counter, ts, day, item, done};
+  remember([event]);
+  const tx = db.transaction(['ticks', 'outbox', 'meta'], 'readwrite');
+  tx.objectStore('meta').put(state.counter, 'counter');
   tx.objectStore('ticks').put(event);
   tx.objectStore('outbox').put(event);
+  // Commit now rather than when the browser notices nothing more is queued.
+  tx.commit?.();
   await tx.done;
   return event;
 }
