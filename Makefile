@@ -77,16 +77,19 @@ $(VENDOR_STAMP): $(NODE_STAMP) Makefile
 	touch $@
 
 # Browser tests drive Debian's Chromium; never `playwright install`, which
-# downloads a browser build and fails offline.
+# downloads a browser build and fails offline.  zbarimg (zbar-tools) decodes
+# the device-link QR code in the tests.
+SYSTEM_TOOLS := $(CHROMIUM) /usr/bin/zbarimg
 browser:
-	@if [ -x "$(CHROMIUM)" ]; then \
+	@missing=""; for tool in $(SYSTEM_TOOLS); do [ -x "$$tool" ] || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing Debian's chromium and zbar-tools for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools >/dev/null; \
 	else \
-		echo "!!! No Chromium at $(CHROMIUM) and cannot install it (needs root and apt-get)."; \
-		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium"; \
+		echo "!!! Missing$$missing and cannot install (needs root and apt-get)."; \
+		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium zbar-tools"; \
 	fi
 
 # Speed and size budgets, measured against a real server (not part of make test).

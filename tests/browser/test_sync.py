@@ -3,12 +3,16 @@ and a second device joined through the device link sees and changes the same tic
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 import time
 
 import pytest
 from helpers import CHROMIUM
 from helpers import CHROMIUM_ARGS
+from helpers import axe_violations
 from helpers import open_controlled
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
@@ -193,3 +197,59 @@ def test_background_sync_delivers_a_tick_after_the_app_is_closed(own_server, pro
         },
     )
     wait_for_server_state(own_server, plan_id, "moisturise", True, timeout=20)
+
+
+ZBARIMG = shutil.which("zbarimg")
+
+
+def test_device_link_qr_code_decodes_to_the_link(own_server, profile, tmp_path):
+    if not ZBARIMG:
+        if os.environ.get("CI"):
+            pytest.fail("CI is set and zbarimg is missing: apt-get install zbar-tools")
+        pytest.skip("zbarimg missing: apt-get install zbar-tools")
+    page = open_controlled(profile, own_server.url + "/")
+    onboard(page, today_here(0))
+    page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
+    page.goto(own_server.url + "/settings/")
+    page.get_by_role("button", name="Show a link").click()
+    link = page.locator("[data-device-link]")
+    expect(link).to_have_attribute("href", re.compile(r"^http"))
+    picture = tmp_path / "qr.png"
+    qr = page.get_by_role("img", name="QR code of the link below")
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
+    qr.evaluate("img => img.scrollIntoView({block: 'center'})")  # clear of the tab bar
+    qr.screenshot(path=picture)
+    decoded = subprocess.run(
+        [ZBARIMG, "--raw", "-q", str(picture)], capture_output=True, text=True, timeout=30
+    )
+    assert decoded.stdout.strip() == link.get_attribute("href")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_settings_with_a_link_and_the_join_page_pass_axe(own_server, playwright, tmp_path, scheme):
+    context = playwright.chromium.launch_persistent_context(
+        str(tmp_path / "axe"),
+        executable_path=str(CHROMIUM),
+        args=CHROMIUM_ARGS,
+        viewport={"width": 390, "height": 844},
+        timezone_id=TIME_ZONE,
+        color_scheme=scheme,
+        bypass_csp=True,
+    )
+    try:
+        page = context.new_page()
+        page.goto(own_server.url + "/")
+        onboard(page, today_here(0))
+        page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
+        page.goto(own_server.url + "/settings/")
+        page.get_by_role("button", name="Show a link").click()
+        link = page.locator("[data-device-link]")
+        expect(link).to_have_attribute("href", re.compile(r"^http"))
+        assert axe_violations(page) == []
+        page.goto(link.get_attribute("href"))
+        expect(
+            page.get_by_role("button", name="Replace my plan and add this device")
+        ).to_be_enabled()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
