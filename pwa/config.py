@@ -52,6 +52,17 @@ def _date(value: Any) -> date | None:
     raise ValueError("must be a date written as YYYY-MM-DD")
 
 
+def _count(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if type(value) is not int or not low <= value <= high:
+            raise ValueError(f"must be a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
 def _phone(value: Any) -> str:
     text = _text(32)(value)
     if text and not PHONE.match(text):
@@ -75,6 +86,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "CLINIC_PHONE": ("", _phone),
     # The protocol new plans start with (a file in pwa/protocols/ or DATA_DIR/protocols/).
     "PROTOCOL": ("microneedling-default", _text(64)),
+    # Reverse proxies in front of the app whose X-Forwarded-Proto/-Host to trust
+    # (so links the app makes, like device links, carry the public https address).
+    "TRUSTED_PROXIES": (0, _count(0, 5)),
 }
 
 

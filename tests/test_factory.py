@@ -117,3 +117,22 @@ def test_bad_settings_stop_the_app_with_a_clear_message(
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         create_app({"DATA_DIR": data_dir})
+
+
+def test_trusted_proxy_makes_links_use_the_public_address(data_dir, monkeypatch):
+    from flask import url_for
+
+    monkeypatch.setenv("PWA_TRUSTED_PROXIES", "1")
+    app = create_app({"DATA_DIR": data_dir})
+
+    @app.get("/where")
+    def where():
+        return url_for("settings.join", _external=True)
+
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "clinic.example"}
+    assert app.test_client().get("/where", headers=headers).text == (
+        "https://clinic.example/settings/join"
+    )
+    plain = create_app({"DATA_DIR": data_dir, "TRUSTED_PROXIES": 0})
+    plain.add_url_rule("/where", view_func=lambda: url_for("settings.join", _external=True))
+    assert plain.test_client().get("/where", headers=headers).text.startswith("http://localhost")
