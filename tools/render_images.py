@@ -28,12 +28,13 @@ ICON_RENDERS = [
     # iOS fills transparent pixels with black: its icon is full-bleed and opaque.
     ("icon-maskable.svg", "apple-touch-icon.png", 180, True),
 ]
-# (output, path, colour scheme, device pixel ratio)
+# (output, path, colour scheme); Today is shown onboarded, three days after a session.
 SCREENSHOTS = [
     (ROOT / "static" / "screenshots" / "today-narrow.png", "/", "light"),
     (ROOT / "docs" / "screenshot-learn.png", "/learn/what-is-pih", "light"),
     (ROOT / "docs" / "screenshot-today-dark.png", "/", "dark"),
 ]
+TICKED = ("mineral-spf", "gentle-cleanse-morning", "no-actives")
 
 
 def render_icons(browser) -> None:
@@ -68,6 +69,8 @@ def take_screenshots(browser) -> None:
                     color_scheme=scheme,
                 )
                 page.goto(server.url + path)
+                if path == "/":
+                    onboard(page)
                 output.parent.mkdir(parents=True, exist_ok=True)
                 page.screenshot(path=output)
                 Image.open(output).save(output, optimize=True)
@@ -75,6 +78,25 @@ def take_screenshots(browser) -> None:
                 print(output.relative_to(ROOT))
         finally:
             server.stop()
+
+
+def onboard(page) -> None:
+    """Set up a plan three days after a session and tick a few morning items."""
+    form = page.locator("[data-onboarding]")
+    form.wait_for()
+    last = page.evaluate(
+        "() => { const d = new Date(Date.now() - 3 * 864e5); return d.toISOString().slice(0, 10); }"
+    )
+    form.get_by_label("Date of your most recent session").fill(last)
+    form.get_by_role("button", name="Start my aftercare").click()
+    for item in TICKED:
+        page.locator(f"[data-checklist=today] [data-item-id='{item}']").check()
+    # Let the sync status settle and close the first-install toast.
+    page.wait_for_timeout(1500)
+    ok = page.get_by_role("button", name="OK")
+    if ok.count():
+        ok.click()
+    page.evaluate("window.scrollTo(0, document.querySelector('[data-today]').offsetTop - 8)")
 
 
 def main() -> None:
