@@ -12,6 +12,7 @@ import os
 import pytest
 from helpers import CHROMIUM
 from helpers import CHROMIUM_ARGS
+from helpers import launch_profile
 from support import RunningServer
 
 NO_BROWSER = (
@@ -71,13 +72,7 @@ def browser(playwright):
 def profile(playwright, tmp_path):
     """A persistent profile, like a real phone's browser: installability needs one
     (an incognito-like context always answers "in-incognito")."""
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "profile"),
-        executable_path=str(CHROMIUM),
-        headless=True,
-        args=CHROMIUM_ARGS,
-        viewport={"width": 390, "height": 844},
-    )
+    context = launch_profile(playwright, tmp_path / "profile")
     yield context
     context.close()
 

@@ -68,3 +68,15 @@ def axe_violations(page) -> list[tuple[str, list]]:
     )
     assert len(result["passes"]) > 10, "axe really ran"
     return [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+
+
+def launch_profile(playwright, folder, **options):
+    """A persistent Chromium profile (like a phone's browser) at phone size.
+
+    Installability needs a persistent profile: an incognito-like context always
+    answers "in-incognito".  `options` go to launch_persistent_context.
+    """
+    settings = {"viewport": {"width": 390, "height": 844}, **options}
+    return playwright.chromium.launch_persistent_context(
+        str(folder), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, **settings
+    )

@@ -9,9 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import CHROMIUM
-from helpers import CHROMIUM_ARGS
 from helpers import axe_violations
+from helpers import launch_profile
 from helpers import open_controlled
 from playwright.sync_api import expect
 
@@ -39,13 +38,7 @@ def today_here(days_ago: int = 0) -> str:
 
 @pytest.fixture
 def phone_profile(playwright, tmp_path):
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "phone"),
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        viewport={"width": 390, "height": 844},
-        timezone_id=TIME_ZONE,
-    )
+    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE)
     yield context
     context.close()
 
@@ -154,14 +147,8 @@ def test_yesterday_can_still_be_ticked(live_server, phone_profile):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_onboarding_today_and_history_pass_axe(live_server, playwright, tmp_path, scheme):
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "axe"),
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        viewport={"width": 390, "height": 844},
-        color_scheme=scheme,
-        timezone_id=TIME_ZONE,
-        bypass_csp=True,
+    context = launch_profile(
+        playwright, tmp_path / "axe", timezone_id=TIME_ZONE, color_scheme=scheme, bypass_csp=True
     )
     try:
         page = context.new_page()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from helpers import CHROMIUM
-from helpers import CHROMIUM_ARGS
 from helpers import axe_violations
+from helpers import launch_profile
 from helpers import open_controlled
 
 IPHONE_SAFARI = (
@@ -77,13 +76,8 @@ def test_nothing_is_offered_when_running_installed(live_server, browser):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_install_card_and_toasts_pass_axe(own_server, playwright, tmp_path, scheme):
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "axe-profile"),
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        viewport={"width": 390, "height": 844},
-        color_scheme=scheme,
-        bypass_csp=True,
+    context = launch_profile(
+        playwright, tmp_path / "axe-profile", color_scheme=scheme, bypass_csp=True
     )
     try:
         page = context.new_page()

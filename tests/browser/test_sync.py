@@ -10,9 +10,8 @@ import subprocess
 import time
 
 import pytest
-from helpers import CHROMIUM
-from helpers import CHROMIUM_ARGS
 from helpers import axe_violations
+from helpers import launch_profile
 from helpers import open_controlled
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
@@ -33,19 +32,20 @@ PLAN_ID = """async () => {
 POKE_SYNC = "document.dispatchEvent(new Event('visibilitychange'))"
 
 
-def new_profile(playwright, folder):
-    return playwright.chromium.launch_persistent_context(
-        str(folder),
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        viewport={"width": 390, "height": 844},
-        timezone_id=TIME_ZONE,
-    )
+def show_device_link(page, base_url):
+    """Onboard, wait for the plan to reach the server, and show a device link in Settings."""
+    onboard(page, today_here(0))
+    page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
+    page.goto(base_url + "/settings/")
+    page.get_by_role("button", name="Show a link").click()
+    link = page.locator("[data-device-link]")
+    expect(link).to_have_attribute("href", re.compile(r"^http"))
+    return link
 
 
 @pytest.fixture
 def second_profile(playwright, tmp_path):
-    context = new_profile(playwright, tmp_path / "second")
+    context = launch_profile(playwright, tmp_path / "second", timezone_id=TIME_ZONE)
     yield context
     context.close()
 
@@ -208,12 +208,7 @@ def test_device_link_qr_code_decodes_to_the_link(own_server, profile, tmp_path):
             pytest.fail("CI is set and zbarimg is missing: apt-get install zbar-tools")
         pytest.skip("zbarimg missing: apt-get install zbar-tools")
     page = open_controlled(profile, own_server.url + "/")
-    onboard(page, today_here(0))
-    page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
-    page.goto(own_server.url + "/settings/")
-    page.get_by_role("button", name="Show a link").click()
-    link = page.locator("[data-device-link]")
-    expect(link).to_have_attribute("href", re.compile(r"^http"))
+    link = show_device_link(page, own_server.url)
     picture = tmp_path / "qr.png"
     qr = page.get_by_role("img", name="QR code of the link below")
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=qr.element_handle())
@@ -227,24 +222,13 @@ def test_device_link_qr_code_decodes_to_the_link(own_server, profile, tmp_path):
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_settings_with_a_link_and_the_join_page_pass_axe(own_server, playwright, tmp_path, scheme):
-    context = playwright.chromium.launch_persistent_context(
-        str(tmp_path / "axe"),
-        executable_path=str(CHROMIUM),
-        args=CHROMIUM_ARGS,
-        viewport={"width": 390, "height": 844},
-        timezone_id=TIME_ZONE,
-        color_scheme=scheme,
-        bypass_csp=True,
+    context = launch_profile(
+        playwright, tmp_path / "axe", timezone_id=TIME_ZONE, color_scheme=scheme, bypass_csp=True
     )
     try:
         page = context.new_page()
         page.goto(own_server.url + "/")
-        onboard(page, today_here(0))
-        page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
-        page.goto(own_server.url + "/settings/")
-        page.get_by_role("button", name="Show a link").click()
-        link = page.locator("[data-device-link]")
-        expect(link).to_have_attribute("href", re.compile(r"^http"))
+        link = show_device_link(page, own_server.url)
         assert axe_violations(page) == []
         page.goto(link.get_attribute("href"))
         expect(
