@@ -56,6 +56,7 @@ CRITICAL_MODULES = (
     "js/lib/idb.js",
     "js/lib/merge.js",
     "js/lib/plan.js",
+    "js/lib/snapshot.js",
     "js/lib/store.js",
 )
 

@@ -161,3 +161,27 @@ def test_onboarding_today_and_history_pass_axe(live_server, playwright, tmp_path
         assert axe_violations(page) == []
     finally:
         context.close()
+
+
+# Another device's untick arrives in IndexedDB without Today noticing.
+UNTICK_BEHIND_THE_SNAPSHOT = """async (day) => {
+  const {database} = await import('/static/js/lib/store.js');
+  const db = await database();
+  const current = await db.get('ticks', [day, 'hands-off']);
+  await db.put('ticks', {...current, id: 'from-elsewhere', device: 'zz-other-device',
+                         ts: current.ts + 1000, done: false});
+}"""
+
+
+def test_indexeddb_wins_over_the_quick_snapshot(live_server, phone_profile):
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(1))
+    box = page.locator("[data-checklist=today] [data-item-id='hands-off']")
+    box.check()
+    expect(page.locator("[data-progress-text]")).to_contain_text("1 of")
+    page.evaluate(UNTICK_BEHIND_THE_SNAPSHOT, today_here(0))
+    page.reload()
+    # The snapshot still says ticked; the render from IndexedDB follows and wins.
+    expect(page.locator("[data-checklist=today] [data-item-id='hands-off']")).not_to_be_checked()
+    expect(page.locator("[data-progress-text]")).to_contain_text("0 of")

@@ -1,9 +1,11 @@
 /**
  * The Today screen: onboarding when this phone has no plan yet, otherwise
  * "Day N after session k" with the day's checklist, progress ring, gates and
- * earlier days, all read from IndexedDB (so it opens offline).
+ * earlier days, all read from IndexedDB (so it opens offline).  A snapshot of
+ * the day (lib/snapshot.js) lets the checklist appear before IndexedDB opens.
  */
 import {currentRun, dayPlan} from '../lib/plan.js';
+import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
 import {loadPlan, startPlan, ticksBetween} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
 import {renderHistory} from './history.js';
@@ -33,6 +35,11 @@ export async function startToday(root) {
     await redraw();
     view.hidden = false;
   };
+  const snapshot = todaysSnapshot();
+  if (snapshot) {
+    paint(view, snapshot, new Map(snapshot.done.map((id) => [`${snapshot.today}|${id}`, true])));
+    view.hidden = false;
+  }
   const stored = await loadPlan();
   if (stored) return show(stored);
   // No plan yet: show the form (loaded only now: most visits never need it).
@@ -54,24 +61,41 @@ async function renderToday(view, plan) {
   const today = dayPlan(plan, run.dayNumber);
   const events = await ticksBetween(run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
-  const progress = () => showProgress(view, today.items, (id) => ticks.get(`${run.today}|${id}`));
-  view.querySelector('[data-day-heading]').textContent =
-    `Day ${run.dayNumber} after session ${run.session.number}`;
-  view.querySelector('[data-day-note]').textContent = dayNote(plan, run, today.ongoing);
-  renderChecklist(view.querySelector('[data-checklist]'), {
-    day: run.today,
+  const model = {
+    timeZone: plan.timeZone,
+    dayStartHour: plan.dayStartHour,
+    today: run.today,
+    heading: `Day ${run.dayNumber} after session ${run.session.number}`,
+    note: dayNote(plan, run, today.ongoing),
     items: today.items,
-    ticks: new Map(today.items.map((item) => [item.id, ticks.get(`${run.today}|${item.id}`)])),
+    gates: today.gates,
+  };
+  paint(view, model, ticks);
+  renderHistory(view, {plan, run, ticks});
+  return run.today;
+}
+
+/** Draw the day card, checklist and gates of `model`; `ticks` maps "day|item" to done. */
+function paint(view, model, ticks) {
+  const doneToday = () => model.items.filter((item) => ticks.get(`${model.today}|${item.id}`));
+  const changed = () => {
+    showProgress(view, model.items.length, doneToday().length);
+    saveSnapshot({...model, done: doneToday().map((item) => item.id)});
+  };
+  view.querySelector('[data-day-heading]').textContent = model.heading;
+  view.querySelector('[data-day-note]').textContent = model.note;
+  renderChecklist(view.querySelector('[data-checklist]'), {
+    day: model.today,
+    items: model.items,
+    ticks: new Map(model.items.map((item) => [item.id, ticks.get(`${model.today}|${item.id}`)])),
     editable: true,
     onChange: (item, done) => {
-      ticks.set(`${run.today}|${item}`, done);
-      progress();
+      ticks.set(`${model.today}|${item}`, done);
+      changed();
     },
   });
-  renderGates(view.querySelector('[data-gates]'), today.gates);
-  renderHistory(view, {plan, run, ticks});
-  progress();
-  return run.today;
+  renderGates(view.querySelector('[data-gates]'), model.gates);
+  changed();
 }
 
 function dayNote(plan, run, ongoing) {
@@ -85,10 +109,9 @@ function dayNote(plan, run, ongoing) {
   return parts.join(' ');
 }
 
-function showProgress(view, items, isDone) {
-  const done = items.filter((item) => isDone(item.id)).length;
-  const percent = items.length ? Math.round((100 * done) / items.length) : 100;
-  const text = `${done} of ${items.length} done today`;
+function showProgress(view, total, done) {
+  const percent = total ? Math.round((100 * done) / total) : 100;
+  const text = `${done} of ${total} done today`;
   view.querySelector('[data-ring-done]').setAttribute('stroke-dasharray', `${percent} 100`);
   view.querySelector('[data-ring-label]').textContent = text;
   view.querySelector('[data-progress-text]').textContent = text;

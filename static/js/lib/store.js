@@ -6,6 +6,7 @@
  */
 import {openDB} from './idb.js';
 import {isLater} from './merge.js';
+import {clearSnapshot} from './snapshot.js';
 
 let opening = null;
 
@@ -40,6 +41,7 @@ export async function startPlan(plan, device, meta = {}) {
   tx.objectStore('plan').put(plan, 'current');
   cachedDevice = null;
   latestTs.clear();
+  clearSnapshot();
   const values = {device: device.id, credential: device.credential, counter: 0, cursor: 0, registered: false, ...meta};
   for (const [key, value] of Object.entries(values)) tx.objectStore('meta').put(value, key);
   await tx.done;
@@ -97,6 +99,7 @@ export async function eraseAll() {
   await tx.done;
   cachedDevice = null;
   latestTs.clear();
+  clearSnapshot();
 }
 
 /** Latest tick events for every item on the days from `firstDay` to `lastDay`. */

@@ -1,0 +1,39 @@
+/**
+ * A snapshot of what Today showed last, in localStorage.  Opening IndexedDB
+ * is the slowest step of opening the app offline; localStorage answers at
+ * once, so Today can draw the day's checklist from the snapshot straight
+ * away.  IndexedDB stays the truth: its render follows within moments and
+ * replaces this one.  Only display data is kept here, never the outbox.
+ */
+import {localDay} from './days.js';
+
+const KEY = 'aftercare:today';
+
+/** The snapshot if it was taken for the plan's current local day, else null. */
+export function todaysSnapshot(now = new Date()) {
+  try {
+    const snapshot = JSON.parse(localStorage.getItem(KEY));
+    if (snapshot && snapshot.today === localDay(now, snapshot.timeZone, snapshot.dayStartHour)) {
+      return snapshot;
+    }
+  } catch {
+    // Missing, unreadable or blocked storage: Today simply waits for IndexedDB.
+  }
+  return null;
+}
+
+export function saveSnapshot(snapshot) {
+  try {
+    localStorage.setItem(KEY, JSON.stringify(snapshot));
+  } catch {
+    // Storage full or blocked: the snapshot is only a shortcut.
+  }
+}
+
+export function clearSnapshot() {
+  try {
+    localStorage.removeItem(KEY);
+  } catch {
+    // Nothing to clear.
+  }
+}
