@@ -3,11 +3,13 @@ and a second device joined through the device link sees and changes the same tic
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from helpers import axe_violations
@@ -128,7 +130,7 @@ def test_a_joined_device_sees_the_ticks_and_a_later_untick_wins(
 
 
 # Read inside the service worker: the requests Workbox queued for Background Sync.
-QUEUED_IN_WORKER = """async () => {
+QUEUED_IN_WORKER = """async (item) => {
   // Never open (and so create) the database before Workbox does: an empty
   // version-1 database held open here would block Workbox's own upgrade.
   const names = (await indexedDB.databases()).map((d) => d.name);
@@ -141,10 +143,11 @@ QUEUED_IN_WORKER = """async () => {
         db.close();
         return resolve(0);
       }
-      const count = db.transaction('requests').objectStore('requests').count();
-      count.onsuccess = () => {
+      const all = db.transaction('requests').objectStore('requests').getAll();
+      all.onsuccess = () => {
         db.close();
-        resolve(count.result);
+        const bodies = all.result.map((entry) => new TextDecoder().decode(entry.requestData.body));
+        resolve(bodies.filter((body) => body.includes(item)).length);
       };
     };
   });
@@ -155,21 +158,23 @@ REGISTERED = """async () => {
 }"""
 
 
-def queued_in_worker(context) -> int:
-    return sum(worker.evaluate(QUEUED_IN_WORKER) for worker in context.service_workers)
+def queued_in_worker(context, item: str) -> int:
+    """How many requests the service worker queued for Background Sync carry `item`."""
+    return sum(worker.evaluate(QUEUED_IN_WORKER, item) for worker in context.service_workers)
 
 
 def test_background_sync_delivers_a_tick_after_the_app_is_closed(own_server, profile):
     page = open_controlled(profile, own_server.url + "/")
     onboard(page, today_here(1))
     page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
+    expect(page.locator("[data-sync-status]")).to_have_text("Synced just now", timeout=15_000)
     plan_id = page.evaluate(PLAN_ID)
 
     own_server.stop()
     page.locator("[data-checklist=today] [data-item-id='moisturise']").check()
     # The page's sync fails for want of a network; the service worker queues it.
     deadline = time.monotonic() + 20
-    while queued_in_worker(profile) == 0:
+    while queued_in_worker(profile, "moisturise") == 0:
         assert time.monotonic() < deadline, "nothing was queued for Background Sync"
         time.sleep(0.25)
     page.close()  # the app is closed: its own outbox cannot flush any more
@@ -237,3 +242,38 @@ def test_settings_with_a_link_and_the_join_page_pass_axe(own_server, playwright,
         assert axe_violations(page) == []
     finally:
         context.close()
+
+
+def test_a_removed_device_stops_syncing_and_says_why(own_server, profile):
+    page = open_controlled(profile, own_server.url + "/")
+    onboard(page, today_here(0))
+    page.wait_for_function(REGISTERED, polling=200, timeout=15_000)
+    plan_id = page.evaluate(PLAN_ID)
+    store = Store(own_server.data_dir / "plans")
+    (device,) = repository.list_devices(store, plan_id)
+    repository.revoke_device(store, plan_id, device["device"])
+    page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
+    expect(page.locator("[data-sync-status]")).to_contain_text("this device was removed")
+    page.reload()
+    expect(page.locator("[data-checklist=today] [data-item-id='hands-off']")).to_be_checked()
+
+
+def test_export_and_delete_my_data_from_settings(own_server, profile):
+    page = open_controlled(profile, own_server.url + "/")
+    onboard(page, today_here(0))
+    page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
+    plan_id = page.evaluate(PLAN_ID)
+    wait_for_server_state(own_server, plan_id, "hands-off", True)
+    page.goto(own_server.url + "/settings/")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export my data").click()
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert exported["plan"]["planId"] == plan_id
+    assert [t["item"] for t in exported["ticks"]] == ["hands-off"]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete my data").click()
+    expect(page.get_by_role("status").filter(has_text="Deleted")).to_be_visible()
+    assert not Store(own_server.data_dir / "plans").exists(plan_id)
+    page.goto(own_server.url + "/")
+    expect(page.locator("[data-onboarding]")).to_be_visible()

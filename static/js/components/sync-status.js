@@ -10,6 +10,9 @@ const MINUTE = 60 * 1000;
 function describe(status, waiting) {
   if (status.state === 'offline') return waiting ? 'Offline — will sync' : 'Saved on this phone';
   if (status.state === 'failed') return 'Sync failed — retrying';
+  if (status.state === 'unlinked') {
+    return 'Not syncing: this device was removed from the plan, or the plan was deleted. Your ticks are still on this phone.';
+  }
   if (status.state === 'synced' && status.lastSync) {
     const minutes = Math.floor((Date.now() - status.lastSync) / MINUTE);
     return minutes < 1 ? 'Synced just now' : `Synced ${minutes} min ago`;

@@ -70,6 +70,12 @@ export function startSync({onStatus, onRemoteChanges}) {
       if (changed) onRemoteChanges();
       schedule(POLL_MS);
     } catch (error) {
+      if (error.status === 404) {
+        // The plan was deleted on the server or this device was removed from
+        // it: retrying cannot help.  The ticks stay on this phone.
+        onStatus({state: 'unlinked', message: error.message});
+        return;
+      }
       onStatus({state: error.offline ? 'offline' : 'failed', message: error.message});
       schedule(delay);
       delay = Math.min(delay * 2, LONGEST_RETRY_MS);
