@@ -76,9 +76,9 @@ $(VENDOR_STAMP): $(NODE_STAMP) Makefile
 	cp $(NODE_DIR)/node_modules/idb/build/index.js $(VENDOR_DIR)/idb-v$$version/index.js
 	touch $@
 
-# Browser tests drive Debian's Chromium; never `playwright install`, which
-# downloads a browser build and fails offline.  zbarimg (zbar-tools) decodes
-# the device-link QR code in the tests.
+# Browser tests drive Debian's Chromium: Playwright's own browser download
+# fails offline, so it is never used.  zbarimg (zbar-tools) decodes the
+# device-link QR code in the tests.
 SYSTEM_TOOLS := $(CHROMIUM) /usr/bin/zbarimg
 browser:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do [ -x "$$tool" ] || missing="$$missing $$tool"; done; \

@@ -21,15 +21,11 @@ Usage: `.venv/bin/python bench/checklist.py`.
 
 from __future__ import annotations
 
-import json
 import math
-import platform
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +39,7 @@ from helpers import WAIT_UNTIL_CONTROLLED  # noqa: E402
 from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402
 from playwright.sync_api import expect  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from report import write_report  # noqa: E402
 from support import RunningServer  # noqa: E402
 from test_checklist import TIME_ZONE  # noqa: E402
 from test_checklist import onboard  # noqa: E402
@@ -263,17 +260,8 @@ def main() -> int:
     verdict = "PASS" if rows[2]["pass"] else "FAIL"
     print(f"{name:28} {'':3} {ratio:8.2f}x {'':9} {'':9}  {target:38} {verdict}")
     elapsed = time.monotonic() - started
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    report = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
-        "seconds": round(elapsed, 1),
-        "rows": rows,
-    }
-    (results / "checklist.json").write_text(json.dumps(report, indent=2))
-    print(f"took {elapsed:.0f} s; wrote {(results / 'checklist.json').relative_to(ROOT)}")
-    return 0 if all(row["pass"] for row in rows) else 1
+    print(f"took {elapsed:.0f} s")
+    return write_report("checklist", rows, seconds=round(elapsed, 1))
 
 
 if __name__ == "__main__":

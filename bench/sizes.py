@@ -10,19 +10,17 @@ Usage: `make bench`.
 from __future__ import annotations
 
 import json
-import platform
 import re
 import sys
 import tempfile
 import urllib.request
-from datetime import UTC
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
+from report import write_report  # noqa: E402
 from support import RunningServer  # noqa: E402
 
 KB = 1024
@@ -122,15 +120,7 @@ def main() -> int:
         print(
             f"{name:30} {size / KB:8.1f} KB {BUDGETS[name] / KB:7.0f} KB  {verdict:6}  {len(urls)}"
         )
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    report = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
-        "rows": rows,
-    }
-    (results / "sizes.json").write_text(json.dumps(report, indent=2))
-    return 0 if all(row["pass"] for row in rows) else 1
+    return write_report("sizes", rows)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import itertools
 import json
 import math
 import os
-import platform
 import queue
 import random
 import secrets
@@ -43,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from report import write_report  # noqa: E402
 from support import RunningServer  # noqa: E402
 
 from pwa import plans  # noqa: E402
@@ -266,22 +266,17 @@ def main() -> int:
         for failure in failures[:3]:
             print(f"         {failure}")
     elapsed = time.monotonic() - started
-    results = ROOT / "bench" / "results"
-    results.mkdir(exist_ok=True)
-    report = {
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {platform.system()} {platform.release()}",
-        "cpus": os.cpu_count(),
-        "seconds": round(elapsed, 1),
-        "workers": int(WORKERS),
-        "client_threads": THREADS,
-        "plan_file_bytes": plan_bytes,
-        "events_per_plan": HISTORY_DAYS * ITEMS_PER_DAY,
-        "rows": rows,
-    }
-    (results / "sync_write.json").write_text(json.dumps(report, indent=2))
-    print(f"took {elapsed:.0f} s; wrote {(results / 'sync_write.json').relative_to(ROOT)}")
-    return 0 if all(row["pass"] for row in rows) else 1
+    print(f"took {elapsed:.0f} s")
+    return write_report(
+        "sync_write",
+        rows,
+        cpus=os.cpu_count(),
+        seconds=round(elapsed, 1),
+        workers=int(WORKERS),
+        client_threads=THREADS,
+        plan_file_bytes=plan_bytes,
+        events_per_plan=HISTORY_DAYS * ITEMS_PER_DAY,
+    )
 
 
 if __name__ == "__main__":
