@@ -157,3 +157,10 @@ def test_service_worker_source_stays_a_short_composition():
     source = (ROOT / "service_worker" / "sw.js").read_text()
     assert len(source.splitlines()) <= 100
     assert "addEventListener('fetch'" not in source, "routing is Workbox's job"
+
+
+def test_page_modules_import_the_pinned_idb_version():
+    version = LOCK["packages"]["node_modules/idb"]["version"]
+    store = (ROOT / "static" / "js" / "lib" / "store.js").read_text()
+    assert f"from '../../vendor/idb-v{version}/index.js'" in store
+    assert (ROOT / "static" / "vendor" / f"idb-v{version}" / "index.js").exists()

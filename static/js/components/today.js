@@ -8,7 +8,6 @@ import {currentRun, dayPlan} from '../lib/plan.js';
 import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
 import {loadPlan, startPlan, ticksBetween} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
-import {renderHistory} from './history.js';
 
 const LONG_DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
 
@@ -48,6 +47,8 @@ export async function startToday(root) {
     import('../lib/ids.js'),
     import('../lib/persist.js'),
   ]);
+  const template = root.querySelector('[data-onboarding-template]');
+  template.replaceWith(template.content.cloneNode(true));
   runOnboarding(root.querySelector('[data-onboarding]')).then(async (created) => {
     await startPlan(created, {id: randomId(16), credential: randomId(24)});
     persistStorage();
@@ -71,6 +72,8 @@ async function renderToday(view, plan) {
     gates: today.gates,
   };
   paint(view, model, ticks);
+  // Earlier days are below the fold: their module loads after today is drawn.
+  const {renderHistory} = await import('./history.js');
   renderHistory(view, {plan, run, ticks});
   return run.today;
 }

@@ -4,7 +4,9 @@
  * day and item), outbox (events not yet acknowledged by the server), meta
  * (device id, event counter).
  */
-import {openDB} from './idb.js';
+// idb is copied by `make setup` from the pinned npm package into a versioned
+// folder; a test checks this path against package-lock.json.
+import {openDB} from '../../vendor/idb-v8.0.4/index.js';
 import {isLater} from './merge.js';
 import {clearSnapshot} from './snapshot.js';
 
