@@ -56,12 +56,17 @@ export function startSync({onStatus, onRemoteChanges}) {
   let timer = null;
   let delay = FIRST_RETRY_MS;
   let running = false;
+  // A sync asked for while one runs (a tick mid-round) must not be lost.
+  let again = false;
   const schedule = (ms) => {
     clearTimeout(timer);
     timer = setTimeout(run, ms);
   };
   async function run() {
-    if (running) return;
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     try {
       const {state, changed} = await syncOnce();
@@ -81,6 +86,10 @@ export function startSync({onStatus, onRemoteChanges}) {
       delay = Math.min(delay * 2, LONGEST_RETRY_MS);
     } finally {
       running = false;
+      if (again) {
+        again = false;
+        schedule(0);
+      }
     }
   }
   window.addEventListener('online', () => run());
