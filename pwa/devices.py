@@ -17,7 +17,6 @@ from base64 import b64encode
 import segno
 
 from . import repository
-from .db import check_plan_id
 
 JOIN_TOKEN_TTL_MS = 24 * 60 * 60 * 1000
 SCHEME = "Bearer "
@@ -45,10 +44,7 @@ def authenticate(store, plan_id: str, header: str) -> str | None:
     if not header.startswith(SCHEME) or "." not in header:
         return None
     device_id, _, credential = header.removeprefix(SCHEME).partition(".")
-    try:
-        check_plan_id(plan_id)
-    except ValueError:
-        return None
+    # The repository answers False for a malformed plan id too: one path for every stranger.
     if repository.device_is_valid(store, plan_id, device_id, digest(credential)):
         return device_id
     return None

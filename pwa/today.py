@@ -27,13 +27,16 @@ def init_app(app: Flask) -> None:
         known = ", ".join(sorted(protocols))
         raise ConfigError(f"PROTOCOL: no protocol {app.config['PROTOCOL']!r} (known: {known})")
     app.extensions["protocols"] = protocols
+    # Protocols and reviewer only change with a restart: expand once, not per request.
+    config = app.config
+    app.extensions["schedule"] = protocol.expand(
+        protocols[config["PROTOCOL"]], config["CONTENT_REVIEWER"], config["CONTENT_REVIEWED_ON"]
+    )
 
 
 def current_schedule() -> dict:
     """The expanded schedule of the configured protocol."""
-    config = current_app.config
-    chosen = current_app.extensions["protocols"][config["PROTOCOL"]]
-    return protocol.expand(chosen, config["CONTENT_REVIEWER"], config["CONTENT_REVIEWED_ON"])
+    return current_app.extensions["schedule"]
 
 
 @bp.get("/")

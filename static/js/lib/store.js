@@ -41,9 +41,7 @@ export async function startPlan(plan, device, meta = {}) {
   const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
   for (const name of ['ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
   tx.objectStore('plan').put(plan, 'current');
-  cachedDevice = null;
-  latestTs.clear();
-  clearSnapshot();
+  forgetCaches();
   const values = {device: device.id, credential: device.credential, counter: 0, cursor: 0, registered: false, ...meta};
   for (const [key, value] of Object.entries(values)) tx.objectStore('meta').put(value, key);
   await tx.done;
@@ -99,9 +97,7 @@ export async function eraseAll() {
   const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
   for (const name of ['plan', 'ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
   await tx.done;
-  cachedDevice = null;
-  latestTs.clear();
-  clearSnapshot();
+  forgetCaches();
 }
 
 /** Latest tick events for every item on the days from `firstDay` to `lastDay`. */
@@ -116,6 +112,13 @@ export async function ticksBetween(firstDay, lastDay) {
 // write would wait for the next frame and push the commit past it.
 let cachedDevice = null; // {id, counter}
 const latestTs = new Map(); // "day|item" -> timestamp of the newest event known here
+
+/** Drop what this module keeps beside IndexedDB, when the plan changes or goes. */
+function forgetCaches() {
+  cachedDevice = null;
+  latestTs.clear();
+  clearSnapshot();
+}
 
 async function deviceState() {
   if (!cachedDevice) {
