@@ -60,7 +60,8 @@ def sync(plan_id: str):
     plan = repository.get_plan(_store(), plan_id)
     raw_events = body.get("events")
     events = [] if raw_events == [] else merge.validate_batch(raw_events)
-    plans.check_events_fit(plan, events, _protocols(), datetime.now(UTC))
+    stored_sessions = repository.session_events(_store(), plan_id)
+    plans.check_events_fit(plan, events, _protocols(), datetime.now(UTC), stored_sessions)
     if events:
         repository.apply_events(_store(), plan_id, device_id, events, _now_ms())
     changes, latest = repository.changes_since(_store(), plan_id, cursor)

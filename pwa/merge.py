@@ -1,10 +1,12 @@
-"""Tick events: their validation and the last-writer-wins merge.
+"""Events (ticks and session edits): their validation and the last-writer-wins merge.
 
 Pure functions over plain dicts; no Flask, no storage.  A tick event records
-one checkbox change on one device.  Every copy of the app (each phone, the
-server) merges the events it has with `merge`, and because the merge is
-commutative, associative and idempotent they all reach the same state
-whatever order or grouping the events arrive in, and however often.
+one checkbox change on one device; a session event records one change to one
+session of the treatment series (added, moved, logged as done, cancelled).
+Both travel in the same sync batches and follow the same order.  Every
+copy of the app (each phone, the server) merges the events it has, and
+because the merge is commutative, associative and idempotent they all reach
+the same state whatever order or grouping the events arrive in, and however often.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-# The exact fields of an event; anything else is refused rather than stored.
-EVENT_FIELDS = ("id", "device", "counter", "ts", "day", "item", "done")
+# The exact fields of each kind of event; anything else is refused rather than stored.
+TICK_FIELDS = ("id", "device", "counter", "ts", "day", "item", "done")
+SESSION_FIELDS = ("id", "device", "counter", "ts", "session", "day", "time", "status")
+SESSION_STATUSES = ("done", "planned", "cancelled")
 # JavaScript numbers are exact integers only below 2**53, and the client is JavaScript.
 MAX_INT = 2**53
 MAX_BATCH = 500
@@ -23,6 +27,8 @@ MAX_BATCH = 500
 EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 ITEM_ID = re.compile(r"[a-z0-9_-]{1,64}")
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 # [0-9] rather than \d: \d also matches other scripts' digits.
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -44,10 +50,25 @@ def event_order(event: dict[str, Any]) -> tuple[int, str, int, str]:
     return (event["ts"], event["device"], event["counter"], event["id"])
 
 
+def is_session_event(event: dict[str, Any]) -> bool:
+    """Session events carry a `session` field; everything else is a tick."""
+    return "session" in event
+
+
+def fields_of(event: dict[str, Any]) -> tuple[str, ...]:
+    """The exact fields of this kind of event."""
+    return SESSION_FIELDS if is_session_event(event) else TICK_FIELDS
+
+
 def merge(state: dict[Key, dict[str, Any]], events: Iterable[dict[str, Any]]) -> dict[Key, dict]:
-    """Return a new state: for each (day, item), the event with the greatest order."""
+    """Return a new state: for each (day, item), the tick with the greatest order.
+
+    Session events in `events` are skipped: see `merge_sessions`.
+    """
     merged = dict(state)
     for event in events:
+        if is_session_event(event):
+            continue
         key = (event["day"], event["item"])
         current = merged.get(key)
         if current is None or _rank(event) > _rank(current):
@@ -55,10 +76,26 @@ def merge(state: dict[Key, dict[str, Any]], events: Iterable[dict[str, Any]]) ->
     return merged
 
 
+def merge_sessions(
+    state: dict[str, dict[str, Any]], events: Iterable[dict[str, Any]]
+) -> dict[str, dict]:
+    """Return a new state: for each session id, the session event with the greatest order."""
+    merged = dict(state)
+    for event in events:
+        if not is_session_event(event):
+            continue
+        current = merged.get(event["session"])
+        if current is None or _rank(event) > _rank(current):
+            merged[event["session"]] = event
+    return merged
+
+
 def _rank(event: dict[str, Any]) -> tuple:
-    # Ids are unique once validated, so `done` never decides in practice; it
-    # is here so that even two different events under one id merge the same
-    # way in any order, keeping the merge laws unconditional.
+    # Ids are unique once validated, so the content never decides in practice;
+    # it is here so that even two different events under one id merge the
+    # same way in any order, keeping the merge laws unconditional.
+    if is_session_event(event):
+        return (*event_order(event), event["day"], event["time"] or "", event["status"])
     return (*event_order(event), event["done"])
 
 
@@ -66,17 +103,18 @@ def validate_event(raw: Any, where: str = "event") -> dict[str, Any]:
     """Return a clean copy of one event, or raise EventError naming the bad field."""
     if not isinstance(raw, dict):
         raise EventError(f"{where}: must be an object")
-    for name in EVENT_FIELDS:
+    fields = fields_of(raw)
+    for name in fields:
         if name not in raw:
             raise EventError(f"{where}.{name}: is required")
-    unknown = sorted(str(name) for name in raw if name not in EVENT_FIELDS)
+    unknown = sorted(str(name) for name in raw if name not in fields)
     if unknown:
         raise EventError(f"{where}.{unknown[0]}: unknown field")
-    for name in EVENT_FIELDS:
+    for name in fields:
         problem = _CHECKS[name](raw[name])
         if problem:
             raise EventError(f"{where}.{name}: {problem}")
-    return {name: raw[name] for name in EVENT_FIELDS}
+    return {name: raw[name] for name in fields}
 
 
 def validate_batch(raw: Any, max_events: int | None = MAX_BATCH) -> list[dict[str, Any]]:
@@ -126,6 +164,16 @@ def _boolean(value: Any) -> str | None:
     return None if type(value) is bool else "must be true or false"
 
 
+def _time(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and TIME.fullmatch(value)):
+        return None
+    return "must be null or a time HH:MM (24-hour)"
+
+
+def _status(value: Any) -> str | None:
+    return None if value in SESSION_STATUSES else f"must be one of {', '.join(SESSION_STATUSES)}"
+
+
 _CHECKS = {
     "id": _text(EVENT_ID, "8 to 64 characters of A-Z a-z 0-9 _ -"),
     "device": _text(DEVICE_ID, "8 to 64 characters of A-Z a-z 0-9 _ -"),
@@ -134,4 +182,7 @@ _CHECKS = {
     "day": _day,
     "item": _text(ITEM_ID, "1 to 64 characters of a-z 0-9 _ -"),
     "done": _boolean,
+    "session": _text(SESSION_ID, "1 to 64 characters of A-Z a-z 0-9 _ -"),
+    "time": _time,
+    "status": _status,
 }

@@ -2,8 +2,9 @@
 
 A plan is created on the phone (onboarding works offline) and registered
 with the server later; these functions check that registration and check
-that tick events fit the plan: a day inside the plan, an item the plan's
-protocol knows.  Error messages name the field.  No Flask, no storage here.
+that events fit the plan: a tick's day inside the plan and an item the
+plan's protocol knows, a session edit that keeps the series sensible.
+Error messages name the field.  No Flask, no storage here.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+from . import merge
 from . import protocol
+from . import series
 from .days import local_day
 
 SKIN_TYPES = ("I", "II", "III", "IV", "V", "VI", "not-sure")
@@ -80,13 +83,24 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
 
 
 def check_events_fit(
-    plan: dict, events: list[dict], protocols: dict[str, dict], now: datetime
+    plan: dict,
+    events: list[dict],
+    protocols: dict[str, dict],
+    now: datetime,
+    stored_sessions: list[dict] = (),
 ) -> None:
-    """Every event's day lies within the plan (first session to today) and its item is known."""
-    first = date.fromisoformat(plan["sessions"][0]["day"])
+    """Session edits fit the series, and every tick's day lies within the plan
+    (its first done session to today) and names an item the protocol knows."""
     today = local_day(now, plan["time_zone"], plan["day_start_hour"])
+    try:
+        series.check_session_events_fit(plan, list(stored_sessions), events, today)
+    except series.SeriesError as error:
+        raise PlanError(str(error)) from None
+    first = series.first_done_day(plan, [*stored_sessions, *events])
     items = known_items(protocols[plan["protocol"]["id"]])
     for index, event in enumerate(events):
+        if merge.is_session_event(event):
+            continue
         day = date.fromisoformat(event["day"])
         if not first <= day <= today + DAY_SLACK:
             raise PlanError(f"events[{index}].day: must be between the first session and today")

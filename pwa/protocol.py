@@ -22,6 +22,9 @@ TIMES = ("morning", "evening", "any")
 KINDS = ("do", "avoid", "watch")
 ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_RECOVERY_DAYS = 60
+MAX_INTERVAL_DAYS = 365
+# Used when a clinic's protocol has no [series] table: about 4 to 6 weeks.
+DEFAULT_SERIES = {"interval_min_days": 28, "interval_max_days": 42}
 # Resuming is never an instruction: every gate message carries this condition.
 CONDITION = "if your skin is calm and your practitioner agrees"
 NOT_REVIEWED = "Written from the sources listed; not yet reviewed by a clinician."
@@ -82,7 +85,26 @@ def _checked(data: dict, stem: str) -> dict:
         _check_entry(gate, "gates", index, sources, data["recovery_days"], is_gate=True)
     _check_unique(data)
     _check_warning_signs(data.get("warning_signs"), sources)
+    _check_series(data, sources)
     return data
+
+
+def _check_series(data: dict, sources: dict) -> None:
+    series = data.setdefault("series", {"source": None, **DEFAULT_SERIES})
+    if not isinstance(series, dict):
+        raise _FieldError("", None, "series", "must be a [series] table")
+    _require(series, "series", None, "interval_min_days", int, minimum=1, maximum=MAX_INTERVAL_DAYS)
+    _require(
+        series,
+        "series",
+        None,
+        "interval_max_days",
+        int,
+        minimum=series["interval_min_days"],
+        maximum=MAX_INTERVAL_DAYS,
+    )
+    if series.get("source") is not None and series["source"] not in sources:
+        raise _FieldError("series", None, "source", "must be the key of a [[sources]] entry")
 
 
 def _check_entry(entry, table, index, sources, recovery_days, is_gate) -> None:
@@ -199,6 +221,11 @@ def expand(protocol: dict, reviewer: str = "", reviewed_on: date | None = None) 
         "warning_signs": {
             **{k: protocol["warning_signs"][k] for k in ("normal", "call_today", "emergency")},
             "source": sources[protocol["warning_signs"]["source"]],
+        },
+        "series": {
+            "interval_min_days": protocol["series"]["interval_min_days"],
+            "interval_max_days": protocol["series"]["interval_max_days"],
+            "source": sources.get(protocol["series"]["source"], ""),
         },
         "modes": {},
     }

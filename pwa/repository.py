@@ -1,4 +1,4 @@
-"""Plans, linked devices, join tokens and tick events: everything views may store or read.
+"""Plans, linked devices, join tokens and events: everything views may store or read.
 
 Views call only the functions in `__all__`.  This is the only module that
 queries TinyDB (`db.py` is the only one that constructs it).  Each plan is
@@ -42,6 +42,7 @@ __all__ = [
     "list_devices",
     "redeem_join_token",
     "revoke_device",
+    "session_events",
     "tick_state",
     "update_plan",
 ]
@@ -227,6 +228,15 @@ def tick_state(store: Store, plan_id: str) -> dict[tuple[str, str], dict]:
     return merge.merge({}, events)
 
 
+def session_events(store: Store, plan_id: str) -> list[dict]:
+    """Every stored session event of the plan (series.build merges them), oldest first."""
+    with store.reading(plan_id) as tdb:
+        _require_meta(tdb, plan_id)
+        stored = tdb.table(EVENTS).search(where("session").exists())
+    stored.sort(key=lambda event: event["seq"])
+    return [_public_event(event) for event in stored]
+
+
 def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
     """Everything stored for the plan, for the client's "export my data" (no secrets)."""
     with store.reading(plan_id) as tdb:
@@ -302,7 +312,7 @@ def _public_device(device: dict) -> dict:
 
 def _public_event(event: dict) -> dict:
     # Drops the internal `seq`, leaving exactly the fields the client sent.
-    return {name: event[name] for name in merge.EVENT_FIELDS}
+    return {name: event[name] for name in merge.fields_of(event)}
 
 
 def _accepted_events(device_id: str, events: list[dict], now_ms: int) -> list[dict]:
