@@ -51,9 +51,11 @@ CRITICAL_MODULES = (
     "js/app.js",
     "js/components/today.js",
     "js/components/checklist.js",
+    "js/components/due-cards.js",
     "js/lib/days.js",
     "js/lib/merge.js",
     "js/lib/plan.js",
+    "js/lib/series.js",
     "js/lib/snapshot.js",
     "js/lib/store.js",
 )

@@ -12,16 +12,18 @@ window.addEventListener('beforeinstallprompt', (event) => {
 });
 
 startToday(document).finally(async () => {
-  const [install, devices, join, syncStatus, serviceWorker] = await Promise.all([
+  const [install, devices, join, sessions, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
     import('./components/join.js'),
+    import('./components/sessions.js'),
     import('./components/sync-status.js'),
     import('./sw-client.js'),
   ]);
   install.startInstallHelp(document, installOffer);
   devices.startDevices(document);
   join.startJoin(document);
+  sessions.startSessions(document);
   syncStatus.startSyncStatus(document);
   serviceWorker.startServiceWorker();
 });

@@ -34,5 +34,6 @@ export function startSyncStatus(root) {
   // Keep "2 min ago" true, and show "will sync" as soon as a tick waits offline.
   setInterval(() => show(), MINUTE / 2);
   document.addEventListener('aftercare:tick', () => show());
+  document.addEventListener('aftercare:sessions-changed', () => show());
   return sync;
 }

@@ -4,12 +4,13 @@
  * earlier days, all read from IndexedDB (so it opens offline).  A snapshot of
  * the day (lib/snapshot.js) lets the checklist appear before IndexedDB opens.
  */
+import {localDay} from '../lib/days.js';
 import {currentRun, dayPlan} from '../lib/plan.js';
+import {buildSeries, upcoming} from '../lib/series.js';
 import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
-import {loadPlan, startPlan, ticksBetween} from '../lib/store.js';
+import {loadPlan, sessionEvents, startPlan, ticksBetween} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
-
-const LONG_DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
+import {formatDay, renderCards, seriesCards} from './due-cards.js';
 
 /** Start Today; resolves once something is on screen (the checklist or the form). */
 export async function startToday(root) {
@@ -25,9 +26,11 @@ export async function startToday(root) {
     }));
   // Listen before the first render: a sync that lands meanwhile must redraw.
   document.addEventListener('aftercare:remote-changes', redraw);
+  document.addEventListener('aftercare:sessions-changed', redraw);
   // The app may stay open past the day boundary: redraw when it comes back.
   document.addEventListener('visibilitychange', () => {
-    if (plan && document.visibilityState === 'visible' && currentRun(plan).today !== shown) redraw();
+    if (!plan || document.visibilityState !== 'visible') return;
+    if (localDay(new Date(), plan.timeZone, plan.dayStartHour) !== shown) redraw();
   });
   const show = async (stored) => {
     plan = stored;
@@ -58,7 +61,8 @@ export async function startToday(root) {
 }
 
 async function renderToday(view, plan) {
-  const run = currentRun(plan);
+  const series = buildSeries(plan, await sessionEvents());
+  const run = currentRun(plan, series);
   const today = dayPlan(plan, run.dayNumber);
   const events = await ticksBetween(run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
@@ -67,9 +71,10 @@ async function renderToday(view, plan) {
     dayStartHour: plan.dayStartHour,
     today: run.today,
     heading: `Day ${run.dayNumber} after session ${run.session.number}`,
-    note: dayNote(plan, run, today.ongoing),
+    note: dayNote(plan, run, today.ongoing, upcoming(series, run.today)),
     items: today.items,
     gates: today.gates,
+    cards: seriesCards(plan, series, run.today),
   };
   paint(view, model, ticks);
   // Earlier days are below the fold: their module loads after today is drawn.
@@ -83,6 +88,10 @@ function paint(view, model, ticks) {
   const doneToday = () => model.items.filter((item) => ticks.get(`${model.today}|${item.id}`));
   const changed = () => {
     showProgress(view, model.items.length, doneToday().length);
+    renderCards(view.querySelector('[data-cards]'), model.cards || [], {
+      itemsLeft: model.items.length - doneToday().length,
+      timeZone: model.timeZone,
+    });
     saveSnapshot({...model, done: doneToday().map((item) => item.id)});
   };
   view.querySelector('[data-day-heading]').textContent = model.heading;
@@ -101,14 +110,12 @@ function paint(view, model, ticks) {
   changed();
 }
 
-function dayNote(plan, run, ongoing) {
+function dayNote(plan, run, ongoing, next) {
   const recovery = plan.schedule.recovery_days;
   const parts = [ongoing
     ? `Your ${recovery}-day recovery run is over; these daily habits carry on until your next session.`
     : `Recovery day ${run.dayNumber} of ${recovery}.`];
-  if (plan.nextSession && plan.nextSession > run.today) {
-    parts.push(`Next session: ${LONG_DATE.format(new Date(plan.nextSession))}.`);
-  }
+  if (next && next.day > run.today) parts.push(`Next session: ${formatDay(next.day)}.`);
   return parts.join(' ');
 }
 

@@ -3,6 +3,7 @@
  * today (session, day number, the day's items).  No DOM here.
  */
 import {addDays, daysBetween, localDay} from './days.js';
+import {currentSession} from './series.js';
 
 /** Standard mode only where the schedule says so; anything unsure gets the stricter mode. */
 export function modeFor(schedule, skinType, pihHistory) {
@@ -11,11 +12,16 @@ export function modeFor(schedule, skinType, pihHistory) {
   return standard ? 'standard' : 'pih_risk';
 }
 
-/** Where the plan stands at `now`: today's local day, the latest session and its day number. */
-export function currentRun(plan, now = new Date()) {
+/**
+ * Where the plan stands at `now`: today's local day, the latest done session
+ * of the series (see series.buildSeries) and today's day number after it.
+ */
+export function currentRun(plan, series, now = new Date()) {
   const today = localDay(now, plan.timeZone, plan.dayStartHour);
-  const started = plan.sessions.filter((s) => s.day <= today);
-  const session = started[started.length - 1] || plan.sessions[0];
+  // Every done session may have been moved past today or removed on another
+  // device: fall back to the earliest one so Today still shows a day.
+  const first = {session: 'initial', ...plan.sessions[0], status: 'done'};
+  const session = currentSession(series, today) || series.find((s) => s.status === 'done') || first;
   return {today, session, dayNumber: daysBetween(session.day, today), yesterday: addDays(today, -1)};
 }
 

@@ -1,8 +1,8 @@
 /**
  * The device's database, IndexedDB: the truth on this phone.
  * Stores: plan (the current plan, with its schedule), ticks (latest event per
- * day and item), outbox (events not yet acknowledged by the server), meta
- * (device id, event counter).
+ * day and item), sessions (latest event per session of the series), outbox
+ * (events not yet acknowledged by the server), meta (device id, event counter).
  */
 // idb is copied by `make setup` from the pinned npm package into a versioned
 // folder; a test checks this path against package-lock.json.
@@ -11,14 +11,18 @@ import {isLater} from './merge.js';
 import {clearSnapshot} from './snapshot.js';
 
 let opening = null;
+const ALL = ['plan', 'ticks', 'sessions', 'outbox', 'meta'];
 
 export function database() {
-  opening ||= openDB('aftercare', 1, {
-    upgrade(db) {
-      db.createObjectStore('plan');
-      db.createObjectStore('ticks', {keyPath: ['day', 'item']});
-      db.createObjectStore('outbox', {keyPath: 'id'});
-      db.createObjectStore('meta');
+  opening ||= openDB('aftercare', 2, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('plan');
+        db.createObjectStore('ticks', {keyPath: ['day', 'item']});
+        db.createObjectStore('outbox', {keyPath: 'id'});
+        db.createObjectStore('meta');
+      }
+      if (oldVersion < 2) db.createObjectStore('sessions', {keyPath: 'session'});
     },
   });
   return opening;
@@ -38,8 +42,8 @@ database();
  * `meta` may carry {registered, cursor} (a plan joined from another device).
  */
 export async function startPlan(plan, device, meta = {}) {
-  const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
-  for (const name of ['ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
+  const tx = (await database()).transaction(ALL, 'readwrite');
+  for (const name of ['ticks', 'sessions', 'outbox', 'meta']) tx.objectStore(name).clear();
   tx.objectStore('plan').put(plan, 'current');
   forgetCaches();
   const values = {device: device.id, credential: device.credential, counter: 0, cursor: 0, registered: false, ...meta};
@@ -63,39 +67,46 @@ export async function pendingEvents(limit) {
 
 /**
  * After a sync: drop acknowledged events from the outbox, keep the newer of
- * local and remote ticks, and store the cursor.  Returns how many ticks changed.
+ * local and remote events (ticks and session edits), and store the cursor.
+ * Returns how many ticks or sessions changed.
  */
 export async function applySync(acknowledged, remote, cursor) {
-  const tx = (await database()).transaction(['ticks', 'outbox', 'meta'], 'readwrite');
+  const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
   for (const id of acknowledged) tx.objectStore('outbox').delete(id);
   let changed = 0;
   for (const event of remote) {
-    const current = await tx.objectStore('ticks').get([event.day, event.item]);
+    const store = tx.objectStore('session' in event ? 'sessions' : 'ticks');
+    const current = await store.get('session' in event ? event.session : [event.day, event.item]);
     // The server's copy of our own event wins too: it may have clamped a clock
     // that ran ahead.
     if (!current || current.id === event.id || isLater(event, current)) {
-      tx.objectStore('ticks').put(event);
+      store.put(event);
       changed += 1;
     }
   }
   tx.objectStore('meta').put(cursor, 'cursor');
   tx.objectStore('meta').put(Date.now(), 'lastSync');
   await tx.done;
-  remember(remote);
+  remember(remote.filter((event) => !('session' in event)));
   return changed;
 }
 
 /** Everything this phone holds, for "Export my data". */
 export async function exportAll() {
   const db = await database();
-  const [plan, ticks, outbox] = await Promise.all([db.get('plan', 'current'), db.getAll('ticks'), db.getAll('outbox')]);
-  return {exported_at: new Date().toISOString(), plan, ticks, waiting_to_sync: outbox};
+  const [plan, ticks, sessions, outbox] = await Promise.all([
+    db.get('plan', 'current'),
+    db.getAll('ticks'),
+    db.getAll('sessions'),
+    db.getAll('outbox'),
+  ]);
+  return {exported_at: new Date().toISOString(), plan, ticks, sessions, waiting_to_sync: outbox};
 }
 
 /** Remove the plan and everything with it from this phone. */
 export async function eraseAll() {
-  const tx = (await database()).transaction(['plan', 'ticks', 'outbox', 'meta'], 'readwrite');
-  for (const name of ['plan', 'ticks', 'outbox', 'meta']) tx.objectStore(name).clear();
+  const tx = (await database()).transaction(ALL, 'readwrite');
+  for (const name of ALL) tx.objectStore(name).clear();
   await tx.done;
   forgetCaches();
 }
@@ -156,6 +167,29 @@ export async function recordTick(day, item, done) {
   tx.objectStore('outbox').put(event);
   // Commit now rather than when the browser notices nothing more is queued.
   tx.commit?.();
+  await tx.done;
+  return event;
+}
+
+/** The latest event of every session this phone knows (series.buildSeries merges them with the plan). */
+export async function sessionEvents() {
+  return (await database()).getAll('sessions');
+}
+
+/**
+ * Record one change to a session of the series ({session, day, time, status}),
+ * like a tick: new state and outbox entry in one transaction.
+ */
+export async function recordSession(change) {
+  const state = await deviceState();
+  const tx = (await database()).transaction(['sessions', 'outbox', 'meta'], 'readwrite');
+  const current = await tx.objectStore('sessions').get(change.session);
+  state.counter += 1;
+  const ts = Math.max(Date.now(), (current?.ts || 0) + 1);
+  const event = {id: crypto.randomUUID(), device: state.id, counter: state.counter, ts, ...change};
+  tx.objectStore('meta').put(state.counter, 'counter');
+  tx.objectStore('sessions').put(event);
+  tx.objectStore('outbox').put(event);
   await tx.done;
   return event;
 }

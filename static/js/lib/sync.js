@@ -4,7 +4,7 @@
  * to the foreground, after each tick, and on a backoff timer (the `online`
  * event fires before the network really works).  Each round registers the
  * plan if the server does not have it yet, sends waiting ticks in batches,
- * and takes in other devices' ticks.
+ * and takes in other devices' ticks and session edits.
  */
 import {registerPlan, syncPlan} from './api.js';
 import {applySync, getMeta, loadPlan, pendingEvents, setMeta} from './store.js';
@@ -95,6 +95,7 @@ export function startSync({onStatus, onRemoteChanges}) {
   window.addEventListener('online', () => run());
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && run());
   document.addEventListener('aftercare:tick', () => schedule(300));
+  document.addEventListener('aftercare:sessions-changed', () => schedule(300));
   document.addEventListener('aftercare:plan-started', () => run());
   run();
   return {syncNow: run};

@@ -1,0 +1,100 @@
+/**
+ * Cards on Today about the series: "Next session in 12 days", and due cards
+ * when a planned session is today or tomorrow, when a planned session's day
+ * passed without it being logged, and when today's items are still open in
+ * the evening.  Logging a session from here starts a new Day 0.
+ */
+import {addDays, daysBetween} from '../lib/days.js';
+import {nextWindow, upcoming} from '../lib/series.js';
+import {recordSession} from '../lib/store.js';
+
+const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
+const EVENING_HOUR = 17;
+
+export const formatDay = (day) => DATE.format(new Date(day));
+
+/** The series part of the cards: plain data, so Today's snapshot can keep it. */
+export function seriesCards(plan, series, today) {
+  const cards = [];
+  const missed = series.filter((s) => s.status === 'planned' && s.day < today).pop();
+  if (missed) {
+    cards.push({
+      kind: 'due',
+      title: `Did session ${missed.number} happen on ${formatDay(missed.day)}?`,
+      text: 'If it did, log it so your aftercare starts from that day. If it moved, change the date on Sessions.',
+      log: {...missed, status: 'done'},
+      logLabel: 'Yes, log it',
+    });
+  }
+  const next = upcoming(series, today);
+  if (next && next.day === today) {
+    cards.push({
+      kind: 'due',
+      title: `Session ${next.number} is today${next.time ? ` at ${next.time}` : ''}`,
+      text: 'After your session, log it here: your aftercare starts again from day 0.',
+      log: {...next, status: 'done'},
+      logLabel: 'I have had my session',
+    });
+  } else if (next && next.day === addDays(today, 1)) {
+    cards.push({
+      kind: 'due',
+      title: `Session ${next.number} is tomorrow${next.time ? ` at ${next.time}` : ''}`,
+      text: 'Follow your practitioner’s instructions for the day before, and arrive with clean skin.',
+    });
+  } else if (next) {
+    const days = daysBetween(today, next.day);
+    cards.push({kind: 'next', title: `Next session in ${days} days`, text: `Session ${next.number}: ${formatDay(next.day)}.`});
+  } else {
+    const window = nextWindow(series, plan.schedule, today);
+    if (window && window.latest >= today) {
+      cards.push({
+        kind: 'next',
+        title: 'No next session planned',
+        text: `Your next session could be between ${formatDay(window.earliest)} and ${formatDay(window.latest)}. Your practitioner decides; add it on Sessions once it is booked.`,
+      });
+    }
+  }
+  return cards;
+}
+
+/** Draw `cards` plus, in the evening, a reminder of today's open items. */
+export function renderCards(container, cards, {itemsLeft, timeZone, now = new Date()}) {
+  const hour = Number(new Intl.DateTimeFormat('en-GB', {hour: 'numeric', hourCycle: 'h23', timeZone}).format(now));
+  const all = [...cards];
+  if (itemsLeft > 0 && hour >= EVENING_HOUR) {
+    const items = itemsLeft === 1 ? '1 item is' : `${itemsLeft} items are`;
+    all.push({kind: 'due', title: 'Evening check', text: `${items} not ticked yet today.`});
+  }
+  container.replaceChildren(...all.map(card));
+  container.hidden = !all.length;
+}
+
+function card({kind, title, text, log, logLabel}) {
+  const section = document.createElement('section');
+  section.className = kind === 'due' ? 'card card--due' : 'card';
+  section.dataset.card = kind;
+  const heading = document.createElement('h2');
+  heading.textContent = title;
+  const body = document.createElement('p');
+  body.textContent = text;
+  section.append(heading, body);
+  const actions = document.createElement('p');
+  actions.className = 'actions';
+  if (log) {
+    const button = document.createElement('button');
+    Object.assign(button, {type: 'button', className: 'button', textContent: logLabel});
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      const {session, day, time, status} = log;
+      await recordSession({session, day, time, status});
+      document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
+    });
+    actions.append(button);
+  }
+  const link = document.createElement('a');
+  Object.assign(link, {href: '/sessions/', className: log ? 'button button--quiet' : '', textContent: 'Sessions'});
+  if (!log) link.textContent = 'See all sessions';
+  actions.append(link);
+  section.append(actions);
+  return section;
+}

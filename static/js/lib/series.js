@@ -1,0 +1,72 @@
+/**
+ * The treatment series on the device, as on the server (pwa/series.py): the
+ * onboarding answers are seed events any edit outranks, session events are
+ * merged per session by the tick rule, cancelled sessions drop out, and the
+ * rest are numbered in date order.  No DOM here.
+ */
+import {addDays} from './days.js';
+import {isLater} from './merge.js';
+
+const SEED_DEVICE = 'plan-seed';
+
+function seed(session, day, status) {
+  return {id: `seed-${session}`, device: SEED_DEVICE, counter: 0, ts: 0, session, day, time: null, status};
+}
+
+/** The onboarding answers as session events. */
+export function seedEvents(plan) {
+  const seeds = plan.sessions.map((s) => seed(`initial-${s.number}`, s.day, 'done'));
+  if (plan.nextSession) seeds.push(seed('initial-next', plan.nextSession, 'planned'));
+  return seeds;
+}
+
+/** The standing sessions in date order: {session, day, time, status, number}. */
+export function buildSeries(plan, events) {
+  const latest = new Map();
+  for (const event of [...seedEvents(plan), ...events]) {
+    const current = latest.get(event.session);
+    if (!current || isLater(event, current)) latest.set(event.session, event);
+  }
+  const order = (s) => `${s.day} ${s.time || ''} ${s.session}`;
+  const standing = [...latest.values()]
+    .filter((s) => s.status !== 'cancelled')
+    .sort((a, b) => (order(a) < order(b) ? -1 : order(a) > order(b) ? 1 : 0));
+  const first = plan.sessions[0];
+  const earlier = standing.filter((s) => s.day < first.day).length;
+  const firstNumber = Math.max(1, first.number - earlier);
+  return standing.map((s, index) => ({
+    session: s.session,
+    day: s.day,
+    time: s.time,
+    status: s.status,
+    number: firstNumber + index,
+  }));
+}
+
+export function totalSessions(plan, series) {
+  return Math.max(plan.plannedSessions, series.length ? series[series.length - 1].number : 0);
+}
+
+/** The latest done session on or before `today`: day 0 of the current aftercare run. */
+export function currentSession(series, today) {
+  const done = series.filter((s) => s.status === 'done' && s.day <= today);
+  return done.length ? done[done.length - 1] : null;
+}
+
+/** The earliest and latest dates for the next session, and the one planned, if any. */
+export function nextWindow(series, schedule, today) {
+  const current = currentSession(series, today);
+  if (!current) return null;
+  const planned = series.filter((s) => s.status === 'planned' && s.day > current.day);
+  return {
+    after: current.session,
+    earliest: addDays(current.day, schedule.series.interval_min_days),
+    latest: addDays(current.day, schedule.series.interval_max_days),
+    planned: planned[0] || null,
+  };
+}
+
+/** The next planned session from `today` on, or null. */
+export function upcoming(series, today) {
+  return series.find((s) => s.status === 'planned' && s.day >= today) || null;
+}

@@ -1,0 +1,196 @@
+"""The treatment series in real Chromium: offline edits, a new Day 0, the cards on Today, sync."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from datetime import timedelta
+
+import pytest
+from helpers import axe_violations
+from helpers import launch_profile
+from helpers import open_controlled
+from playwright.sync_api import expect
+from test_checklist import TIME_ZONE
+from test_checklist import onboard
+from test_checklist import today_here
+
+from pwa import series
+from pwa.db import Store
+from pwa.repository import session_events
+
+SESSION_EVENTS = """async () => {
+  const {sessionEvents} = await import('/static/js/lib/store.js');
+  return sessionEvents();
+}"""
+OUTBOX = """async () => {
+  const {outboxSize} = await import('/static/js/lib/store.js');
+  return outboxSize();
+}"""
+BUILD_IN_BROWSER = """async ([plan, events]) => {
+  const {buildSeries} = await import('/static/js/lib/series.js');
+  return buildSeries(plan, events);
+}"""
+
+
+@pytest.fixture
+def phone_profile(playwright, tmp_path):
+    # bypass_csp only so that axe-core can be injected; the app's own scripts
+    # are all from 'self' and a test in test_pages_in_browser runs them under the CSP.
+    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE, bypass_csp=True)
+    yield context
+    context.close()
+
+
+def add_session(page, day: str, time: str = "", done: bool = False):
+    page.get_by_role("button", name="Add a session").click()
+    form = page.locator("[data-session-form]")
+    form.get_by_label("Date", exact=True).fill(day)
+    if time:
+        form.get_by_label("Time", exact=False).fill(time)
+    form.get_by_label("I have had this session").set_checked(done)
+    form.get_by_role("button", name="Save").click()
+    expect(form).to_be_hidden()
+
+
+def rows(page) -> list[str]:
+    return [text.split("\n")[0] for text in page.locator(".session").all_inner_texts()]
+
+
+def test_series_edits_offline_survive_a_reload_and_reach_the_server(own_server, phone_profile):
+    page = open_controlled(phone_profile, own_server.url + "/")
+    onboard(page, today_here(10))
+    page.wait_for_function(
+        "() => !document.querySelector('[data-sync-status]')"
+        ".textContent.includes('Saved on this phone')"
+    )
+    own_server.stop()  # a real outage: everything below is offline
+
+    page.goto(own_server.url + "/sessions/")
+    expect(page.locator("[data-series-heading]")).to_have_text("Session 1 of 4 done")
+    earliest = (date.fromisoformat(today_here(10)) + timedelta(days=28)).strftime("%-d %B")
+    expect(page.locator("[data-series-window]")).to_contain_text(earliest)
+    planned_day = today_here(-3)
+    add_session(page, planned_day, "10:30")
+    add_session(page, today_here(-40))
+    assert rows(page) == ["Session 1 of 4Done", "Session 2 of 4Planned", "Session 3 of 4Planned"]
+    expect(page.locator("[data-series-window]")).to_contain_text("Next: session 2")
+
+    # Remove the later one; change the planned one's time.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".session").nth(2).get_by_role("button", name="Remove").click()
+    expect(page.locator(".session")).to_have_count(2)
+    page.locator(".session").nth(1).get_by_role("button", name="Change").click()
+    page.locator("[data-session-form]").get_by_label("Time", exact=False).fill("11:15")
+    page.locator("[data-session-form]").get_by_role("button", name="Save").click()
+    expect(page.locator(".session").nth(1)).to_contain_text("11:15")
+    # The form refuses a future session logged as done, and changes nothing.
+    page.get_by_role("button", name="Add a session").click()
+    page.locator("[data-session-form]").get_by_label("Date", exact=True).fill(today_here(-5))
+    page.locator("[data-session-form]").get_by_label("I have had this session").check()
+    page.locator("[data-session-form]").get_by_role("button", name="Save").click()
+    expect(page.locator("[data-form-error]")).to_contain_text("cannot be logged as done")
+    assert len(page.evaluate(SESSION_EVENTS)) == 2
+
+    page.reload()
+    expect(page.locator(".session")).to_have_count(2)
+    expect(page.locator(".session").nth(1)).to_contain_text("11:15")
+    assert page.evaluate(OUTBOX) == 4  # add, add, remove, change: each waits for the server
+
+    # Today: "Next session in 3 days"; the day after the session is still day 10.
+    page.goto(own_server.url + "/")
+    expect(page.locator("[data-card=next]")).to_contain_text("Next session in 3 days")
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 10 after session 1")
+
+    own_server.start()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    page.wait_for_function(f"async () => (await ({OUTBOX})()) === 0", timeout=20_000)
+    plan_id = page.evaluate(
+        "async () => (await (await import('/static/js/lib/store.js')).loadPlan()).planId"
+    )
+    stored = session_events(Store(own_server.data_dir / "plans"), plan_id)
+    assert len(stored) == 4
+    plan = json.loads(
+        json.dumps(
+            page.evaluate(
+                "async () => (await (await import('/static/js/lib/store.js')).loadPlan())"
+            )
+        )
+    )
+    wire = {
+        "sessions": plan["sessions"],
+        "next_session": plan["nextSession"],
+        "planned_sessions": plan["plannedSessions"],
+    }
+    on_server = series.build(wire, stored)
+    assert [(s["day"], s["time"], s["status"]) for s in on_server] == [
+        (today_here(10), None, "done"),
+        (planned_day, "11:15", "planned"),
+    ]
+    assert not axe_violations(page)
+
+
+def test_logging_the_session_of_today_starts_a_new_day_0(live_server, phone_profile):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(30))
+    page.goto(live_server.url + "/sessions/")
+    add_session(page, today_here(0), "09:00")
+    page.goto(live_server.url + "/")
+    due = page.locator("[data-card=due]", has_text="is today")
+    expect(due).to_contain_text("Session 2 is today at 09:00")
+    due.get_by_role("button", name="I have had my session").click()
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 2")
+    boxes = page.locator("[data-checklist] input[type=checkbox]")
+    assert "hands-off" in [boxes.nth(i).get_attribute("data-item-id") for i in range(boxes.count())]
+    page.goto(live_server.url + "/sessions/")
+    expect(page.locator("[data-series-heading]")).to_have_text("Session 2 of 4 done")
+
+
+def test_a_planned_session_whose_day_passed_asks_to_be_logged(live_server, phone_profile):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(40))
+    page.goto(live_server.url + "/sessions/")
+    add_session(page, today_here(2))
+    expect(page.locator(".session").nth(1)).to_contain_text("Not logged")
+    page.goto(live_server.url + "/")
+    card = page.locator("[data-card=due]", has_text="Did session 2 happen")
+    card.get_by_role("button", name="Yes, log it").click()
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 2 after session 2")
+
+
+def test_series_rules_match_the_server(live_server, phone):
+    page = phone.new_page()
+    page.goto(live_server.url + "/learn/")
+    plan = {
+        "sessions": [{"day": "2026-03-02", "number": 2}],
+        "next_session": "2026-04-06",
+        "planned_sessions": 4,
+    }
+    browser_plan = {"sessions": plan["sessions"], "nextSession": "2026-04-06", "plannedSessions": 4}
+    events = [
+        {
+            "id": f"event-{n:04d}",
+            "device": device,
+            "counter": n,
+            "ts": ts,
+            "session": session,
+            "day": day,
+            "time": time,
+            "status": status,
+        }
+        for n, (device, ts, session, day, time, status) in enumerate(
+            [
+                ("device-a", 5, "initial-next", "2026-04-13", "10:00", "planned"),
+                ("device-b", 5, "initial-next", "2026-04-20", None, "planned"),
+                ("device-a", 7, "early", "2026-01-10", None, "done"),
+                ("device-b", 3, "late", "2026-06-01", "08:30", "planned"),
+                ("device-a", 4, "late", "2026-06-01", None, "cancelled"),
+                ("device-a", 9, "same-day", "2026-04-20", None, "planned"),
+            ]
+        )
+    ]
+    in_browser = page.evaluate(BUILD_IN_BROWSER, [browser_plan, events])
+    on_server = [
+        {k: v for k, v in s.items() if k != "sequence"} for s in series.build(plan, events)
+    ]
+    assert in_browser == on_server
