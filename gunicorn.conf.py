@@ -2,18 +2,24 @@
 
 HOST, PORT, WORKERS and DATA_DIR come from the environment.  The master
 process builds the app once in `on_starting`, before any worker exists: that
-creates the data folder and its secret key exactly once, and a bad setting or
-a broken clinic content file stops the server with one clear line instead of
-every worker failing to boot.
+creates the data folder, its secret key and the VAPID key exactly once, and a
+bad setting or a broken clinic content file stops the server with one clear
+line instead of every worker failing to boot.  Once the server is up, the
+master starts one reminder scheduler process beside the workers (REMINDERS=0
+turns it off, e.g. where cron runs `flask reminders send-due` instead).
 """
 
 import os
+import subprocess
 import sys
 
 wsgi_app = "pwa:create_app()"
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WORKERS", "3"))
 accesslog = "-"
+# The request path without its query string: calendar feed keys travel in the
+# query, and secrets do not belong in logs.
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
 # Phones on slow networks keep connections open; sync workers must not wait long.
 timeout = 30
 graceful_timeout = 10
@@ -35,3 +41,21 @@ def on_starting(server):
     removed = app.extensions["store"].remove_stale_temp_files()
     if removed:
         server.log.info("Removed %d stale temporary files", removed)
+
+
+def when_ready(server):
+    if os.environ.get("REMINDERS", "1") == "0":
+        return
+    command = [sys.executable, "-m", "flask", "--app", "pwa", "reminders", "run"]
+    server.reminder_scheduler = subprocess.Popen(command, env=os.environ.copy())
+    server.log.info("Reminder scheduler started (pid %d)", server.reminder_scheduler.pid)
+
+
+def on_exit(server):
+    scheduler = getattr(server, "reminder_scheduler", None)
+    if scheduler is not None and scheduler.poll() is None:
+        scheduler.terminate()
+        try:
+            scheduler.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()

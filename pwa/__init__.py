@@ -39,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
 
     from . import api
+    from . import cli
     from . import compression
     from . import errors
     from . import headers
@@ -64,4 +65,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     templating.init_app(app)
     compression.init_app(app)
+    cli.init_app(app)
     return app

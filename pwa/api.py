@@ -9,6 +9,7 @@ validation changes nothing: a batch of ticks is applied whole or not at all.
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC
 from datetime import datetime
@@ -22,6 +23,8 @@ from flask import url_for
 from . import devices
 from . import merge
 from . import plans
+from . import push
+from . import reminders
 from . import repository
 from .db import check_plan_id
 from .errors import error_response
@@ -101,6 +104,75 @@ def delete(plan_id: str):
     _authorised(plan_id)
     repository.delete_plan(_store(), plan_id)
     return "", 204
+
+
+@bp.get("/plans/<plan_id>/calendar-link")
+def calendar_link(plan_id: str):
+    _authorised(plan_id)
+    link = repository.calendar_link(_store(), plan_id)
+    return {"exists": link is not None, "explicit_titles": bool(link and link["explicit_titles"])}
+
+
+@bp.post("/plans/<plan_id>/calendar-link")
+def new_calendar_link(plan_id: str):
+    """A new private feed link; the one before it stops working."""
+    _authorised(plan_id)
+    explicit = _boolean(_json_body().get("explicit_titles", False), "explicit_titles")
+    token = secrets.token_urlsafe(24)
+    repository.set_calendar_link(_store(), plan_id, devices.digest(token), explicit, _now_ms())
+    feed = url_for("sessions.feed", plan=plan_id, key=token, _external=True)
+    webcal = "webcal://" + feed.split("://", 1)[1]
+    return {"feed_url": feed, "webcal_url": webcal, "explicit_titles": explicit}, 201
+
+
+@bp.patch("/plans/<plan_id>/calendar-link")
+def calendar_options(plan_id: str):
+    _authorised(plan_id)
+    explicit = _boolean(_json_body().get("explicit_titles"), "explicit_titles")
+    if not repository.set_calendar_options(_store(), plan_id, explicit):
+        return error_response(404, "not_found", "This plan has no calendar link.")
+    return {"explicit_titles": explicit}
+
+
+@bp.delete("/plans/<plan_id>/calendar-link")
+def remove_calendar_link(plan_id: str):
+    _authorised(plan_id)
+    repository.remove_calendar_link(_store(), plan_id)
+    return "", 204
+
+
+@bp.get("/push/key")
+def push_key():
+    """The VAPID public key for PushManager.subscribe, or 404 when push is off here."""
+    if not current_app.config["PUSH_CONTACT"]:
+        return error_response(404, "push_off", "Notifications are not set up on this server.")
+    return {"public_key": push.application_server_key(current_app.config["VAPID_KEY_PATH"])}
+
+
+@bp.put("/plans/<plan_id>/push")
+def subscribe_push(plan_id: str):
+    device_id = _authorised(plan_id)
+    if not current_app.config["PUSH_CONTACT"]:
+        return error_response(404, "push_off", "Notifications are not set up on this server.")
+    body = _json_body()
+    allowed = current_app.config["PUSH_SERVICE_HOSTS"]
+    subscription = push.check_subscription(body.get("subscription"), allowed)
+    prefs = reminders.check_prefs(body.get("prefs"))
+    repository.set_push(_store(), plan_id, device_id, subscription, prefs, _now_ms())
+    return {"prefs": prefs}
+
+
+@bp.delete("/plans/<plan_id>/push")
+def unsubscribe_push(plan_id: str):
+    device_id = _authorised(plan_id)
+    repository.remove_push(_store(), plan_id, device_id)
+    return "", 204
+
+
+def _boolean(value, field: str) -> bool:
+    if type(value) is not bool:
+        raise plans.PlanError(f"{field}: must be true or false")
+    return value
 
 
 def _authorised(plan_id: str) -> str:

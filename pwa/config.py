@@ -19,6 +19,7 @@ from flask import Flask
 
 from . import ROOT
 from . import data_dir
+from . import push
 
 CONFIG_FILE = "config.toml"
 
@@ -73,6 +74,41 @@ def _phone(value: Any) -> str:
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
 
 
+def _list(value: Any) -> list[str]:
+    """A TOML list, or comma-separated text (for PWA_* variables)."""
+    if isinstance(value, str):
+        value = [part for part in value.split(",") if part.strip()]
+    if not isinstance(value, list):
+        raise ValueError("must be a list, or text with commas between the entries")
+    return [str(part).strip() for part in value]
+
+
+def _push_contact(value: Any) -> str:
+    text = _text(200)(value)
+    return push.check_contact(text) if text else ""
+
+
+def _push_hosts(value: Any) -> tuple[str, ...]:
+    return push.check_allowed_hosts(_list(value))
+
+
+def _alarm_minutes(value: Any) -> tuple[int, ...]:
+    minutes = tuple(_count(0, 4 * 7 * 24 * 60)(part) for part in _list(value))
+    if len(minutes) > 4:
+        raise ValueError("at most 4 alarms")
+    return minutes
+
+
+def _clock(value: Any) -> str:
+    text = _text(5)(value)
+    if not CLOCK.fullmatch(text):
+        raise ValueError("must be a time HH:MM (24-hour)")
+    return text
+
+
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+
+
 # Setting name -> (default, parser).  Names are upper case in the app and the
 # environment (PWA_CLINIC_NAME); config.toml may write them in lower case.
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
@@ -89,6 +125,18 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # Reverse proxies in front of the app whose X-Forwarded-Proto/-Host to trust
     # (so links the app makes, like device links, carry the public https address).
     "TRUSTED_PROXIES": (0, _count(0, 5)),
+    # Web Push: the VAPID contact (mailto: or https:) push services may write to
+    # about this server's pushes.  Empty: notifications are off; the calendar
+    # feed and the cards on Today still remind.
+    "PUSH_CONTACT": ("", _push_contact),
+    # The push services the server may POST to (nothing else: an endpoint is a URL
+    # a browser gave us).  "*.push.apple.com" matches any sub-domain.
+    "PUSH_SERVICE_HOSTS": (push.DEFAULT_PUSH_HOSTS, _push_hosts),
+    # Calendar alarms before a planned session, in minutes (1 day and 2 hours).
+    "CALENDAR_ALARM_MINUTES": ((1440, 120), _alarm_minutes),
+    # Default quiet hours for push reminders, in the plan's time zone.
+    "QUIET_HOURS_START": ("21:00", _clock),
+    "QUIET_HOURS_END": ("08:00", _clock),
 }
 
 
@@ -111,6 +159,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config["DATA_DIR"] = folder
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = data_dir.ensure_secret_key(folder)
+    # Made here so that gunicorn's master creates it before any worker starts.
+    app.config["VAPID_KEY_PATH"] = push.ensure_vapid_key(folder)
 
 
 def _from_file(path: os.PathLike[str]) -> dict[str, Any]:

@@ -22,12 +22,14 @@ def init_app(app: Flask) -> None:
     """Register the handlers for every HTTP error and for unexpected exceptions."""
     from . import merge
     from . import plans
+    from . import push
+    from . import reminders
     from . import repository
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
     # Bad input from a device: a 400 naming the field, and nothing was stored.
-    for invalid in (plans.PlanError, merge.EventError):
+    for invalid in (plans.PlanError, merge.EventError, push.PushError, reminders.PrefsError):
         app.register_error_handler(invalid, lambda e: error_response(400, "invalid", str(e)))
     # The plan or device vanished between the credential check and the write.
     for gone in (repository.PlanNotFound, repository.UnknownDevice):

@@ -2,17 +2,22 @@
 
 Views call only the functions in `__all__`.  This is the only module that
 queries TinyDB (`db.py` is the only one that constructs it).  Each plan is
-one file holding four tables: `plan` (one document: the plan as given, the
-sequence counter and the creation time), `devices`, `join_tokens` and
-`events`.  Every change runs inside one `store.locked()` block, so it lands
-as one atomic file replace: a plan is never half-updated.  Things are found
-by natural keys (device id, token hash, event id), never by TinyDB's doc
-ids, which other processes hand out too.
+one file holding these tables: `plan` (one document: the plan as given, the
+sequence counter and the creation time), `devices`, `join_tokens`,
+`events`, `calendar` (the feed token's hash and options), `push` (a Web
+Push subscription and reminder preferences per device) and `sent` (which
+reminders were sent, so each goes out once).  Every change runs inside one
+`store.locked()` block, so it lands as one atomic file replace: a plan is
+never half-updated.  Things are found by natural keys (device id, token
+hash, event id), never by TinyDB's doc ids, which other processes hand out
+too.
 """
 
 from __future__ import annotations
 
 import hmac
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
@@ -26,6 +31,16 @@ from .db import check_plan_id
 
 __all__ = [
     "DeviceExists",
+    "calendar_link",
+    "claim_reminder",
+    "plans_with_push",
+    "push_subscriptions",
+    "release_reminder",
+    "remove_calendar_link",
+    "remove_push",
+    "set_calendar_link",
+    "set_calendar_options",
+    "set_push",
     "PlanExists",
     "PlanNotFound",
     "StoreBusy",
@@ -55,6 +70,12 @@ PLAN = "plan"
 DEVICES = "devices"
 TOKENS = "join_tokens"
 EVENTS = "events"
+CALENDAR = "calendar"
+PUSH = "push"
+SENT = "sent"
+# Marker files naming the plans that have push subscriptions, so the reminder
+# sender visits those plans only, not every plan on disk.
+PUSH_INDEX = "push-index"
 
 
 class PlanExists(Exception):
@@ -102,8 +123,11 @@ def update_plan(store: Store, plan_id: str, changes: dict) -> dict:
 
 
 def delete_plan(store: Store, plan_id: str) -> bool:
-    """Erase the plan with its devices, tokens and ticks; False if there was none."""
-    return store.delete(plan_id)
+    """Erase the plan with its devices, tokens, events and subscriptions; False if none."""
+    deleted = store.delete(plan_id)
+    if _well_formed(plan_id):
+        _push_marker(store, plan_id).unlink(missing_ok=True)
+    return deleted
 
 
 # Devices
@@ -237,6 +261,118 @@ def session_events(store: Store, plan_id: str) -> list[dict]:
     return [_public_event(event) for event in stored]
 
 
+# Calendar feed
+
+
+def set_calendar_link(
+    store: Store, plan_id: str, token_hash: str, explicit_titles: bool, now_ms: int
+) -> None:
+    """Make `token_hash` the plan's only calendar token: any older link stops working."""
+    _check_hash(token_hash)
+    link = {"token_hash": token_hash, "explicit_titles": bool(explicit_titles), "made_ms": now_ms}
+    with store.locked(plan_id) as tdb:
+        tdb.table(CALENDAR).truncate()
+        tdb.table(CALENDAR).insert(link)
+
+
+def set_calendar_options(store: Store, plan_id: str, explicit_titles: bool) -> bool:
+    """Change the feed's title option, keeping its link; False if the plan has no link."""
+    with store.locked(plan_id) as tdb:
+        if not tdb.table(CALENDAR).all():
+            return False
+        tdb.table(CALENDAR).update({"explicit_titles": bool(explicit_titles)})
+    return True
+
+
+def remove_calendar_link(store: Store, plan_id: str) -> None:
+    with store.locked(plan_id) as tdb:
+        tdb.table(CALENDAR).truncate()
+
+
+def calendar_link(store: Store, plan_id: str, token_hash: str | None = None) -> dict | None:
+    """The plan's link {explicit_titles, made_ms} if it exists (and matches `token_hash`)."""
+    if not _well_formed(plan_id):
+        return None
+    with store.reading(plan_id) as tdb:
+        links = tdb.table(CALENDAR).all()
+    if not links:
+        return None
+    link = dict(links[0])
+    if token_hash is not None and not hmac.compare_digest(
+        link["token_hash"].encode(), str(token_hash).encode()
+    ):
+        return None
+    return {"explicit_titles": link["explicit_titles"], "made_ms": link["made_ms"]}
+
+
+# Web Push subscriptions and the sent-log
+
+
+def set_push(
+    store: Store, plan_id: str, device_id: str, subscription: dict, prefs: dict, now_ms: int
+) -> None:
+    """Store (or replace) the device's push subscription and reminder preferences."""
+    entry = {"device": device_id, "subscription": subscription, "prefs": prefs, "added_ms": now_ms}
+    with store.locked(plan_id) as tdb:
+        _require_device(tdb, device_id)
+        tdb.table(PUSH).upsert(entry, where("device") == device_id)
+    _push_marker(store, plan_id).touch()
+
+
+def remove_push(store: Store, plan_id: str, device_id: str, endpoint: str | None = None) -> bool:
+    """Forget the device's subscription (only if it still has `endpoint`, when given)."""
+    with store.locked(plan_id) as tdb:
+        table = tdb.table(PUSH)
+        entry = table.get(where("device") == device_id)
+        if entry is None:
+            return False
+        if endpoint is not None and entry["subscription"]["endpoint"] != endpoint:
+            return False  # the device subscribed again meanwhile
+        table.remove(where("device") == device_id)
+        left = len(table)
+    if not left:
+        _push_marker(store, plan_id).unlink(missing_ok=True)
+    return True
+
+
+def push_subscriptions(store: Store, plan_id: str) -> list[dict]:
+    """[{device, subscription, prefs}] for the plan's devices that are still linked."""
+    with store.reading(plan_id) as tdb:
+        _require_meta(tdb, plan_id)
+        revoked = {d["device"] for d in tdb.table(DEVICES).all() if d["revoked"]}
+        entries = [dict(entry) for entry in tdb.table(PUSH).all()]
+    return [
+        {key: entry[key] for key in ("device", "subscription", "prefs")}
+        for entry in entries
+        if entry["device"] not in revoked
+    ]
+
+
+def plans_with_push(store: Store) -> list[str]:
+    """Ids of the plans that have (or recently had) a push subscription."""
+    folder = _push_index(store)
+    return sorted(path.name for path in folder.iterdir()) if folder.is_dir() else []
+
+
+def claim_reminder(store: Store, plan_id: str, key: str, device_id: str, now_ms: int) -> bool:
+    """Record that this reminder is being sent to the device; False if it already was.
+
+    Two overlapping sender runs both ask; the plan's lock lets exactly one win.
+    """
+    with store.locked(plan_id) as tdb:
+        sent = tdb.table(SENT)
+        if sent.contains((where("key") == key) & (where("device") == device_id)):
+            return False
+        sent.insert({"key": key, "device": device_id, "sent_ms": now_ms})
+    return True
+
+
+def release_reminder(store: Store, plan_id: str, key: str, device_id: str) -> None:
+    """Undo a claim whose sending failed, so a later run may try again."""
+    with store.locked(plan_id) as tdb:
+        tdb.table(SENT).remove((where("key") == key) & (where("device") == device_id))
+
+
 def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
     """Everything stored for the plan, for the client's "export my data" (no secrets)."""
     with store.reading(plan_id) as tdb:
@@ -287,6 +423,27 @@ def _require_device(tdb: TinyDB, device_id: str) -> None:
     device = tdb.table(DEVICES).get(where("device") == device_id)
     if device is None or device["revoked"]:
         raise UnknownDevice(device_id)
+
+
+def _check_hash(value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise ValueError("token hash must be a non-empty string")
+
+
+def _push_index(store: Store) -> Path:
+    if store.folder is None:
+        # A memory store (tests) keeps its markers in a folder of its own.
+        store.folder_for_markers = getattr(store, "folder_for_markers", None) or Path(
+            tempfile.mkdtemp(prefix="push-index-")
+        )
+        return store.folder_for_markers
+    return store.folder / PUSH_INDEX
+
+
+def _push_marker(store: Store, plan_id: str) -> Path:
+    folder = _push_index(store)
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / check_plan_id(plan_id)
 
 
 def _check_new_device(device_id: Any, credential_hash: Any) -> None:

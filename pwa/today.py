@@ -29,9 +29,11 @@ def init_app(app: Flask) -> None:
     app.extensions["protocols"] = protocols
     # Protocols and reviewer only change with a restart: expand once, not per request.
     config = app.config
-    app.extensions["schedule"] = protocol.expand(
-        protocols[config["PROTOCOL"]], config["CONTENT_REVIEWER"], config["CONTENT_REVIEWED_ON"]
-    )
+    app.extensions["schedules"] = {
+        name: protocol.expand(chosen, config["CONTENT_REVIEWER"], config["CONTENT_REVIEWED_ON"])
+        for name, chosen in protocols.items()
+    }
+    app.extensions["schedule"] = app.extensions["schedules"][config["PROTOCOL"]]
 
 
 def current_schedule() -> dict:

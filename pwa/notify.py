@@ -1,0 +1,87 @@
+"""Sending the reminders that are due, by Web Push, each exactly once.
+
+The job behind `flask --app pwa reminders send-due` and the scheduler that
+`make run` starts beside the web workers.  For every plan with a push
+subscription it works out what is due (reminders.py, from the series and the
+synced ticks), claims each reminder in the plan's sent-log under the plan's
+lock, so two overlapping runs cannot both send it, and only then sends.  A
+send that fails is released for the next run; a subscription the push
+service says is gone (404/410) is deleted.  No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import push
+from . import reminders
+from . import repository
+from . import series
+from .db import Store
+
+# A reminder a phone has not shown within this time is stale; let the service drop it.
+PUSH_TTL_S = 6 * 60 * 60
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    key_path: Path
+    contact: str
+    allowed_hosts: tuple[str, ...]
+    quiet_start: str
+    quiet_end: str
+
+
+def send_due(store: Store, schedules: dict[str, dict], settings: PushSettings, now: datetime):
+    """Send every due reminder not sent before; return counts by outcome."""
+    counts: Counter[str] = Counter()
+    for plan_id in repository.plans_with_push(store):
+        try:
+            _send_plan(store, plan_id, schedules, settings, now, counts)
+        except repository.PlanNotFound:
+            continue  # deleted meanwhile
+    return counts
+
+
+def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
+    plan = repository.get_plan(store, plan_id)
+    subscriptions = repository.push_subscriptions(store, plan_id)
+    if plan is None or not subscriptions:
+        return
+    sessions = series.build(plan, repository.session_events(store, plan_id))
+    ticks = repository.tick_state(store, plan_id)
+    schedule = schedules[plan["protocol"]["id"]]
+    now_ms = int(now.timestamp() * 1000)
+    for entry in subscriptions:
+        prefs = {"quiet_start": settings.quiet_start, "quiet_end": settings.quiet_end}
+        prefs.update(entry["prefs"])
+        due = reminders.due_reminders(
+            plan=plan, sessions=sessions, ticks=ticks, schedule=schedule, prefs=prefs, now=now
+        )
+        for reminder in due:
+            device = entry["device"]
+            if not repository.claim_reminder(store, plan_id, reminder.key, device, now_ms):
+                counts["already sent"] += 1
+                continue
+            payload = {"title": reminder.title, "body": reminder.body, "url": reminder.url}
+            try:
+                outcome = push.send(
+                    entry["subscription"],
+                    {**payload, "tag": reminder.kind},
+                    key_path=settings.key_path,
+                    contact=settings.contact,
+                    allowed_hosts=settings.allowed_hosts,
+                    ttl=PUSH_TTL_S,
+                )
+            except push.PushError:
+                # Stored before the allow-list changed: never POST there again.
+                outcome = "gone"
+            counts[outcome] += 1
+            if outcome == "failed":
+                repository.release_reminder(store, plan_id, reminder.key, device)
+            elif outcome == "gone":
+                repository.remove_push(store, plan_id, device, entry["subscription"]["endpoint"])
+                break
