@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
 import sys
@@ -28,8 +29,11 @@ def test_data_dir_defaults_to_instance_in_the_checkout(monkeypatch, tmp_path):
 
 
 def test_relative_data_dir_is_relative_to_the_checkout():
-    app = create_app({"DATA_DIR": "some/where", "SECRET_KEY": "x" * 64})
-    assert app.config["DATA_DIR"] == ROOT / "some" / "where"
+    try:
+        app = create_app({"DATA_DIR": "test-data-dir/where", "SECRET_KEY": "x" * 64})
+        assert app.config["DATA_DIR"] == ROOT / "test-data-dir" / "where"
+    finally:
+        shutil.rmtree(ROOT / "test-data-dir", ignore_errors=True)
 
 
 def test_secret_key_is_created_private_and_reused(data_dir):
