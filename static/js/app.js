@@ -12,11 +12,13 @@ window.addEventListener('beforeinstallprompt', (event) => {
 });
 
 startToday(document).finally(async () => {
-  const [install, devices, join, sessions, syncStatus, serviceWorker] = await Promise.all([
+  const [install, devices, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
     import('./components/join.js'),
     import('./components/sessions.js'),
+    import('./components/calendar.js'),
+    import('./components/notifications.js'),
     import('./components/sync-status.js'),
     import('./sw-client.js'),
   ]);
@@ -24,6 +26,8 @@ startToday(document).finally(async () => {
   devices.startDevices(document);
   join.startJoin(document);
   sessions.startSessions(document);
+  calendar.startCalendar(document);
+  notifications.startNotifications(document);
   syncStatus.startSyncStatus(document);
   serviceWorker.startServiceWorker();
 });

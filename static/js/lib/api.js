@@ -52,3 +52,29 @@ export function joinPlan(body) {
 export function deletePlan(planId, auth) {
   return request('DELETE', `/api/plans/${planId}`, {auth});
 }
+
+export function calendarLinkState(planId, auth) {
+  return request('GET', `/api/plans/${planId}/calendar-link`, {auth});
+}
+
+/** A new private feed link (the old one stops working). */
+export function makeCalendarLink(planId, auth, explicitTitles) {
+  return request('POST', `/api/plans/${planId}/calendar-link`, {auth, body: {explicit_titles: explicitTitles}});
+}
+
+export function setCalendarTitles(planId, auth, explicitTitles) {
+  return request('PATCH', `/api/plans/${planId}/calendar-link`, {auth, body: {explicit_titles: explicitTitles}});
+}
+
+/** The server's VAPID public key; a 404 means push is off on this server. */
+export function pushKey() {
+  return request('GET', '/api/push/key');
+}
+
+export function savePushSubscription(planId, auth, subscription, prefs) {
+  return request('PUT', `/api/plans/${planId}/push`, {auth, body: {subscription, prefs}});
+}
+
+export function removePushSubscription(planId, auth) {
+  return request('DELETE', `/api/plans/${planId}/push`, {auth});
+}

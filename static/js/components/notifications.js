@@ -1,0 +1,94 @@
+/**
+ * Settings, "Notifications": Web Push reminders, asked for only from a tap.
+ * On iPhone and iPad the browser allows push only to an app opened from the
+ * Home Screen, so there it is offered only in that mode.  The server sends
+ * the reminders (the phone cannot schedule them offline); this component
+ * subscribes, sends the preferences, and unsubscribes.
+ */
+import {pushKey, removePushSubscription, savePushSubscription} from '../lib/api.js';
+import {getMeta, loadPlan, setMeta} from '../lib/store.js';
+
+const isIos = () => /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
+const standalone = () => matchMedia('(display-mode: standalone)').matches || navigator.standalone === true;
+
+export async function startNotifications(root) {
+  const box = root.querySelector('[data-notifications]');
+  if (!box) return;
+  const part = (name) => box.querySelector(`[data-notify-${name}]`);
+  const plan = await loadPlan();
+  part('none').hidden = Boolean(plan);
+  if (!plan) return;
+  const supported = 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
+  if (isIos() && !standalone()) return void (part('ios').hidden = false);
+  if (!supported) return void (part('unsupported').hidden = false);
+  if (!(await getMeta('registered'))) return void (part('offline').hidden = false);
+  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
+  const form = part('form');
+  const status = part('status');
+  const saved = await getMeta('pushPrefs');
+  if (saved) fill(form, saved);
+  const showState = (on) => {
+    part('save').textContent = on ? 'Save reminder times' : 'Turn on reminders';
+    part('stop').hidden = !on;
+  };
+  showState(Boolean(saved) && Notification.permission === 'granted');
+  form.hidden = false;
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      const {public_key: key} = await pushKey();
+      // Asked only here, from the user's tap: never on load.
+      if ((await Notification.requestPermission()) !== 'granted') {
+        status.textContent = 'Notifications are blocked for this app. You can allow them in your browser’s site settings.';
+        return;
+      }
+      const registration = await navigator.serviceWorker.ready;
+      const subscription =
+        (await registration.pushManager.getSubscription()) ||
+        (await registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: key}));
+      const {prefs} = await savePushSubscription(plan.planId, auth, subscriptionJson(subscription), read(form));
+      await setMeta('pushPrefs', prefs);
+      showState(true);
+      status.textContent = 'Reminders are on.';
+    } catch (problem) {
+      status.textContent = problem.status === 404 && problem.message.includes('not set up')
+        ? 'Notifications are not set up on this clinic’s server. The calendar link above still reminds you.'
+        : problem.offline ? 'You are offline. Connect to the internet and try again.' : problem.message;
+    }
+  });
+  part('stop').addEventListener('click', async () => {
+    try {
+      await removePushSubscription(plan.planId, auth);
+      const registration = await navigator.serviceWorker.ready;
+      await (await registration.pushManager.getSubscription())?.unsubscribe();
+      await setMeta('pushPrefs', null);
+      showState(false);
+      status.textContent = 'Reminders are off.';
+    } catch (problem) {
+      status.textContent = problem.offline ? 'You are offline. Connect to the internet and try again.' : problem.message;
+    }
+  });
+}
+
+/** Only the fields the server takes: the browser's JSON adds expirationTime. */
+function subscriptionJson(subscription) {
+  const {endpoint, keys} = subscription.toJSON();
+  return {endpoint, keys: {p256dh: keys.p256dh, auth: keys.auth}};
+}
+
+function read(form) {
+  const value = (name) => form.elements[name].value;
+  return {
+    daily_time: form.elements.daily_on.checked && value('daily_time') ? value('daily_time') : null,
+    quiet_start: value('quiet_start') || '21:00',
+    quiet_end: value('quiet_end') || '08:00',
+  };
+}
+
+function fill(form, prefs) {
+  form.elements.daily_on.checked = Boolean(prefs.daily_time);
+  if (prefs.daily_time) form.elements.daily_time.value = prefs.daily_time;
+  form.elements.quiet_start.value = prefs.quiet_start;
+  form.elements.quiet_end.value = prefs.quiet_end;
+}

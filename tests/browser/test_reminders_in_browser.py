@@ -1,0 +1,130 @@
+"""Reminders in real Chromium: the calendar link in Settings, and the worker's push handler."""
+
+from __future__ import annotations
+
+import re
+import urllib.error
+import urllib.request
+
+import pytest
+from helpers import launch_profile
+from helpers import open_controlled
+from icalendar import Calendar
+from playwright.sync_api import expect
+from test_checklist import TIME_ZONE
+from test_checklist import onboard
+from test_checklist import today_here
+
+REGISTERED = """async () => {
+  const {getMeta} = await import('/static/js/lib/store.js');
+  return Boolean(await getMeta('registered'));
+}"""
+NOTIFICATIONS = """async () => {
+  const registration = await navigator.serviceWorker.ready;
+  const shown = await registration.getNotifications();
+  return shown.map((n) => ({title: n.title, body: n.body, url: n.data.url}));
+}"""
+
+
+@pytest.fixture
+def phone_profile(playwright, tmp_path):
+    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE)
+    yield context
+    context.close()
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+
+
+def test_calendar_link_in_settings_subscribes_and_resets(live_server, phone_profile):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(3))
+    page.wait_for_function(REGISTERED)
+    page.goto(live_server.url + "/settings/")
+    box = page.locator("[data-calendar]")
+    box.get_by_role("button", name="Get calendar link").click()
+    feed = box.locator("a[data-calendar-feed]")
+    expect(feed).to_have_attribute("href", re.compile(r"^http://.*calendar\.ics\?plan="))
+    first = feed.get_attribute("href")
+    assert first.startswith(live_server.url + "/sessions/calendar.ics?plan=")
+    subscribe = box.get_by_role("link", name="Subscribe in your calendar app")
+    assert subscribe.get_attribute("href") == "webcal://" + first.split("://", 1)[1]
+
+    status, body = fetch(first)
+    assert status == 200
+    calendar = Calendar.from_ical(body)
+    summaries = [str(event["SUMMARY"]) for event in calendar.walk("VEVENT")]
+    assert "Skin appointment" in summaries, "neutral title by default"
+    assert any(s.startswith("Aftercare check-in") for s in summaries)
+
+    # The link is kept on this phone: a reload shows the same one.
+    page.reload()
+    expect(box.locator("a[data-calendar-feed]")).to_have_attribute("href", first)
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    box.get_by_role("button", name="Reset calendar link").click()
+    expect(box.locator("[data-calendar-status]")).to_contain_text("old one no longer works")
+    second = box.locator("a[data-calendar-feed]").get_attribute("href")
+    assert second != first
+    assert fetch(first)[0] == 404
+    assert fetch(second)[0] == 200
+
+
+def test_settings_never_asks_for_notifications_on_load(live_server, phone_profile):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(1))
+    page.wait_for_function(REGISTERED)
+    page.goto(live_server.url + "/settings/")
+    page.locator("[data-notifications]").wait_for()
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("Notification.permission") == "default"
+
+
+def test_every_push_shows_a_notification_that_opens_the_app(live_server, phone_profile):
+    phone_profile.grant_permissions(["notifications"], origin=live_server.url)
+    page = open_controlled(phone_profile, live_server.url + "/")
+    cdp = phone_profile.new_cdp_session(page)
+    cdp.send("ServiceWorker.enable")
+    registration_id = None
+
+    def remember(event):
+        nonlocal registration_id
+        for version in event["versions"]:
+            if version["status"] == "activated":
+                registration_id = version["registrationId"]
+
+    cdp.on("ServiceWorker.workerVersionUpdated", remember)
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_timeout(200)
+    assert registration_id is not None
+
+    def push(data: str):
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": live_server.url, "registrationId": registration_id, "data": data},
+        )
+
+    push(
+        '{"title": "Appointment tomorrow", "body": "Your skin appointment is tomorrow.", '
+        '"url": "/sessions/", "tag": "session-tomorrow"}'
+    )
+    page.wait_for_function(f"async () => (await ({NOTIFICATIONS})()).length === 1")
+    # Unreadable, and hostile, payloads still show a notification, pointing inside the app.
+    push("not json")
+    push('{"title": "x", "body": "y", "url": "https://elsewhere.example/"}')
+    page.wait_for_function(f"async () => (await ({NOTIFICATIONS})()).length === 3")
+    shown = sorted(page.evaluate(NOTIFICATIONS), key=lambda n: (n["title"], n["body"]))
+    assert shown == [
+        {"title": "Aftercare", "body": "Open the app to see today.", "url": "/"},
+        {
+            "title": "Appointment tomorrow",
+            "body": "Your skin appointment is tomorrow.",
+            "url": "/sessions/",
+        },
+        {"title": "x", "body": "y", "url": "/"},
+    ]
