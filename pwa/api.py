@@ -157,9 +157,14 @@ def subscribe_push(plan_id: str):
     body = _json_body()
     allowed = current_app.config["PUSH_SERVICE_HOSTS"]
     subscription = push.check_subscription(body.get("subscription"), allowed)
-    prefs = reminders.check_prefs(body.get("prefs"))
+    raw_prefs = body.get("prefs")
+    checked = reminders.check_prefs(raw_prefs)
+    # Only what the device chose is kept: the rest follows the server's settings.
+    prefs = {name: checked[name] for name in raw_prefs}
     repository.set_push(_store(), plan_id, device_id, subscription, prefs, _now_ms())
-    return {"prefs": prefs}
+    config = current_app.config
+    defaults = {"quiet_start": config["QUIET_HOURS_START"], "quiet_end": config["QUIET_HOURS_END"]}
+    return {"prefs": reminders.check_prefs({**defaults, **prefs})}
 
 
 @bp.delete("/plans/<plan_id>/push")

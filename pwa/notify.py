@@ -83,5 +83,7 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
             if outcome == "failed":
                 repository.release_reminder(store, plan_id, reminder.key, device)
             elif outcome == "gone":
+                # Not sent: if the device subscribes again, it may still get this one.
+                repository.release_reminder(store, plan_id, reminder.key, device)
                 repository.remove_push(store, plan_id, device, entry["subscription"]["endpoint"])
                 break

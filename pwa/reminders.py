@@ -1,31 +1,27 @@
-"""Which reminders are due right now: appointment reminders and the daily aftercare nudge.
+"""Which reminders are due right now: appointments and the daily aftercare nudge.
 
 Pure: no Flask, no storage, no sending.  A sender calls `due_reminders` every
-few minutes and logs the key of each reminder it sends, so each goes out once.
+few minutes and logs each key it sends, so each reminder goes out once.
 
-Every reminder is a window of real instants, from a scheduled local wall-clock
-time in the plan's zone to an expiry, and is due while scheduled <= now < expiry
-and now is outside quiet hours.  Wall times become instants in one way only: a
-time skipped by a spring-forward change means the first real instant after it
-(the change itself); a time repeated by a fall-back change means its first
-occurrence.  The windows, in local time:
+Each reminder has a window of real instants, from a wall-clock time in the
+plan's zone until an expiry; it is due while scheduled <= now < expiry, outside
+quiet hours.  A wall time skipped by a spring-forward change means the first
+real instant after it (the change); one repeated at fall-back, its first
+occurrence.  Windows, in local time:
 
-- session-tomorrow: from evening_time on the day before a planned appointment
-  until the midnight that starts the appointment's day.
-- session-today: from 2 hours before a planned appointment (but not before the
-  midnight that starts its day) until it starts.  Without a time: from the
-  morning (quiet_end, or 08:00 when there are no quiet hours) until midnight
-  ends that day.
-- aftercare: from daily_time in plan day D (days start at day_start_hour as in
-  days.py, so a daily_time earlier than that falls on the next calendar date)
-  until plan day D ends; only while D is in the recovery run of the latest done
-  session and some item of that day is not ticked done.
+- session-tomorrow: evening_time on the day before a planned appointment, until
+  the midnight that starts the appointment's day.
+- session-today: 2 hours before a planned appointment (not before the midnight
+  that starts its day) until it starts; without a time, from the morning
+  (quiet_end, or 08:00 without quiet hours) until the day ends at midnight.
+- aftercare: daily_time in plan day D (days start at day_start_hour, days.py;
+  an earlier daily_time is on the next calendar date) until plan day D ends,
+  while D is in the run of the latest done session and an item is not ticked.
 
-Quiet hours: a reminder scheduled inside them starts when they end; a window
-closes when quiet hours next begin, if that comes before its expiry.  So each
-reminder is due over one unbroken stretch, and a scheduler running every few
-minutes sends it once even without its sent-log.  Notification text can show on
-a lock screen: it names no product and no treatment.
+Scheduled inside quiet hours, a reminder starts when they end; a window closes
+when quiet hours next begin, if before its expiry.  So each reminder is due over
+one unbroken stretch: a scheduler running every few minutes sends it once even
+without its sent-log.  Texts may show on a lock screen: no product, no treatment.
 """
 
 from __future__ import annotations
@@ -43,21 +39,15 @@ from zoneinfo import ZoneInfo
 
 from .days import local_day
 
-# Lock-screen safe: no product, no treatment.
 TITLES = {
     "session-tomorrow": "Appointment tomorrow",
     "session-today": "Appointment today",
     "aftercare": "Today's aftercare",
 }
-DEFAULT_PREFS = {
-    "daily_time": None,
-    "quiet_start": "21:00",
-    "quiet_end": "08:00",
-    "evening_time": "18:00",
-}
+DEFAULT_PREFS = dict(daily_time=None, quiet_start="21:00", quiet_end="08:00", evening_time="18:00")
 HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
 # The morning reminder of an appointment without a time, when there are no quiet hours.
-MORNING = "08:00"
+MORNING = time(8)
 LEAD = timedelta(hours=2)
 # UTC offsets are sampled this far apart to find changes; real zones change months apart.
 SCAN = timedelta(hours=3)
@@ -100,11 +90,11 @@ def due_reminders(
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must carry a time zone")
     now = now.astimezone(UTC)
-    prefs = check_prefs(prefs)
-    clock = _Clock(ZoneInfo(plan["time_zone"]), prefs)
+    at = {k: v and time.fromisoformat(v) for k, v in check_prefs(prefs).items()}
+    clock = _Clock(ZoneInfo(plan["time_zone"]), at["quiet_start"], at["quiet_end"])
     candidates = [
-        *_sessions(clock, sessions, prefs, now),
-        *_aftercare(clock, plan, sessions, ticks, schedule, prefs, now),
+        *_sessions(clock, sessions, at, now),
+        *_aftercare(clock, plan, sessions, ticks, schedule, at["daily_time"], now),
     ]
     due = {r.key: r for scheduled, expiry, r in candidates if clock.due(scheduled, expiry, now)}
     return [due[key] for key in sorted(due)]
@@ -113,22 +103,21 @@ def due_reminders(
 Candidate = tuple[datetime, datetime, Reminder]
 
 
-def _sessions(clock: _Clock, sessions, prefs: dict, now: datetime) -> Iterator[Candidate]:
-    quiet = prefs["quiet_start"] != prefs["quiet_end"]
-    morning, evening = _time(prefs["quiet_end"] if quiet else MORNING), _time(prefs["evening_time"])
+def _sessions(clock: _Clock, sessions, at: dict, now: datetime) -> Iterator[Candidate]:
+    morning = at["quiet_end"] if at["quiet_start"] != at["quiet_end"] else MORNING
     today = clock.wall(now).date()
     for session in sessions:
         day = date.fromisoformat(session["day"])
         if session["status"] != "planned" or not -1 <= (day - today).days <= 2:
             continue
-        key, at = f"{session['session']}:{session['day']}", session.get("time")
-        when = f" at {at}" if at else ""
+        key, starts_at = f"{session['session']}:{session['day']}", session.get("time")
+        when = f" at {starts_at}" if starts_at else ""
         midnight = clock.instant(day, time(0))
         body = f"Your skin appointment is tomorrow{when}."
         tomorrow = _reminder("session-tomorrow", key, body)
-        yield clock.instant(day - timedelta(days=1), evening), midnight, tomorrow
-        if at:
-            starts = clock.instant(day, _time(at))
+        yield clock.instant(day - timedelta(days=1), at["evening_time"]), midnight, tomorrow
+        if starts_at:
+            starts = clock.instant(day, time.fromisoformat(starts_at))
             scheduled, expiry = max(starts - LEAD, midnight), starts
         else:
             scheduled = clock.instant(day, morning)
@@ -137,10 +126,10 @@ def _sessions(clock: _Clock, sessions, prefs: dict, now: datetime) -> Iterator[C
         yield scheduled, expiry, _reminder("session-today", key, body)
 
 
-def _aftercare(clock, plan, sessions, ticks, schedule, prefs, now) -> Iterator[Candidate]:
-    if prefs["daily_time"] is None:
+def _aftercare(clock, plan, sessions, ticks, schedule, daily, now) -> Iterator[Candidate]:
+    if daily is None:
         return
-    daily, start_hour = _time(prefs["daily_time"]), plan["day_start_hour"]
+    start_hour = plan["day_start_hour"]
     done = [date.fromisoformat(s["day"]) for s in sessions if s["status"] == "done"]
     today = local_day(now, plan["time_zone"], start_hour)
     for day in (today - timedelta(days=1), today):
@@ -166,16 +155,11 @@ def _reminder(kind: str, key: str, body: str) -> Reminder:
     return Reminder(f"{kind}:{key}", kind, TITLES[kind], body, url)
 
 
-def _time(text: str) -> time:
-    return time(int(text[:2]), int(text[3:5]))
-
-
 class _Clock:
     """Wall-clock times of one zone as instants, and its quiet hours."""
 
-    def __init__(self, zone: ZoneInfo, prefs: dict):
-        self.zone = zone
-        self.quiet_start, self.quiet_end = _time(prefs["quiet_start"]), _time(prefs["quiet_end"])
+    def __init__(self, zone: ZoneInfo, quiet_start: time, quiet_end: time):
+        self.zone, self.quiet_start, self.quiet_end = zone, quiet_start, quiet_end
 
     def wall(self, instant: datetime) -> datetime:
         return instant.astimezone(self.zone).replace(tzinfo=None)
@@ -196,10 +180,10 @@ class _Clock:
         return now >= start or now < end  # wraps midnight
 
     def due(self, scheduled: datetime, expiry: datetime, now: datetime) -> bool:
-        if not scheduled <= now < expiry:
+        if not scheduled <= now < expiry or self.quiet(now):
             return False
         start = self._next(scheduled, expiry, False) if self.quiet(scheduled) else scheduled
-        return start <= now
+        return start <= now < self._next(start, expiry, True)
 
     def _next(self, after: datetime, until: datetime, quiet: bool) -> datetime:
         """The first instant in (after, until) whose quiet() is `quiet`, else `until`."""

@@ -316,7 +316,8 @@ def set_push(
     with store.locked(plan_id) as tdb:
         _require_device(tdb, device_id)
         tdb.table(PUSH).upsert(entry, where("device") == device_id)
-    _push_marker(store, plan_id).touch()
+        # Inside the lock, so a concurrent last unsubscribe cannot remove it after us.
+        _push_marker(store, plan_id).touch()
 
 
 def remove_push(store: Store, plan_id: str, device_id: str, endpoint: str | None = None) -> bool:
@@ -329,9 +330,8 @@ def remove_push(store: Store, plan_id: str, device_id: str, endpoint: str | None
         if endpoint is not None and entry["subscription"]["endpoint"] != endpoint:
             return False  # the device subscribed again meanwhile
         table.remove(where("device") == device_id)
-        left = len(table)
-    if not left:
-        _push_marker(store, plan_id).unlink(missing_ok=True)
+        if not len(table):
+            _push_marker(store, plan_id).unlink(missing_ok=True)
     return True
 
 

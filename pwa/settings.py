@@ -1,8 +1,9 @@
-"""Blueprint "settings": what this copy of the app is, who reviewed it, and (later) preferences."""
+"""Blueprint "settings": reminders, other devices, your data, and who reviewed the content."""
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import current_app
 from flask import render_template
 
 bp = Blueprint("settings", __name__)
@@ -10,7 +11,9 @@ bp = Blueprint("settings", __name__)
 
 @bp.get("/")
 def index():
-    return render_template("settings/index.html")
+    config = current_app.config
+    quiet = (config["QUIET_HOURS_START"], config["QUIET_HOURS_END"])
+    return render_template("settings/index.html", quiet_hours=quiet)
 
 
 @bp.get("/join")

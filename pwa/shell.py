@@ -1,9 +1,9 @@
 """Blueprint "shell": what makes the site an installable, offline app.
 
 /manifest.webmanifest, /sw.js (the Workbox service worker with the precache
-list injected) and /offline.  The Workbox runtime is served from
-static/vendor/workbox-vX.Y.Z/, copied there by `make setup` from the pinned
-npm packages, so its URL changes with its version.
+list injected), /sw-notifications.js (its push handlers) and /offline.  The
+Workbox runtime is served from static/vendor/workbox-vX.Y.Z/, copied there by
+`make setup` from the pinned npm packages, so its URL changes with its version.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from .learn import pages
 bp = Blueprint("shell", __name__)
 
 SERVICE_WORKER_SOURCE = ROOT / "service_worker" / "sw.js"
+NOTIFICATIONS_SOURCE = ROOT / "service_worker" / "notifications.js"
 VENDOR_DIR = ROOT / "static" / "vendor"
 SHORTCUT_ENDPOINTS = [endpoint for _, endpoint in web_manifest.SHORTCUTS]
 
@@ -103,6 +104,16 @@ def service_worker():
     )
     response = current_app.response_class(body, mimetype="text/javascript")
     # The browser must always ask for a new worker; stale copies strand users.
+    response.headers["Cache-Control"] = "no-cache"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/sw-notifications.js")
+def service_worker_notifications():
+    body = NOTIFICATIONS_SOURCE.read_text(encoding="utf-8")
+    response = current_app.response_class(body, mimetype="text/javascript")
+    # Imported by the worker: the browser compares it on every update check.
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
     return response.make_conditional(request)

@@ -16,13 +16,12 @@
  *   Background Sync); the server ignores events it already has.
  * - A new version waits until the page asks it to take over (the user taps
  *   "Reload"), so nobody is reloaded mid-tick.
- * - Every push shows a notification, even one whose payload cannot be read:
- *   Safari revokes subscriptions that receive pushes silently.  Tapping it
- *   opens Today or Sessions in the app.
+ * - Push notifications are handled in notifications.js (/sw-notifications.js).
  */
 /* global workbox */
 
 importScripts('__WORKBOX_PATH__/workbox-sw.js');
+importScripts('/sw-notifications.js');
 workbox.setConfig({modulePathPrefix: '__WORKBOX_PATH__', debug: false});
 
 // workbox-sw loads modules on first use, which is only allowed while this
@@ -78,48 +77,4 @@ self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'SKIP_WAITING') {
     self.skipWaiting();
   }
-});
-
-const FALLBACK = {title: 'Aftercare', body: 'Open the app to see today.', url: '/'};
-
-function readPush(data) {
-  try {
-    const message = {...FALLBACK, ...data.json()};
-    // Only a path inside this app may be opened from a notification.
-    if (typeof message.url !== 'string' || !message.url.startsWith('/') || message.url.startsWith('//')) {
-      message.url = FALLBACK.url;
-    }
-    return message;
-  } catch {
-    return FALLBACK;
-  }
-}
-
-self.addEventListener('push', (event) => {
-  const message = event.data ? readPush(event.data) : FALLBACK;
-  event.waitUntil(
-    self.registration.showNotification(String(message.title), {
-      body: String(message.body),
-      tag: typeof message.tag === 'string' ? message.tag : undefined,
-      icon: '/static/icons/icon-192.png',
-      badge: '/static/icons/icon-192.png',
-      data: {url: message.url},
-    }),
-  );
-});
-
-self.addEventListener('notificationclick', (event) => {
-  event.notification.close();
-  const url = new URL(event.notification.data?.url || '/', self.location.origin).href;
-  event.waitUntil(
-    (async () => {
-      const open = await self.clients.matchAll({type: 'window', includeUncontrolled: true});
-      const client = open.find((c) => new URL(c.url).origin === self.location.origin);
-      if (client) {
-        await client.focus();
-        return client.navigate(url);
-      }
-      return self.clients.openWindow(url);
-    })(),
-  );
 });

@@ -38,6 +38,10 @@ def test_service_worker_is_served_fresh_from_the_root(client):
     runtime = f"/static/vendor/workbox-v{WORKBOX_VERSION}"
     assert f"importScripts('{runtime}/workbox-sw.js')" in body
     assert "debug: false" in body
+    assert "importScripts('/sw-notifications.js')" in body
+    with client.get("/sw-notifications.js") as handlers:
+        assert handlers.status_code == 200 and handlers.headers["Cache-Control"] == "no-cache"
+        assert "addEventListener('push'" in handlers.text
     for module in ("workbox-sw.js", "workbox-core.prod.js", "workbox-precaching.prod.js"):
         with client.get(f"{runtime}/{module}") as runtime_file:
             assert runtime_file.status_code == 200, module

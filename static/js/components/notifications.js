@@ -81,8 +81,9 @@ function read(form) {
   const value = (name) => form.elements[name].value;
   return {
     daily_time: form.elements.daily_on.checked && value('daily_time') ? value('daily_time') : null,
-    quiet_start: value('quiet_start') || '21:00',
-    quiet_end: value('quiet_end') || '08:00',
+    // An emptied field means the clinic's default (the value the page came with).
+    quiet_start: value('quiet_start') || form.elements.quiet_start.defaultValue,
+    quiet_end: value('quiet_end') || form.elements.quiet_end.defaultValue,
   };
 }
 
