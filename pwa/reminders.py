@@ -63,7 +63,7 @@ class Reminder:
     kind: str  # one of TITLES
     title: str
     body: str
-    url: str  # "/sessions" for appointments, "/" (Today) for aftercare
+    url: str  # "/sessions/" for appointments, "/" (Today) for aftercare
 
 
 def check_prefs(raw: Any) -> dict:
@@ -151,7 +151,7 @@ def _aftercare(clock, plan, sessions, ticks, schedule, daily, now) -> Iterator[C
 
 
 def _reminder(kind: str, key: str, body: str) -> Reminder:
-    url = "/" if kind == "aftercare" else "/sessions"
+    url = "/" if kind == "aftercare" else "/sessions/"
     return Reminder(f"{kind}:{key}", kind, TITLES[kind], body, url)
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from pwa import repository
+from pwa import series
 from pwa.days import local_day
 from pwa.devices import digest
 
@@ -293,3 +294,77 @@ def test_export_has_no_secrets_and_delete_removes_everything(client, store, phon
     assert client.delete(f"/api/plans/{phone.plan_id}", headers=phone.auth).status_code == 204
     assert not store.exists(phone.plan_id)
     assert phone.sync([]).status_code == 404
+
+
+def session_edit(device, session, day, status="planned", at=None):
+    device.counter += 1
+    return {
+        "id": secrets.token_urlsafe(12),
+        "device": device.id,
+        "counter": device.counter,
+        "ts": int(time.time() * 1000),
+        "session": session,
+        "day": day,
+        "time": at,
+        "status": status,
+    }
+
+
+def test_session_edits_sync_between_devices_and_build_the_same_series(client, store, phone):
+    other = Device(client, plan_id=phone.plan_id)
+    link = client.post(f"/api/plans/{phone.plan_id}/join-tokens", headers=phone.auth).get_json()
+    token = link["link"].rsplit(".", 1)[1]
+    joined = client.post(
+        "/api/join",
+        json={
+            "plan_id": phone.plan_id,
+            "token": token,
+            "device_id": other.id,
+            "credential": other.credential,
+        },
+    )
+    assert joined.status_code == 200
+    edits = [
+        session_edit(phone, "initial-next", today(20), at="10:30"),
+        session_edit(phone, "extra", today(60)),
+    ]
+    assert phone.sync(edits).status_code == 200
+    answer = other.sync([]).get_json()
+    assert [e["id"] for e in answer["events"]] == [e["id"] for e in edits]
+    built = series.build(new_plan(), repository.session_events(store, phone.plan_id))
+    assert [(s["day"], s["time"], s["number"]) for s in built] == [
+        (today(-3), None, 1),
+        (today(20), "10:30", 2),
+        (today(60), None, 3),
+    ]
+
+
+def test_ticks_may_go_back_to_a_session_added_before_the_first(store, phone):
+    early_tick = phone.event(day=today(-10))
+    answer = phone.sync([early_tick])
+    assert answer.status_code == 400 and "between the first session" in answer.get_json()["message"]
+    # The same batch may log the earlier session and tick its days.
+    answer = phone.sync([session_edit(phone, "before", today(-10), "done"), early_tick])
+    assert answer.status_code == 200
+    assert (today(-10), "hands-off") in repository.tick_state(store, phone.plan_id)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"status": "done", "day": today(5)}, "events[1].status: a session in the future"),
+        ({"day": "2040-01-01"}, "events[1].day: must be within"),
+        ({"status": "moved"}, "events[1].status: must be one of"),
+        ({"time": "7pm"}, "events[1].time"),
+        ({"session": "../x"}, "events[1].session"),
+        ({"extra": True}, "events[1].extra: unknown field"),
+    ],
+)
+def test_bad_session_edits_are_refused_whole_and_change_nothing(store, phone, change, message):
+    good = session_edit(phone, "initial-next", today(20))
+    bad = {**session_edit(phone, "other", today(30)), **change}
+    before = repository.export_plan(store, phone.plan_id)
+    answer = phone.sync([good, bad])
+    assert answer.status_code == 400
+    assert answer.get_json()["message"].startswith(message)
+    assert repository.export_plan(store, phone.plan_id) == before

@@ -223,7 +223,7 @@ def test_session_tomorrow_is_delivered_once_encrypted_and_signed(push_app, web, 
     assert message["payload"] == {
         "title": "Appointment tomorrow",
         "body": "Your skin appointment is tomorrow at 10:00.",
-        "url": "/sessions",
+        "url": "/sessions/",
         "tag": "session-tomorrow",
     }
     assert message["claims"]["sub"] == CONTACT

@@ -133,7 +133,7 @@ def test_session_tomorrow_fires_at_evening_time_local_in_summer_and_winter():
     reminders = due(utc(2026, 6, 10, 17), [session("2026-06-11", "10:30")])
     assert reminders[0].title == "Appointment tomorrow"
     assert reminders[0].body == "Your skin appointment is tomorrow at 10:30."
-    assert (reminders[0].kind, reminders[0].url) == ("session-tomorrow", "/sessions")
+    assert (reminders[0].kind, reminders[0].url) == ("session-tomorrow", "/sessions/")
 
 
 def test_session_tomorrow_without_time_and_done_sessions():

@@ -7,6 +7,7 @@ import stat
 import subprocess
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from support import ROOT
@@ -60,3 +61,45 @@ def test_make_run_stops_with_one_clear_line_on_bad_settings(tmp_path, config_tex
     assert len(error_lines) == 1 and message in error_lines[0]
     assert "Traceback" not in result.stderr
     assert "Booting worker" not in result.stdout + result.stderr
+
+
+def schedulers(data_dir) -> dict[int, int]:
+    """{pid: parent pid} of the reminder scheduler processes serving `data_dir`."""
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+            environ = (proc / "environ").read_bytes().split(b"\0")
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        if b"reminders" in command and b"run" in command:
+            if f"DATA_DIR={data_dir}".encode() in environ:
+                parent = re.search(r"^PPid:\s+(\d+)", status, re.MULTILINE)
+                found[int(proc.name)] = int(parent.group(1))
+    return found
+
+
+def test_make_run_starts_exactly_one_reminder_scheduler_beside_the_workers(tmp_path):
+    data_dir = tmp_path / "data"
+    server = RunningServer(
+        data_dir,
+        tmp_path / "server.log",
+        WORKERS="3",
+        PWA_PUSH_CONTACT="mailto:reminders@clinic-aftercare.co.uk",
+    ).start()
+    try:
+        deadline = time.monotonic() + 15
+        while len(re.findall(r"Booting worker with pid", server.log())) < 3:
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        time.sleep(1)  # one scheduler per worker would have started by now
+        master = int(re.search(r"\[(\d+)\] \[INFO\] Starting gunicorn", server.log()).group(1))
+        assert list(schedulers(data_dir).values()) == [master], server.log()
+        assert "Reminder scheduler started" in server.log()
+    finally:
+        server.stop()
+    deadline = time.monotonic() + 10
+    while schedulers(data_dir):
+        assert time.monotonic() < deadline, "the scheduler outlived the server"
+        time.sleep(0.2)
