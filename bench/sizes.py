@@ -84,9 +84,11 @@ def critical_path(base: str) -> tuple[int, list[str]]:
 def service_worker(base: str) -> tuple[int, list[str]]:
     source = urllib.request.urlopen(base + "/sw.js", timeout=10).read().decode()
     runtime = re.search(r"importScripts\('([^']+)/workbox-sw\.js'\)", source).group(1)
-    urls = ["/sw.js", f"{runtime}/workbox-sw.js"] + [
+    # The worker itself, every script it imports, and the Workbox modules it uses.
+    imported = re.findall(r"importScripts\('([^']+)'\)", source)
+    urls = ["/sw.js", *imported] + [
         f"{runtime}/workbox-{name}.prod.js"
-        for name in ("core", "precaching", "routing", "strategies")
+        for name in ("core", "precaching", "routing", "strategies", "background-sync")
     ]
     return sum(transfer_size(base + url) for url in urls), urls
 
