@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import axe_violations
@@ -194,3 +196,28 @@ def test_series_rules_match_the_server(live_server, phone):
         {k: v for k, v in s.items() if k != "sequence"} for s in series.build(plan, events)
     ]
     assert in_browser == on_server
+
+
+def test_evening_card_shows_while_items_are_open_and_goes_when_all_are_ticked(
+    live_server, phone_profile
+):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(5))
+    # 19:30 in London on the plan's current day: the evening check is due.
+    evening = datetime.combine(date.fromisoformat(today_here()), datetime.min.time())
+    evening = evening.replace(hour=19, minute=30, tzinfo=ZoneInfo(TIME_ZONE))
+    page.clock.set_fixed_time(evening)
+    page.reload()
+    card = page.locator("[data-card=due]", has_text="Evening check")
+    expect(card).to_contain_text("not ticked yet today")
+    boxes = page.locator("[data-checklist] input[type=checkbox]")
+    for index in range(boxes.count()):
+        boxes.nth(index).check()
+    expect(card).to_have_count(0)
+    # Morning: no evening card even with everything open.
+    page.clock.set_fixed_time(evening.replace(hour=9))
+    for index in range(boxes.count()):
+        boxes.nth(index).uncheck()
+    page.reload()
+    expect(page.locator("[data-checklist] input[type=checkbox]").first).to_be_visible()
+    expect(page.locator("[data-card=due]", has_text="Evening check")).to_have_count(0)
