@@ -38,17 +38,25 @@ def ensure_secret_key(data_dir: Path) -> str:
 
 
 def _create_secret_key(key_path: Path) -> None:
-    temp = key_path.with_name(f".{key_path.name}.{os.getpid()}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    create_once(key_path, (secrets.token_hex(SECRET_KEY_BYTES) + "\n").encode("ascii"))
+
+
+def create_once(path: Path, content: bytes) -> None:
+    """Write a private (0600) file unless it exists; safe when processes race.
+
+    The content goes to a temp file first, then link() puts it in place; link
+    refuses to replace an existing file, so the first finished file wins and
+    the others are thrown away.
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        os.write(fd, (secrets.token_hex(SECRET_KEY_BYTES) + "\n").encode("ascii"))
+        os.write(fd, content)
         os.fsync(fd)
     finally:
         os.close(fd)
     try:
-        # link() refuses to replace an existing file, so when two processes
-        # race the first finished key wins and the other is thrown away.
-        os.link(temp, key_path)
+        os.link(temp, path)
     except FileExistsError:
         pass
     finally:

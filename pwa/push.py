@@ -30,9 +30,7 @@ import binascii
 import ipaddress
 import json
 import math
-import os
 import re
-import secrets
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +42,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPushException
 from pywebpush import webpush
+
+from .data_dir import create_once
 
 VAPID_KEY_FILE = "vapid_private.pem"
 DEFAULT_PUSH_HOSTS: tuple[str, ...] = (
@@ -112,21 +112,7 @@ def _create_vapid_key(key_path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    temp = key_path.with_name(f".{key_path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        # link() refuses to replace an existing file, so when two processes
-        # race the first finished key wins and the other is thrown away.
-        os.link(temp, key_path)
-    except FileExistsError:
-        pass
-    finally:
-        temp.unlink()
+    create_once(key_path, pem)
 
 
 def _load_private_key(key_path: Path) -> ec.EllipticCurvePrivateKey:
