@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from support import ROOT
@@ -80,3 +81,19 @@ def launch_profile(playwright, folder, **options):
     return playwright.chromium.launch_persistent_context(
         str(folder), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, **settings
     )
+
+
+def wait_for_async(page, script: str, arg=None, timeout: float = 15.0, interval: float = 0.1):
+    """Evaluate an async function until it resolves truthy; return that value.
+
+    page.wait_for_function cannot do this: an async function returns a
+    Promise, which is truthy at once, so it would "succeed" without waiting.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(script, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still falsy ({value!r}) after {timeout} s: {script}")
+        page.wait_for_timeout(interval * 1000)

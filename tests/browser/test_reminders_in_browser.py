@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import wait_for_async
 from icalendar import Calendar
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
@@ -44,7 +45,7 @@ def fetch(url: str) -> tuple[int, bytes]:
 def test_calendar_link_in_settings_subscribes_and_resets(live_server, phone_profile):
     page = open_controlled(phone_profile, live_server.url + "/")
     onboard(page, today_here(3))
-    page.wait_for_function(REGISTERED)
+    wait_for_async(page, REGISTERED)
     page.goto(live_server.url + "/settings/")
     box = page.locator("[data-calendar]")
     box.get_by_role("button", name="Get calendar link").click()
@@ -78,7 +79,7 @@ def test_calendar_link_in_settings_subscribes_and_resets(live_server, phone_prof
 def test_settings_never_asks_for_notifications_on_load(live_server, phone_profile):
     page = open_controlled(phone_profile, live_server.url + "/")
     onboard(page, today_here(1))
-    page.wait_for_function(REGISTERED)
+    wait_for_async(page, REGISTERED)
     page.goto(live_server.url + "/settings/")
     page.locator("[data-notifications]").wait_for()
     page.wait_for_load_state("networkidle")
@@ -109,22 +110,28 @@ def test_every_push_shows_a_notification_that_opens_the_app(live_server, phone_p
             {"origin": live_server.url, "registrationId": registration_id, "data": data},
         )
 
-    push(
+    def shown_after(data: str, title: str) -> dict:
+        """Push `data` and return the notification it showed (found by its title)."""
+        push(data)
+        # Headless Chromium may drop a shown notification again, so look right away.
+        return wait_for_async(
+            page, f"async (t) => (await ({NOTIFICATIONS})()).find((n) => n.title === t)", title
+        )
+
+    assert shown_after(
         '{"title": "Appointment tomorrow", "body": "Your skin appointment is tomorrow.", '
-        '"url": "/sessions/", "tag": "session-tomorrow"}'
-    )
-    page.wait_for_function(f"async () => (await ({NOTIFICATIONS})()).length === 1")
+        '"url": "/sessions/", "tag": "session-tomorrow"}',
+        "Appointment tomorrow",
+    ) == {
+        "title": "Appointment tomorrow",
+        "body": "Your skin appointment is tomorrow.",
+        "url": "/sessions/",
+    }
     # Unreadable, and hostile, payloads still show a notification, pointing inside the app.
-    push("not json")
-    push('{"title": "x", "body": "y", "url": "https://elsewhere.example/"}')
-    page.wait_for_function(f"async () => (await ({NOTIFICATIONS})()).length === 3")
-    shown = sorted(page.evaluate(NOTIFICATIONS), key=lambda n: (n["title"], n["body"]))
-    assert shown == [
-        {"title": "Aftercare", "body": "Open the app to see today.", "url": "/"},
-        {
-            "title": "Appointment tomorrow",
-            "body": "Your skin appointment is tomorrow.",
-            "url": "/sessions/",
-        },
-        {"title": "x", "body": "y", "url": "/"},
-    ]
+    assert shown_after("not json", "Aftercare") == {
+        "title": "Aftercare",
+        "body": "Open the app to see today.",
+        "url": "/",
+    }
+    hostile = shown_after('{"title": "x", "body": "y", "url": "https://elsewhere.example/"}', "x")
+    assert hostile["url"] == "/"

@@ -12,6 +12,7 @@ import pytest
 from helpers import axe_violations
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import wait_for_async
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
@@ -24,6 +25,10 @@ from pwa.repository import session_events
 SESSION_EVENTS = """async () => {
   const {sessionEvents} = await import('/static/js/lib/store.js');
   return sessionEvents();
+}"""
+REGISTERED = """async () => {
+  const {getMeta} = await import('/static/js/lib/store.js');
+  return (await getMeta('registered')) === true;
 }"""
 OUTBOX = """async () => {
   const {outboxSize} = await import('/static/js/lib/store.js');
@@ -62,10 +67,7 @@ def rows(page) -> list[str]:
 def test_series_edits_offline_survive_a_reload_and_reach_the_server(own_server, phone_profile):
     page = open_controlled(phone_profile, own_server.url + "/")
     onboard(page, today_here(10))
-    page.wait_for_function(
-        "() => !document.querySelector('[data-sync-status]')"
-        ".textContent.includes('Saved on this phone')"
-    )
+    wait_for_async(page, REGISTERED)
     own_server.stop()  # a real outage: everything below is offline
 
     page.goto(own_server.url + "/sessions/")
@@ -106,7 +108,7 @@ def test_series_edits_offline_survive_a_reload_and_reach_the_server(own_server, 
 
     own_server.start()
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
-    page.wait_for_function(f"async () => (await ({OUTBOX})()) === 0", timeout=20_000)
+    wait_for_async(page, f"async () => (await ({OUTBOX})()) === 0", timeout=20)
     plan_id = page.evaluate(
         "async () => (await (await import('/static/js/lib/store.js')).loadPlan()).planId"
     )
