@@ -41,6 +41,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import api
     from . import cli
     from . import compression
+    from . import console
+    from . import console_auth
     from . import errors
     from . import headers
     from . import learn
@@ -55,11 +57,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     today.init_app(app)
     app.extensions["store"] = Store(app.config["DATA_DIR"] / "plans")
     shell.init_app(app)
+    console_auth.init_app(app)
     app.register_blueprint(today.bp)
     app.register_blueprint(sessions.bp, url_prefix="/sessions")
     app.register_blueprint(learn.bp, url_prefix="/learn")
     app.register_blueprint(settings.bp, url_prefix="/settings")
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(console.bp, url_prefix="/console")
     app.register_blueprint(shell.bp)
     errors.init_app(app)
     headers.init_app(app)

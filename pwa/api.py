@@ -20,6 +20,7 @@ from flask import current_app
 from flask import request
 from flask import url_for
 
+from . import accounts
 from . import devices
 from . import merge
 from . import plans
@@ -32,6 +33,7 @@ from .errors import error_response
 bp = Blueprint("api", __name__)
 
 NOT_FOUND = "No plan with this id for this device."
+INVITATION_GONE = "This invitation has expired or was already used. Ask your clinic for a new one."
 
 
 @bp.get("/health")
@@ -89,6 +91,31 @@ def join():
     if plan is None:
         return error_response(404, "not_found", "This link has expired or was already used.")
     return {"plan_id": plan_id, "plan": plan, "cursor": 0}
+
+
+@bp.post("/invitations/check")
+def check_invitation():
+    """Whether an invitation can still be used (without using it), so the page can say so."""
+    code = plans.check_credential(_json_body().get("code"), "code")
+    clinic = current_app.extensions["clinic_store"]
+    if repository.invitation_plan(clinic, accounts.digest(code), _now_ms()) is None:
+        return error_response(404, "not_found", INVITATION_GONE)
+    return {"clinic_name": current_app.config["CLINIC_NAME"]}
+
+
+@bp.post("/invitations/redeem")
+def redeem_invitation():
+    """Use an invitation once: this device gets its own credential and the clinic's plan."""
+    body = _json_body()
+    code = plans.check_credential(body.get("code"), "code")
+    device_id = _device_id(body.get("device_id"))
+    credential = plans.check_credential(body.get("credential"), "credential")
+    clinic = current_app.extensions["clinic_store"]
+    plan_id = repository.redeem_invitation(clinic, accounts.digest(code), _now_ms())
+    if plan_id is None:
+        return error_response(404, "not_found", INVITATION_GONE)
+    repository.add_device(_store(), plan_id, device_id, devices.digest(credential), _now_ms())
+    return {"plan_id": plan_id, "plan": repository.get_plan(_store(), plan_id), "cursor": 0}
 
 
 @bp.get("/plans/<plan_id>/export")

@@ -1,4 +1,7 @@
-"""Command-line jobs: `flask --app pwa reminders send-due` and the scheduler loop.
+"""Command-line jobs: practitioner accounts, `reminders send-due` and the scheduler loop.
+
+`flask --app pwa practitioner create EMAIL` makes a console account (the
+password from PWA_PASSWORD, else a prompt).
 
 Run `send-due` from cron or a systemd timer (every 5 minutes is plenty), or
 let `make run` start `reminders run`, which gunicorn's master spawns once,
@@ -8,6 +11,7 @@ beside the web workers, never one per worker.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import UTC
 from datetime import datetime
@@ -17,13 +21,40 @@ from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
+from . import accounts
 from . import notify
+from . import repository
 
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")
+practitioner = AppGroup("practitioner", help="Practitioner accounts for the clinic console.")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(reminders)
+    app.cli.add_command(practitioner)
+
+
+@practitioner.command("create")
+@click.argument("email")
+def create_practitioner(email: str):
+    """Create a console account for EMAIL (password: PWA_PASSWORD, or asked for)."""
+    try:
+        address = accounts.check_email(email)
+        password = os.environ.get("PWA_PASSWORD")
+        if password is None:
+            if not sys.stdin.isatty():
+                raise click.ClickException(
+                    "no password: set PWA_PASSWORD or run this in a terminal to be asked"
+                )
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password_hash = accounts.hash_password(password)
+        clinic = current_app.extensions["clinic_store"]
+        repository.add_practitioner(clinic, address, password_hash, int(time.time() * 1000))
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    except repository.AccountExists:
+        raise click.ClickException(f"an account for {address} already exists") from None
+    click.echo(f"Created a console account for {address}; log in at /console/login")
 
 
 def push_settings() -> notify.PushSettings | None:

@@ -14,6 +14,8 @@ import tomllib
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -109,6 +111,31 @@ def _clock(value: Any) -> str:
 CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
+def _time_zone(value: Any) -> str:
+    text = _text(64)(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as Europe/London") from None
+    return text
+
+
+def _https_url(value: Any) -> str:
+    text = _text(300)(value)
+    if text and not re.fullmatch(r"https://[^\s\"'<>]+", text):
+        raise ValueError("must be an https:// address")
+    return text
+
+
+def _storage_uri(value: Any) -> str:
+    text = _text(300)(value)
+    if not re.fullmatch(r"(memory|redis|rediss|memcached|mongodb)(\+[a-z]+)?://\S*", text):
+        raise ValueError(
+            "must be a Flask-Limiter storage URI such as memory:// or redis://host:6379"
+        )
+    return text
+
+
 # Setting name -> (default, parser).  Names are upper case in the app and the
 # environment (PWA_CLINIC_NAME); config.toml may write them in lower case.
 SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
@@ -134,6 +161,23 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "PUSH_SERVICE_HOSTS": (push.DEFAULT_PUSH_HOSTS, _push_hosts),
     # Calendar alarms before a planned session, in minutes (1 day and 2 hours).
     "CALENDAR_ALARM_MINUTES": ((1440, 120), _alarm_minutes),
+    # Clinic plans (made in the console) start in this time zone.
+    "CLINIC_TIME_ZONE": ("Europe/London", _time_zone),
+    # More ways to reach the clinic, on the warning-signs card.
+    "CLINIC_WHATSAPP": ("", _phone),
+    "CLINIC_BOOKING_URL": ("", _https_url),
+    # Practitioner console sessions end after this long idle, and this long in all.
+    "CONSOLE_IDLE_MINUTES": (30, _count(1, 24 * 60)),
+    "CONSOLE_MAX_HOURS": (12, _count(1, 7 * 24)),
+    # An account locks for LOGIN_LOCK_MINUTES after this many wrong passwords in a row.
+    "LOGIN_MAX_FAILURES": (5, _count(1, 100)),
+    "LOGIN_LOCK_MINUTES": (15, _count(1, 24 * 60)),
+    # Per-address login attempts (Flask-Limiter).  memory:// counts per worker
+    # process; give a shared backend (redis://…) to count across workers.
+    "RATELIMIT_STORAGE_URI": ("memory://", _storage_uri),
+    "LOGIN_RATE_LIMIT": ("10 per minute", _text(60)),
+    # How long a client's invitation link works.
+    "INVITATION_DAYS": (7, _count(1, 60)),
     # Default quiet hours for push reminders, in the plan's time zone.
     "QUIET_HOURS_START": ("21:00", _clock),
     "QUIET_HOURS_END": ("08:00", _clock),

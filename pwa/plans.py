@@ -165,3 +165,25 @@ def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise PlanError(f"{field}: must be one of {', '.join(choices)}")
     return value
+
+
+def clinic_plan(answers: dict, time_zone: str, protocol_id: str, protocols: dict) -> dict:
+    """A plan from the console's form (strings), in the wire shape, checked like a phone's."""
+    try:
+        number = int(answers.get("session_number", ""))
+        planned = int(answers.get("planned_sessions", ""))
+    except ValueError:
+        raise PlanError("plan.sessions: session numbers must be whole numbers") from None
+    skin, history = answers.get("skin_type", ""), answers.get("pih_history", "")
+    plan = {
+        "time_zone": time_zone,
+        "day_start_hour": 3,
+        "sessions": [{"day": answers.get("last_session", ""), "number": number}],
+        "next_session": answers.get("next_session") or None,
+        "planned_sessions": planned,
+        "skin_type": skin,
+        "pih_history": history,
+        "mode": "standard" if protocol.standard_mode_allowed(skin, history) else "pih_risk",
+        "protocol": {"id": protocol_id, "version": protocols[protocol_id]["version"]},
+    }
+    return check_plan(plan, protocols)

@@ -16,6 +16,7 @@ too.
 from __future__ import annotations
 
 import hmac
+import secrets
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,25 @@ from .db import StoreBusy
 from .db import check_plan_id
 
 __all__ = [
+    "AccountExists",
     "DeviceExists",
+    "add_client",
+    "add_invitation",
+    "add_practitioner",
+    "clients_of",
+    "client_owner",
+    "console_session",
+    "end_console_session",
+    "find_practitioner",
+    "get_practitioner",
+    "invitation_plan",
+    "login_failed",
+    "login_succeeded",
+    "redeem_invitation",
+    "remove_client",
+    "set_password_hash",
+    "start_console_session",
+    "touch_console_session",
     "calendar_link",
     "claim_reminder",
     "plans_with_push",
@@ -76,6 +95,10 @@ SENT = "sent"
 # Marker files naming the plans that have push subscriptions, so the reminder
 # sender visits those plans only, not every plan on disk.
 PUSH_INDEX = "push-index"
+
+
+class AccountExists(Exception):
+    """A practitioner with this e-mail address already exists."""
 
 
 class PlanExists(Exception):
@@ -386,6 +409,175 @@ def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
         "devices": devices,
         "events": [_public_event(event) for event in events],
     }
+
+
+# The clinic: practitioners, their console sessions, their clients, invitations.
+# They live in one file of the clinic store (not a plan store), with the same
+# lock and atomic replace.  Lockout counters are here rather than in a
+# worker's memory, so they hold across all gunicorn workers.
+
+CLINIC = "clinic-accounts-v1"
+PRACTITIONERS = "practitioners"
+CONSOLE_SESSIONS = "console_sessions"
+CLIENTS = "clients"
+INVITATIONS = "invitations"
+
+
+def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int) -> str:
+    """Create an account; its id.  Raises AccountExists for a known e-mail."""
+    practitioner_id = secrets.token_urlsafe(12)
+    with clinic.locked(CLINIC, create=True) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        if table.contains(where("email") == email):
+            raise AccountExists(email)
+        table.insert(
+            {
+                "id": practitioner_id,
+                "email": email,
+                "password_hash": password_hash,
+                "totp_secret": None,
+                "failed_logins": 0,
+                "locked_until_ms": 0,
+                "created_ms": now_ms,
+            }
+        )
+    return practitioner_id
+
+
+def find_practitioner(clinic: Store, email: str) -> dict | None:
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(PRACTITIONERS).get(where("email") == email)
+    return dict(found) if found else None
+
+
+def get_practitioner(clinic: Store, practitioner_id: str) -> dict | None:
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(PRACTITIONERS).get(where("id") == practitioner_id)
+    return dict(found) if found else None
+
+
+def login_failed(
+    clinic: Store, practitioner_id: str, now_ms: int, max_failures: int, lock_ms: int
+) -> int:
+    """Count a failed login; after `max_failures` in a row the account locks. Locked-until ms."""
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        account = table.get(where("id") == practitioner_id)
+        failures = account["failed_logins"] + 1
+        locked = now_ms + lock_ms if failures >= max_failures else account["locked_until_ms"]
+        table.update(
+            {
+                "failed_logins": 0 if failures >= max_failures else failures,
+                "locked_until_ms": locked,
+            },
+            where("id") == practitioner_id,
+        )
+    return locked
+
+
+def login_succeeded(clinic: Store, practitioner_id: str) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update({"failed_logins": 0}, where("id") == practitioner_id)
+
+
+def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update(
+            {"password_hash": password_hash}, where("id") == practitioner_id
+        )
+
+
+def start_console_session(
+    clinic: Store, sid_hash: str, practitioner_id: str, csrf: str, now_ms: int
+) -> None:
+    record = {
+        "sid_hash": sid_hash,
+        "practitioner": practitioner_id,
+        "csrf": csrf,
+        "created_ms": now_ms,
+        "last_seen_ms": now_ms,
+    }
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CONSOLE_SESSIONS).insert(record)
+
+
+def console_session(clinic: Store, sid_hash: str) -> dict | None:
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(CONSOLE_SESSIONS).get(where("sid_hash") == sid_hash)
+    return dict(found) if found else None
+
+
+def touch_console_session(clinic: Store, sid_hash: str, now_ms: int) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CONSOLE_SESSIONS).update({"last_seen_ms": now_ms}, where("sid_hash") == sid_hash)
+
+
+def end_console_session(clinic: Store, sid_hash: str) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CONSOLE_SESSIONS).remove(where("sid_hash") == sid_hash)
+
+
+def add_client(clinic: Store, plan_id: str, practitioner_id: str, nickname: str, now_ms: int):
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CLIENTS).insert(
+            {
+                "plan_id": plan_id,
+                "practitioner": practitioner_id,
+                "nickname": nickname,
+                "created_ms": now_ms,
+            }
+        )
+
+
+def clients_of(clinic: Store, practitioner_id: str) -> list[dict]:
+    """The practitioner's clients, newest first."""
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(CLIENTS).search(where("practitioner") == practitioner_id)
+    return sorted((dict(c) for c in found), key=lambda c: c["created_ms"], reverse=True)
+
+
+def client_owner(clinic: Store, plan_id: str) -> str | None:
+    """The practitioner who made this client plan, or None."""
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(CLIENTS).get(where("plan_id") == plan_id)
+    return found["practitioner"] if found else None
+
+
+def remove_client(clinic: Store, plan_id: str) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CLIENTS).remove(where("plan_id") == plan_id)
+        tdb.table(INVITATIONS).remove(where("plan_id") == plan_id)
+
+
+def add_invitation(clinic: Store, code_hash: str, plan_id: str, expires_ms: int) -> None:
+    _check_hash(code_hash)
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(INVITATIONS).insert(
+            {"code_hash": code_hash, "plan_id": plan_id, "expires_ms": expires_ms, "used_ms": None}
+        )
+
+
+def invitation_plan(clinic: Store, code_hash: str, now_ms: int) -> str | None:
+    """The plan an unused, unexpired invitation is for (without using it up)."""
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(INVITATIONS).get(where("code_hash") == code_hash)
+    if found is None or found["used_ms"] is not None or now_ms >= found["expires_ms"]:
+        return None
+    return found["plan_id"]
+
+
+def redeem_invitation(clinic: Store, code_hash: str, now_ms: int) -> str | None:
+    """Use the invitation up; its plan id, or None if unknown, used or expired."""
+    try:
+        with clinic.locked(CLINIC) as tdb:
+            table = tdb.table(INVITATIONS)
+            found = table.get(where("code_hash") == code_hash)
+            if found is None or found["used_ms"] is not None or now_ms >= found["expires_ms"]:
+                return None
+            table.update({"used_ms": now_ms}, where("code_hash") == code_hash)
+    except PlanNotFound:
+        return None
+    return found["plan_id"]
 
 
 # Helpers

@@ -21,3 +21,10 @@ def join():
     # The join token is in the URL fragment, which never reaches the server;
     # static/js/components/join.js reads it and redeems it on the user's tap.
     return render_template("settings/join.html")
+
+
+@bp.get("/invite")
+def invite():
+    # An invitation from the clinic: its code is in the URL fragment (like a
+    # device link) and only the Start tap redeems it, in join.js.
+    return render_template("settings/invite.html")

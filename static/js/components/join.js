@@ -1,9 +1,10 @@
 /**
- * The join page: a link from another device carries "#<plan id>.<token>" in
- * its fragment.  Only the tap redeems it (so link scanners cannot use it up);
- * this device then gets its own credential, the plan and every tick.
+ * The join and invitation pages.  A link from another device carries
+ * "#<plan id>.<token>" in its fragment; a clinic's invitation carries
+ * "#<code>".  Only the tap redeems either (so link scanners cannot use it
+ * up); this device then gets its own credential, the plan and every tick.
  */
-import {getSchedule, joinPlan} from '../lib/api.js';
+import {checkInvitation, getSchedule, joinPlan, redeemInvitation} from '../lib/api.js';
 import {randomId} from '../lib/ids.js';
 import {persistStorage} from '../lib/persist.js';
 import {modeFor} from '../lib/plan.js';
@@ -13,14 +14,28 @@ import {syncOnce} from '../lib/sync.js';
 export async function startJoin(root) {
   const box = root.querySelector('[data-join]');
   if (!box) return;
-  const [planId, token] = window.location.hash.slice(1).split('.');
+  const invitation = box.dataset.joinKind === 'invitation';
+  const fragment = window.location.hash.slice(1);
+  const [planId, token] = invitation ? [null, fragment] : fragment.split('.');
   // Keep the token out of the history and out of anything copied from the address bar.
   history.replaceState(null, '', window.location.pathname);
   const error = box.querySelector('[data-join-error]');
   const button = box.querySelector('[data-join-button]');
-  if (!planId || !token) {
+  if ((!invitation && !planId) || !token) {
     button.hidden = true;
-    return fail(error, 'This link is incomplete. Make a new one on your other device.');
+    const ask = invitation ? 'Ask your clinic for a new one.' : 'Make a new one on your other device.';
+    return fail(error, `This link is incomplete. ${ask}`);
+  }
+  if (invitation) {
+    try {
+      await checkInvitation(token);
+    } catch (problem) {
+      // Offline: the tap will tell.  Gone: say so before anyone taps.
+      if (!problem.offline) {
+        button.hidden = true;
+        return fail(error, problem.message);
+      }
+    }
   }
   const replacing = Boolean(await loadPlan());
   box.querySelector('[data-join-warning]').hidden = !replacing;
@@ -30,8 +45,11 @@ export async function startJoin(root) {
     button.disabled = true;
     try {
       const device = {id: randomId(16), credential: randomId(24)};
-      const answer = await joinPlan({plan_id: planId, token, device_id: device.id, credential: device.credential});
-      const plan = planFromServer(planId, answer.plan, await getSchedule());
+      const ids = {device_id: device.id, credential: device.credential};
+      const answer = invitation
+        ? await redeemInvitation({code: token, ...ids})
+        : await joinPlan({plan_id: planId, token, ...ids});
+      const plan = planFromServer(answer.plan_id, answer.plan, await getSchedule());
       await startPlan(plan, device, {registered: true, cursor: 0});
       await syncOnce();
       persistStorage();

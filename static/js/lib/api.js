@@ -78,3 +78,11 @@ export function savePushSubscription(planId, auth, subscription, prefs) {
 export function removePushSubscription(planId, auth) {
   return request('DELETE', `/api/plans/${planId}/push`, {auth});
 }
+
+export function checkInvitation(code) {
+  return request('POST', '/api/invitations/check', {body: {code}});
+}
+
+export function redeemInvitation(body) {
+  return request('POST', '/api/invitations/redeem', {body});
+}

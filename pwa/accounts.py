@@ -1,0 +1,86 @@
+"""Practitioner accounts: e-mail and password rules, password hashing, console-session clocks.
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults, which follow
+RFC 9106's recommended parameters); a hash made with weaker parameters is
+re-made at the next good login.  Console sessions are server-side records
+(see repository) identified by a random id the browser holds in its signed
+session cookie; only the id's SHA-256 is stored, so a stolen data folder
+does not hand out live sessions.  No Flask here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError
+from argon2.exceptions import VerificationError
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 256
+EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a wrong address takes as
+# long as a wrong password and response times do not reveal who has an account.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class AccountError(ValueError):
+    """An e-mail or password that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    idle_ms: int
+    absolute_ms: int
+
+
+def check_email(value: str) -> str:
+    email = (value or "").strip().lower()
+    if len(email) > 254 or not EMAIL.fullmatch(email):
+        raise AccountError("email: must be an e-mail address such as name@clinic.co.uk")
+    return email
+
+
+def check_password(value: str) -> str:
+    if not isinstance(value, str) or len(value) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"password: must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(value) > MAX_PASSWORD_LENGTH:
+        raise AccountError(f"password: must be at most {MAX_PASSWORD_LENGTH} characters")
+    return value
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(check_password(password))
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches; pass None for an unknown account (same time taken)."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def new_secret() -> str:
+    """A session id, invitation code or CSRF token: 192 random bits, URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def session_is_live(session: dict, now_ms: int, timeouts: Timeouts) -> bool:
+    """A console session ends after `idle_ms` without a request or `absolute_ms` in all."""
+    return (
+        now_ms - session["last_seen_ms"] < timeouts.idle_ms
+        and now_ms - session["created_ms"] < timeouts.absolute_ms
+    )

@@ -1,0 +1,225 @@
+"""Blueprint "console": the practitioner side, at /console.
+
+Sign in and out, the list of my clients with adherence at a glance, a new
+client plan with its one-time invitation (a QR code and a short link), and
+a client's page.  A practitioner sees only the clients they created: any
+other plan id answers 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC
+from datetime import datetime
+
+from flask import Blueprint
+from flask import abort
+from flask import current_app
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+
+from . import accounts
+from . import adherence
+from . import devices
+from . import plans
+from . import repository
+from . import series
+from .console_auth import check_csrf
+from .console_auth import clinic_store
+from .console_auth import csrf_token
+from .console_auth import current_practitioner
+from .console_auth import limiter
+from .console_auth import log_in
+from .console_auth import log_out
+from .console_auth import login_required
+from .console_auth import now_ms
+from .console_auth import safe_next
+from .days import local_day
+
+bp = Blueprint("console", __name__)
+
+NICKNAME_MAX = 40
+# The clinic's own device on each client plan: console edits are its events.
+CLINIC_DEVICE = "clinic-console"
+WRONG_LOGIN = "Wrong e-mail or password."
+
+
+@bp.context_processor
+def console_globals() -> dict:
+    return {"csrf_token": csrf_token, "practitioner": current_practitioner()}
+
+
+@bp.after_request
+def private(response):
+    # Client lists are health data: never kept by a browser or proxy cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    if request.method == "GET":
+        if current_practitioner() is not None:
+            return redirect(url_for("console.index"))
+        return render_template("console/login.html", next=request.args.get("next", ""))
+    check_csrf()
+    problem = _try_login(request.form.get("email", ""), request.form.get("password", ""))
+    if problem:
+        page = render_template("console/login.html", error=problem, next=request.form.get("next"))
+        return page, 401
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    check_csrf()
+    log_out()
+    response = redirect(url_for("console.login"))
+    # Nothing of the console stays in this browser.
+    response.headers["Clear-Site-Data"] = '"cache", "cookies"'
+    return response
+
+
+@bp.get("/")
+@login_required
+def index():
+    practitioner = current_practitioner()
+    rows = [_client_row(c) for c in repository.clients_of(clinic_store(), practitioner["id"])]
+    return render_template("console/index.html", clients=[r for r in rows if r])
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@login_required
+def new_client():
+    config = current_app.config
+    if request.method == "GET":
+        return render_template(
+            "console/new_client.html", form={}, time_zone=config["CLINIC_TIME_ZONE"]
+        )
+    check_csrf()
+    form = request.form.to_dict()
+    try:
+        nickname = _nickname(form.get("nickname", ""))
+        plan = plans.clinic_plan(form, config["CLINIC_TIME_ZONE"], config["PROTOCOL"], _protocols())
+    except plans.PlanError as error:
+        page = render_template(
+            "console/new_client.html",
+            form=form,
+            error=str(error),
+            time_zone=config["CLINIC_TIME_ZONE"],
+        )
+        return page, 400
+    plan_id = secrets.token_urlsafe(16)
+    # The clinic's device has a credential nobody holds: it only writes from here.
+    unusable = devices.digest(accounts.new_secret())
+    repository.create_plan(_store(), plan_id, plan, CLINIC_DEVICE, unusable, now_ms())
+    repository.add_client(clinic_store(), plan_id, current_practitioner()["id"], nickname, now_ms())
+    return _invitation_page(plan_id, nickname)
+
+
+@bp.get("/clients/<plan_id>")
+@login_required
+def client(plan_id: str):
+    row = _client_row(_own_client(plan_id))
+    return render_template("console/client.html", client=row)
+
+
+@bp.post("/clients/<plan_id>/invitation")
+@login_required
+def new_invitation(plan_id: str):
+    check_csrf()
+    found = _own_client(plan_id)
+    return _invitation_page(plan_id, found["nickname"])
+
+
+def _invitation_page(plan_id: str, nickname: str):
+    code = accounts.new_secret()
+    days = current_app.config["INVITATION_DAYS"]
+    expires = now_ms() + days * 24 * 60 * 60 * 1000
+    repository.add_invitation(clinic_store(), accounts.digest(code), plan_id, expires)
+    # The code travels in the fragment: never sent to a server, never in a log.
+    link = url_for("settings.invite", _external=True) + "#" + code
+    return render_template(
+        "console/invitation.html",
+        nickname=nickname,
+        plan_id=plan_id,
+        link=link,
+        qr=devices.qr_data_url(link),
+        days=days,
+    )
+
+
+def _own_client(plan_id: str) -> dict:
+    """The client record if the signed-in practitioner made it; otherwise the same 404."""
+    practitioner = current_practitioner()
+    for found in repository.clients_of(clinic_store(), practitioner["id"]):
+        if found["plan_id"] == plan_id:
+            return found
+    abort(404)
+
+
+def _client_row(found: dict) -> dict | None:
+    store, plan_id = _store(), found["plan_id"]
+    plan = repository.get_plan(store, plan_id)
+    if plan is None:
+        return None
+    sessions = series.build(plan, repository.session_events(store, plan_id))
+    today = local_day(datetime.now(UTC), plan["time_zone"], plan["day_start_hour"])
+    schedule = current_app.extensions["schedules"][plan["protocol"]["id"]]
+    ticks = repository.tick_state(store, plan_id)
+    phones = [d for d in repository.list_devices(store, plan_id) if d["device"] != CLINIC_DEVICE]
+    seen = [d["last_seen_ms"] for d in phones if not d["revoked"]]
+    upcoming = [s for s in sessions if s["status"] == "planned" and s["day"] >= today.isoformat()]
+    return {
+        **found,
+        "plan": plan,
+        "sessions": sessions,
+        "total": series.total_sessions(plan, sessions),
+        "progress": adherence.run_progress(plan, sessions, ticks, schedule, today),
+        "last_sync_ms": max(seen) if seen else None,
+        "devices": phones,
+        "next_session": upcoming[0] if upcoming else None,
+    }
+
+
+def _try_login(email: str, password: str) -> str | None:
+    """Sign in, or the message to show.  Unknown e-mail and wrong password read the same."""
+    config, clinic = current_app.config, clinic_store()
+    try:
+        account = repository.find_practitioner(clinic, accounts.check_email(email))
+    except accounts.AccountError:
+        account = None
+    if account and account["locked_until_ms"] > now_ms():
+        minutes = -(-(account["locked_until_ms"] - now_ms()) // 60000)
+        return f"Too many wrong passwords: this account is locked for {minutes} more minutes."
+    if not accounts.verify_password(account["password_hash"] if account else None, password):
+        if account:
+            lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
+            repository.login_failed(
+                clinic, account["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
+            )
+        return WRONG_LOGIN
+    repository.login_succeeded(clinic, account["id"])
+    if accounts.needs_rehash(account["password_hash"]):
+        repository.set_password_hash(clinic, account["id"], accounts.hash_password(password))
+    log_in(account)
+    return None
+
+
+def _nickname(value: str) -> str:
+    nickname = " ".join(value.split())
+    if not 1 <= len(nickname) <= NICKNAME_MAX:
+        raise plans.PlanError(f"nickname: 1 to {NICKNAME_MAX} characters (no full names needed)")
+    return nickname
+
+
+def _store():
+    return current_app.extensions["store"]
+
+
+def _protocols() -> dict[str, dict]:
+    return current_app.extensions["protocols"]

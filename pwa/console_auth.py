@@ -1,0 +1,146 @@
+"""Signing in to the practitioner console: server-side sessions, CSRF, timeouts, limits.
+
+The browser holds only a random session id in Flask's signed cookie
+(HttpOnly, SameSite=Lax, Secure over HTTPS); the clinic store keeps the
+session record, so logging out really ends it, and idle and absolute
+timeouts are checked on every request.  Every console form carries a CSRF
+token checked on POST.  Failed logins are counted per account in the clinic
+store (so a lockout holds across gunicorn workers) and per address by
+Flask-Limiter (per worker with memory://; see RATELIMIT_STORAGE_URI).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask import abort
+from flask import current_app
+from flask import g
+from flask import redirect
+from flask import request
+from flask import session
+from flask import url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from . import accounts
+from . import repository
+from .db import Store
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# A console request refreshes its session's "last seen" at most this often.
+TOUCH_EVERY_MS = 60 * 1000
+
+
+class _SecureWhenHttps(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["clinic_store"] = Store(app.config["DATA_DIR"] / "clinic")
+    app.session_interface = _SecureWhenHttps()
+    app.config.update(
+        SESSION_COOKIE_NAME="console",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    limiter.init_app(app)
+
+
+def clinic_store() -> Store:
+    return current_app.extensions["clinic_store"]
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def timeouts() -> accounts.Timeouts:
+    config = current_app.config
+    return accounts.Timeouts(
+        idle_ms=config["CONSOLE_IDLE_MINUTES"] * 60 * 1000,
+        absolute_ms=config["CONSOLE_MAX_HOURS"] * 60 * 60 * 1000,
+    )
+
+
+def current_practitioner() -> dict | None:
+    """The signed-in practitioner, or None (an ended or timed-out session is cleared)."""
+    if "practitioner" in g:
+        return g.practitioner
+    g.practitioner = None
+    sid = session.get("sid")
+    if not isinstance(sid, str):
+        return None
+    sid_hash, now = accounts.digest(sid), now_ms()
+    record = repository.console_session(clinic_store(), sid_hash)
+    if record is None or not accounts.session_is_live(record, now, timeouts()):
+        if record is not None:
+            repository.end_console_session(clinic_store(), sid_hash)
+        session.clear()
+        return None
+    if now - record["last_seen_ms"] > TOUCH_EVERY_MS:
+        repository.touch_console_session(clinic_store(), sid_hash, now)
+    g.practitioner = repository.get_practitioner(clinic_store(), record["practitioner"])
+    g.csrf = record["csrf"]
+    return g.practitioner
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if current_practitioner() is None:
+            return redirect(url_for("console.login", next=request.path))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def csrf_token() -> str:
+    """The token this browser's forms must send back: the session's, or a pre-login one."""
+    if current_practitioner() is not None:
+        return g.csrf
+    if not isinstance(session.get("login_csrf"), str):
+        session["login_csrf"] = accounts.new_secret()
+    return session["login_csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not hmac.compare_digest(sent.encode(), csrf_token().encode()):
+        abort(400, "This form has expired. Go back, reload the page and try again.")
+
+
+def log_in(practitioner: dict) -> None:
+    # A fresh session id at every login, so a planted one never becomes valid.
+    session.clear()
+    sid, csrf = accounts.new_secret(), accounts.new_secret()
+    repository.start_console_session(
+        clinic_store(), accounts.digest(sid), practitioner["id"], csrf, now_ms()
+    )
+    session["sid"] = sid
+    g.pop("practitioner", None)
+
+
+def log_out() -> None:
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        repository.end_console_session(clinic_store(), accounts.digest(sid))
+    session.clear()
+    g.pop("practitioner", None)
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after login: only a console path on this site."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not parts.path.startswith("/console/"):
+        return url_for("console.index")
+    return parts.path
