@@ -33,6 +33,8 @@ def template_globals() -> dict:
         "app_name": config["APP_NAME"],
         "clinic_name": config["CLINIC_NAME"],
         "clinic_phone": config["CLINIC_PHONE"],
+        "clinic_whatsapp": config["CLINIC_WHATSAPP"],
+        "clinic_booking_url": config["CLINIC_BOOKING_URL"],
         "content_reviewer": config["CONTENT_REVIEWER"],
         "content_reviewed_on": config["CONTENT_REVIEWED_ON"],
         "nav_items": NAV_ITEMS,
