@@ -23,6 +23,7 @@ from flask import url_for
 from . import accounts
 from . import adherence
 from . import devices
+from . import merge
 from . import plans
 from . import repository
 from . import series
@@ -134,6 +135,65 @@ def new_invitation(plan_id: str):
     check_csrf()
     found = _own_client(plan_id)
     return _invitation_page(plan_id, found["nickname"])
+
+
+@bp.post("/clients/<plan_id>/sessions")
+@login_required
+def edit_session(plan_id: str):
+    """Add, move or cancel a session: a session event from the clinic's device, which the
+    client's phone takes in at its next sync and merges like its own edits."""
+    check_csrf()
+    _own_client(plan_id)
+    form = request.form
+    session_id = form.get("session") or secrets.token_urlsafe(9)
+    now = now_ms()
+    event = {
+        "id": secrets.token_urlsafe(12),
+        "device": CLINIC_DEVICE,
+        "counter": now,
+        "ts": now,
+        "session": session_id,
+        "day": form.get("day", ""),
+        "time": form.get("time") or None,
+        "status": form.get("status", "planned"),
+    }
+    store = _store()
+    try:
+        checked = merge.validate_batch([event])
+        plan = repository.get_plan(store, plan_id)
+        stored = repository.session_events(store, plan_id)
+        plans.check_events_fit(plan, checked, _protocols(), datetime.now(UTC), stored)
+    except (merge.EventError, plans.PlanError) as error:
+        message = str(error).replace("events[0].", "session ")
+        return render_template(
+            "console/client.html", client=_client_row(_own_client(plan_id)), error=message
+        ), 400
+    repository.apply_events(store, plan_id, CLINIC_DEVICE, checked, now)
+    return redirect(url_for("console.client", plan_id=plan_id))
+
+
+@bp.post("/clients/<plan_id>/devices/<device_id>/revoke")
+@login_required
+def revoke_device(plan_id: str, device_id: str):
+    check_csrf()
+    _own_client(plan_id)
+    if device_id == CLINIC_DEVICE or not repository.revoke_device(_store(), plan_id, device_id):
+        abort(404)
+    return redirect(url_for("console.client", plan_id=plan_id))
+
+
+@bp.post("/clients/<plan_id>/delete")
+@login_required
+def delete_client(plan_id: str):
+    check_csrf()
+    found = _own_client(plan_id)
+    if request.form.get("confirm") != found["nickname"]:
+        row = _client_row(found)
+        message = "Type the client's nickname exactly to delete the plan."
+        return render_template("console/client.html", client=row, error=message), 400
+    repository.delete_plan(_store(), plan_id)
+    repository.remove_client(clinic_store(), plan_id)
+    return redirect(url_for("console.index"))
 
 
 def _invitation_page(plan_id: str, nickname: str):
