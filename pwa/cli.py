@@ -27,11 +27,40 @@ from . import repository
 
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")
 practitioner = AppGroup("practitioner", help="Practitioner accounts for the clinic console.")
+plans_group = AppGroup("plans", help="Stored plans: retention.")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(reminders)
     app.cli.add_command(practitioner)
+    app.cli.add_command(plans_group)
+
+
+@plans_group.command("purge")
+@click.option("--days", type=int, default=None, help="Override RETENTION_DAYS.")
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+def purge_plans(days: int | None, dry_run: bool):
+    """Delete plans with no activity (no device sync) for RETENTION_DAYS days."""
+    days = current_app.config["RETENTION_DAYS"] if days is None else days
+    if days <= 0:
+        click.echo("retention is off (RETENTION_DAYS = 0): nothing deleted")
+        return
+    store = current_app.extensions["store"]
+    clinic = current_app.extensions["clinic_store"]
+    cutoff = int(time.time() * 1000) - days * 24 * 60 * 60 * 1000
+    gone = 0
+    for plan_id in store.plan_ids():
+        try:
+            if repository.last_activity_ms(store, plan_id) >= cutoff:
+                continue
+        except repository.PlanNotFound:
+            continue
+        gone += 1
+        if not dry_run:
+            repository.delete_plan(store, plan_id)
+            repository.remove_client(clinic, plan_id)
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {gone} plans with no activity for {days} days")
 
 
 @practitioner.command("create")

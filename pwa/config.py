@@ -176,6 +176,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # process; give a shared backend (redis://…) to count across workers.
     "RATELIMIT_STORAGE_URI": ("memory://", _storage_uri),
     "LOGIN_RATE_LIMIT": ("10 per minute", _text(60)),
+    # `flask --app pwa plans purge` deletes plans with no activity for this many
+    # days (0: never), for clinics whose data policy requires it.
+    "RETENTION_DAYS": (0, _count(0, 36500)),
     # How long a client's invitation link works.
     "INVITATION_DAYS": (7, _count(1, 60)),
     # Default quiet hours for push reminders, in the plan's time zone.

@@ -42,6 +42,7 @@ __all__ = [
     "end_console_session",
     "find_practitioner",
     "get_practitioner",
+    "last_activity_ms",
     "invitation_plan",
     "login_failed",
     "login_succeeded",
@@ -143,6 +144,14 @@ def update_plan(store: Store, plan_id: str, changes: dict) -> dict:
         plan = {**_meta(tdb)["plan"], **changes}
         tdb.table(PLAN).update({"plan": plan})
     return plan
+
+
+def last_activity_ms(store: Store, plan_id: str) -> int:
+    """When anything last happened to the plan: made, or a device last synced."""
+    with store.reading(plan_id) as tdb:
+        meta = _require_meta(tdb, plan_id)
+        seen = [device["last_seen_ms"] for device in tdb.table(DEVICES).all()]
+    return max([meta["created_ms"], *seen])
 
 
 def delete_plan(store: Store, plan_id: str) -> bool:
@@ -544,6 +553,9 @@ def client_owner(clinic: Store, plan_id: str) -> str | None:
 
 
 def remove_client(clinic: Store, plan_id: str) -> None:
+    """Forget the plan's client record and invitations (nothing to do without a clinic file)."""
+    if not clinic.exists(CLINIC):
+        return
     with clinic.locked(CLINIC) as tdb:
         tdb.table(CLIENTS).remove(where("plan_id") == plan_id)
         tdb.table(INVITATIONS).remove(where("plan_id") == plan_id)
