@@ -76,6 +76,24 @@ def _phone(value: Any) -> str:
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
 
 
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+        "0",
+        "false",
+        "no",
+        "off",
+        "",
+    ):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    raise ValueError("must be true or false")
+
+
 def _list(value: Any) -> list[str]:
     """A TOML list, or comma-separated text (for PWA_* variables)."""
     if isinstance(value, str):
@@ -179,6 +197,8 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # `flask --app pwa plans purge` deletes plans with no activity for this many
     # days (0: never), for clinics whose data policy requires it.
     "RETENTION_DAYS": (0, _count(0, 36500)),
+    # Every practitioner must use a second factor (an authenticator app's codes).
+    "REQUIRE_TOTP": (False, _flag),
     # How long a client's invitation link works.
     "INVITATION_DAYS": (7, _count(1, 60)),
     # Default quiet hours for push reminders, in the plan's time zone.

@@ -18,6 +18,7 @@ from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
 
 from . import accounts
@@ -45,6 +46,10 @@ NICKNAME_MAX = 40
 # The clinic's own device on each client plan: console edits are its events.
 CLINIC_DEVICE = "clinic-console"
 WRONG_LOGIN = "Wrong e-mail or password."
+LOCKED = "Too many wrong attempts: this account is locked for a while. Try again later."
+SECOND_STEP = "second step"
+# The code must follow the password within this time.
+PENDING_MS = 5 * 60 * 1000
 
 
 @bp.context_processor
@@ -68,10 +73,105 @@ def login():
         return render_template("console/login.html", next=request.args.get("next", ""))
     check_csrf()
     problem = _try_login(request.form.get("email", ""), request.form.get("password", ""))
+    if problem == SECOND_STEP:
+        session["pending_next"] = request.form.get("next", "")
+        return redirect(url_for("console.login_code"))
     if problem:
         page = render_template("console/login.html", error=problem, next=request.form.get("next"))
         return page, 401
     return redirect(safe_next(request.form.get("next")))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login_code():
+    """The second step: a code from the practitioner's authenticator app."""
+    pending = session.get("pending_login")
+    if not isinstance(pending, dict) or now_ms() - pending.get("at", 0) > PENDING_MS:
+        session.pop("pending_login", None)
+        return redirect(url_for("console.login"))
+    if request.method == "GET":
+        return render_template("console/login_code.html")
+    check_csrf()
+    clinic, config = clinic_store(), current_app.config
+    account = repository.get_practitioner(clinic, pending["id"])
+    if account is None or not account.get("totp_secret"):
+        session.pop("pending_login", None)
+        return redirect(url_for("console.login"))
+    if account["locked_until_ms"] > now_ms():
+        return render_template("console/login_code.html", error=LOCKED), 401
+    step = accounts.verify_totp(
+        account["totp_secret"], request.form.get("code", ""), account.get("totp_last_step")
+    )
+    if step is None or not repository.use_totp_step(clinic, account["id"], step):
+        lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
+        repository.login_failed(
+            clinic, account["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
+        )
+        return render_template("console/login_code.html", error="Wrong or used code."), 401
+    repository.login_succeeded(clinic, account["id"])
+    following = session.get("pending_next", "")
+    log_in(account)
+    return redirect(safe_next(following))
+
+
+@bp.get("/two-step")
+@login_required
+def two_step():
+    return render_template("console/two_step.html", setup=None)
+
+
+@bp.post("/two-step/start")
+@login_required
+def two_step_start():
+    check_csrf()
+    secret = accounts.new_totp_secret()
+    session["totp_setup"] = secret
+    return _two_step_setup_page(secret)
+
+
+@bp.post("/two-step/confirm")
+@login_required
+def two_step_confirm():
+    check_csrf()
+    secret = session.get("totp_setup")
+    if not isinstance(secret, str):
+        return redirect(url_for("console.two_step"))
+    step = accounts.verify_totp(secret, request.form.get("code", ""), None)
+    if step is None:
+        return _two_step_setup_page(secret, "That code does not match. Try the next one."), 400
+    practitioner = current_practitioner()
+    repository.set_totp(clinic_store(), practitioner["id"], secret)
+    repository.use_totp_step(clinic_store(), practitioner["id"], step)
+    session.pop("totp_setup", None)
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/two-step/disable")
+@login_required
+def two_step_disable():
+    check_csrf()
+    practitioner = current_practitioner()
+    if current_app.config["REQUIRE_TOTP"] or not practitioner.get("totp_secret"):
+        abort(400, "Two-step sign-in is required by the clinic.")
+    step = accounts.verify_totp(
+        practitioner["totp_secret"],
+        request.form.get("code", ""),
+        practitioner.get("totp_last_step"),
+    )
+    if step is None:
+        page = render_template("console/two_step.html", setup=None, error="Wrong or used code.")
+        return page, 400
+    repository.set_totp(clinic_store(), practitioner["id"], None)
+    return redirect(url_for("console.two_step"))
+
+
+def _two_step_setup_page(secret: str, error: str | None = None):
+    practitioner = current_practitioner()
+    issuer = current_app.config["CLINIC_NAME"] or current_app.config["APP_NAME"]
+    uri = accounts.totp_uri(secret, practitioner["email"], issuer)
+    setup = {"secret": secret, "qr": devices.qr_data_url(uri)}
+    return render_template("console/two_step.html", setup=setup, error=error)
 
 
 @bp.post("/logout")
@@ -263,9 +363,14 @@ def _try_login(email: str, password: str) -> str | None:
                 clinic, account["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
             )
         return WRONG_LOGIN
-    repository.login_succeeded(clinic, account["id"])
     if accounts.needs_rehash(account["password_hash"]):
         repository.set_password_hash(clinic, account["id"], accounts.hash_password(password))
+    if account.get("totp_secret"):
+        # The password was right; the failure count resets only after the code.
+        session.clear()
+        session["pending_login"] = {"id": account["id"], "at": now_ms()}
+        return SECOND_STEP
+    repository.login_succeeded(clinic, account["id"])
     log_in(account)
     return None
 

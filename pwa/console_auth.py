@@ -94,11 +94,27 @@ def current_practitioner() -> dict | None:
     return g.practitioner
 
 
+# Pages a practitioner may use before setting up a required second factor.
+TWO_STEP_ENDPOINTS = {
+    "console.two_step",
+    "console.two_step_start",
+    "console.two_step_confirm",
+    "console.logout",
+}
+
+
 def login_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
-        if current_practitioner() is None:
+        practitioner = current_practitioner()
+        if practitioner is None:
             return redirect(url_for("console.login", next=request.path))
+        if (
+            current_app.config["REQUIRE_TOTP"]
+            and not practitioner.get("totp_secret")
+            and request.endpoint not in TWO_STEP_ENDPOINTS
+        ):
+            return redirect(url_for("console.two_step"))
         return view(*args, **kwargs)
 
     return wrapped

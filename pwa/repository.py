@@ -49,6 +49,8 @@ __all__ = [
     "redeem_invitation",
     "remove_client",
     "set_password_hash",
+    "set_totp",
+    "use_totp_step",
     "start_console_session",
     "touch_console_session",
     "calendar_link",
@@ -494,6 +496,26 @@ def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -
         tdb.table(PRACTITIONERS).update(
             {"password_hash": password_hash}, where("id") == practitioner_id
         )
+
+
+def set_totp(clinic: Store, practitioner_id: str, secret: str | None) -> None:
+    """Turn the second factor on (a secret) or off (None)."""
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update(
+            {"totp_secret": secret, "totp_last_step": None}, where("id") == practitioner_id
+        )
+
+
+def use_totp_step(clinic: Store, practitioner_id: str, step: int) -> bool:
+    """Record a used TOTP time step; False if it (or a later one) was used already."""
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        account = table.get(where("id") == practitioner_id)
+        last = account.get("totp_last_step")
+        if last is not None and step <= last:
+            return False
+        table.update({"totp_last_step": step}, where("id") == practitioner_id)
+    return True
 
 
 def start_console_session(

@@ -1,0 +1,94 @@
+"""Two-step sign-in for the console: set-up, codes, replays, lockout, a clinic requiring it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pyotp
+import pytest
+
+from pwa import accounts
+from pwa import create_app
+from pwa import repository
+
+EMAIL, PASSWORD = "dr.lee@harbour-skin.co.uk", "a long practitioner passphrase"
+
+
+def token(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture
+def app(data_dir):
+    app = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True, "LOGIN_MAX_FAILURES": 3})
+    clinic = app.extensions["clinic_store"]
+    repository.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    return app
+
+
+def password_step(client):
+    page = client.get("/console/login").text
+    return client.post(
+        "/console/login", data={"csrf_token": token(page), "email": EMAIL, "password": PASSWORD}
+    )
+
+
+def set_up(client) -> str:
+    password_step(client)
+    assert client.get("/console/").headers["Location"].endswith("/console/two-step")
+    page = client.get("/console/two-step").text
+    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
+    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+    wrong = client.post("/console/two-step/confirm", data={"csrf_token": token(page), "code": "1"})
+    assert wrong.status_code == 400
+    code = pyotp.TOTP(secret).now()
+    done = client.post("/console/two-step/confirm", data={"csrf_token": token(page), "code": code})
+    assert done.status_code == 302 and client.get("/console/").status_code == 200
+    client.post("/console/logout", data={"csrf_token": token(client.get("/console/").text)})
+    return secret
+
+
+def test_a_required_second_factor_is_set_up_before_anything_else(app):
+    client = app.test_client()
+    password_step(client)
+    for path in ("/console/", "/console/clients/new"):
+        assert client.get(path).headers["Location"].endswith("/console/two-step")
+    secret = set_up(app.test_client())
+    stored = repository.find_practitioner(app.extensions["clinic_store"], EMAIL)
+    assert stored["totp_secret"] == secret
+
+
+def test_login_needs_a_fresh_code_after_the_password(app):
+    client = app.test_client()
+    secret = set_up(client)
+    answer = password_step(client)
+    assert answer.headers["Location"].endswith("/console/login/code")
+    assert client.get("/console/").headers["Location"].startswith("/console/login")
+    page = client.get("/console/login/code").text
+    # The code used at set-up cannot be replayed; the next one (30 s on) is accepted.
+    clinic = app.extensions["clinic_store"]
+    last_step = repository.find_practitioner(clinic, EMAIL)["totp_last_step"]
+    used = pyotp.TOTP(secret).generate_otp(last_step)
+    replay = client.post("/console/login/code", data={"csrf_token": token(page), "code": used})
+    assert replay.status_code == 401
+    following = pyotp.TOTP(secret).at(time.time() + 30)
+    answer = client.post("/console/login/code", data={"csrf_token": token(page), "code": following})
+    assert answer.status_code == 302 and client.get("/console/").status_code == 200
+
+
+def test_wrong_codes_count_towards_the_lockout(app):
+    client = app.test_client()
+    secret = set_up(client)
+    password_step(client)
+    page = client.get("/console/login/code").text
+    for _ in range(3):
+        client.post("/console/login/code", data={"csrf_token": token(page), "code": "000000"})
+    good = pyotp.TOTP(secret).at(time.time() + 30)
+    answer = client.post("/console/login/code", data={"csrf_token": token(page), "code": good})
+    assert answer.status_code == 401 and "locked" in answer.text
+
+
+def test_the_code_page_without_a_password_step_goes_back_to_login(app):
+    client = app.test_client()
+    assert client.get("/console/login/code").headers["Location"].endswith("/console/login")
