@@ -126,6 +126,17 @@ def export(plan_id: str):
     return response
 
 
+@bp.post("/plans/<plan_id>/forget")
+def forget_device(plan_id: str):
+    """Unlink this device and tell the browser to drop everything the app stored."""
+    device_id = _authorised(plan_id)
+    repository.revoke_device(_store(), plan_id, device_id)
+    repository.remove_push(_store(), plan_id, device_id)
+    response = current_app.response_class(status=204)
+    response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    return response
+
+
 @bp.delete("/plans/<plan_id>")
 def delete(plan_id: str):
     _authorised(plan_id)

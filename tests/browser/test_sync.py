@@ -280,3 +280,30 @@ def test_export_and_delete_my_data_from_settings(own_server, profile):
     assert not Store(own_server.data_dir / "plans").exists(plan_id)
     page.goto(own_server.url + "/")
     expect(page.locator("[data-onboarding]")).to_be_visible()
+
+
+FORGOTTEN = """async () => ({
+  plan: Boolean(await (await import('/static/js/lib/store.js')).loadPlan()),
+  caches: (await caches.keys()).length,
+  workers: (await navigator.serviceWorker.getRegistrations()).length,
+  snapshot: localStorage.length,
+})"""
+
+
+def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profile):
+    page = open_controlled(profile, own_server.url + "/")
+    onboard(page, today_here(1))
+    wait_for_async(page, REGISTERED)
+    plan_id = page.evaluate(PLAN_ID)
+    device = page.evaluate(
+        "async () => (await import('/static/js/lib/store.js')).getMeta('device')"
+    )
+    page.goto(own_server.url + "/settings/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Forget this device").click()
+    page.wait_for_url(own_server.url + "/")
+    page.locator("[data-onboarding]").wait_for()  # a first visit again
+    state = page.evaluate(FORGOTTEN)
+    assert state["plan"] is False and state["snapshot"] == 0
+    devices = repository.list_devices(Store(own_server.data_dir / "plans"), plan_id)
+    assert [d["revoked"] for d in devices if d["device"] == device] == [True]

@@ -1,9 +1,10 @@
 /**
  * Settings: "Use on another device" (a single-use link and its QR code),
- * "Export my data" (a JSON file of everything on this phone) and "Delete my
- * data" (this phone and the server).
+ * "Export my data" (a JSON file of everything on this phone), "Delete my
+ * data" (this phone and the server) and "Forget this device" (unlink it and
+ * clear everything the app keeps in this browser).
  */
-import {createJoinLink, deletePlan} from '../lib/api.js';
+import {createJoinLink, deletePlan, forgetDevice} from '../lib/api.js';
 import {eraseAll, exportAll, getMeta, loadPlan} from '../lib/store.js';
 
 export async function startDevices(root) {
@@ -37,7 +38,18 @@ export async function startDevices(root) {
 
 function startDataButtons(root, plan, auth, registered) {
   const status = root.querySelector('[data-data-status]');
-  for (const button of root.querySelectorAll('[data-export], [data-delete]')) button.disabled = false;
+  for (const button of root.querySelectorAll('[data-export], [data-delete], [data-forget]')) button.disabled = false;
+  root.querySelector('[data-forget]').addEventListener('click', async () => {
+    if (!window.confirm('Remove the app’s data from this device? Your plan stays on your other devices.')) return;
+    try {
+      if (plan && registered) await forgetDevice(plan.planId, auth);
+    } catch (problem) {
+      if (!problem.offline) return void (status.textContent = `Nothing was removed: ${problem.message}`);
+      // Offline: the data still goes from here; the server keeps the link until it is removed elsewhere.
+    }
+    await forgetEverything();
+    window.location.assign('/');
+  });
   root.querySelector('[data-export]').addEventListener('click', async () => {
     const blob = new Blob([JSON.stringify(await exportAll(), null, 2)], {type: 'application/json'});
     const link = Object.assign(document.createElement('a'), {
@@ -61,4 +73,28 @@ function startDataButtons(root, plan, auth, registered) {
         : `Nothing was deleted: ${problem.message}`;
     }
   });
+}
+
+/**
+ * Everything the app keeps in this browser, gone: IndexedDB, caches, local
+ * storage and the service worker.  The server's Clear-Site-Data header does
+ * the same where the browser supports it; this covers the rest.
+ */
+async function forgetEverything() {
+  const steps = [
+    () => eraseAll(),
+    () => localStorage.clear(),
+    async () => Promise.all((await caches.keys()).map((name) => caches.delete(name))),
+    async () => {
+      const registrations = (await navigator.serviceWorker?.getRegistrations()) ?? [];
+      await Promise.all(registrations.map((registration) => registration.unregister()));
+    },
+  ];
+  for (const step of steps) {
+    try {
+      await step();
+    } catch {
+      // Already cleared by the header (which also closes IndexedDB), or not available.
+    }
+  }
 }

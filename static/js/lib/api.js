@@ -86,3 +86,8 @@ export function checkInvitation(code) {
 export function redeemInvitation(body) {
   return request('POST', '/api/invitations/redeem', {body});
 }
+
+/** Unlink this device; the answer also tells the browser to clear the app's data. */
+export function forgetDevice(planId, auth) {
+  return request('POST', `/api/plans/${planId}/forget`, {auth, body: {}});
+}
