@@ -110,11 +110,19 @@ def redeem_invitation():
     code = plans.check_credential(body.get("code"), "code")
     device_id = _device_id(body.get("device_id"))
     credential = plans.check_credential(body.get("credential"), "credential")
-    clinic = current_app.extensions["clinic_store"]
-    plan_id = repository.redeem_invitation(clinic, accounts.digest(code), _now_ms())
+    clinic, code_hash = current_app.extensions["clinic_store"], accounts.digest(code)
+    plan_id = repository.invitation_plan(clinic, code_hash, _now_ms())
     if plan_id is None:
         return error_response(404, "not_found", INVITATION_GONE)
-    repository.add_device(_store(), plan_id, device_id, devices.digest(credential), _now_ms())
+    # The device first, so a refused device id leaves the invitation unused.
+    try:
+        repository.add_device(_store(), plan_id, device_id, devices.digest(credential), _now_ms())
+    except repository.DeviceExists:
+        return error_response(409, "conflict", "device_id: already used on this plan")
+    if repository.redeem_invitation(clinic, code_hash, _now_ms()) is None:
+        # Used by another phone in the meantime: this one does not get in.
+        repository.revoke_device(_store(), plan_id, device_id)
+        return error_response(404, "not_found", INVITATION_GONE)
     return {"plan_id": plan_id, "plan": repository.get_plan(_store(), plan_id), "cursor": 0}
 
 
@@ -141,6 +149,8 @@ def forget_device(plan_id: str):
 def delete(plan_id: str):
     _authorised(plan_id)
     repository.delete_plan(_store(), plan_id)
+    # A clinic's client record goes too: the console must not list a plan that is gone.
+    repository.remove_client(current_app.extensions["clinic_store"], plan_id)
     return "", 204
 
 

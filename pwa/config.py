@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfoNotFoundError
 from flask import Flask
 
 from . import ROOT
+from . import branding
 from . import data_dir
 from . import push
 
@@ -74,6 +75,14 @@ def _phone(value: Any) -> str:
 
 
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{4,30}$")
+
+
+def _accent(scheme: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = _text(7)(value)
+        return branding.check_accent(text, scheme) if text else ""
+
+    return parse
 
 
 def _flag(value: Any) -> bool:
@@ -199,6 +208,12 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "RETENTION_DAYS": (0, _count(0, 36500)),
     # Every practitioner must use a second factor (an authenticator app's codes).
     "REQUIRE_TOTP": (False, _flag),
+    # Branding: an accent colour (#rrggbb) for light mode and, optionally, dark
+    # mode, each refused unless it keeps WCAG AA contrast; a logo file (PNG,
+    # WebP or SVG) in the data folder, shown in the header.
+    "ACCENT_COLOR": ("", _accent("light")),
+    "ACCENT_COLOR_DARK": ("", _accent("dark")),
+    "LOGO_FILE": ("", _text(100)),
     # How long a client's invitation link works.
     "INVITATION_DAYS": (7, _count(1, 60)),
     # Default quiet hours for push reminders, in the plan's time zone.
@@ -224,6 +239,13 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     app.config.update(values)
     app.config.update(test_config)
     app.config["DATA_DIR"] = folder
+    if app.config["LOGO_FILE"]:
+        try:
+            app.config["LOGO_PATH"] = branding.check_logo(folder, app.config["LOGO_FILE"])
+        except ValueError as error:
+            raise ConfigError(f"LOGO_FILE: {error}") from None
+    else:
+        app.config["LOGO_PATH"] = None
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = data_dir.ensure_secret_key(folder)
     # Made here so that gunicorn's master creates it before any worker starts.

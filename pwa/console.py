@@ -318,6 +318,10 @@ def _own_client(plan_id: str) -> dict:
     practitioner = current_practitioner()
     for found in repository.clients_of(clinic_store(), practitioner["id"]):
         if found["plan_id"] == plan_id:
+            if not _store().exists(plan_id):
+                # Deleted from the client's phone (or by retention): forget the record too.
+                repository.remove_client(clinic_store(), plan_id)
+                break
             return found
     abort(404)
 

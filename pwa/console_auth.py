@@ -87,7 +87,8 @@ def current_practitioner() -> dict | None:
             repository.end_console_session(clinic_store(), sid_hash)
         session.clear()
         return None
-    if now - record["last_seen_ms"] > TOUCH_EVERY_MS:
+    # Refreshed often enough that a short idle timeout never ends an active session.
+    if now - record["last_seen_ms"] > min(TOUCH_EVERY_MS, timeouts().idle_ms // 10):
         repository.touch_console_session(clinic_store(), sid_hash, now)
     g.practitioner = repository.get_practitioner(clinic_store(), record["practitioner"])
     g.csrf = record["csrf"]

@@ -13,12 +13,15 @@ from pathlib import Path
 
 from flask import Blueprint
 from flask import Flask
+from flask import abort
 from flask import current_app
 from flask import render_template
 from flask import request
+from flask import send_file
 from flask import url_for
 
 from . import ROOT
+from . import branding
 from . import precache
 from . import web_manifest
 from .config import ConfigError
@@ -74,7 +77,11 @@ def precached_pages() -> list[str]:
     """Every app route, so each opens offline even if the user never visited it."""
     urls = [url_for(endpoint) for endpoint in SHORTCUT_ENDPOINTS] + [url_for("settings.index")]
     urls += [url_for("learn.page", slug=slug) for slug in pages()]
-    return urls + [url_for("shell.offline"), url_for("shell.manifest"), url_for("today.schedule")]
+    urls += [url_for("shell.offline"), url_for("shell.manifest"), url_for("today.schedule")]
+    urls.append(url_for("shell.brand_stylesheet"))
+    if current_app.config["LOGO_PATH"] is not None:
+        urls.append(url_for("shell.brand_logo"))
+    return urls
 
 
 def precache_manifest() -> list[dict[str, str]]:
@@ -119,11 +126,35 @@ def service_worker_notifications():
     return response.make_conditional(request)
 
 
+@bp.get("/brand.css")
+def brand_stylesheet():
+    config = current_app.config
+    css = branding.stylesheet(config["ACCENT_COLOR"], config["ACCENT_COLOR_DARK"])
+    response = current_app.response_class(css, mimetype="text/css")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/brand/logo")
+def brand_logo():
+    path = current_app.config["LOGO_PATH"]
+    if path is None:
+        abort(404)
+    response = send_file(path, mimetype=branding.LOGO_TYPES[path.suffix.lower()])
+    # An SVG opened on its own must not run anything on this origin.
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/manifest.webmanifest")
 def manifest():
     data = web_manifest.build(
         current_app.config["APP_NAME"],
         current_app.config["CLINIC_NAME"],
+        theme_color=current_app.config["ACCENT_COLOR"] or web_manifest.THEME_LIGHT,
         static_url=lambda name: url_for("static", filename=name),
         page_url=url_for,
     )

@@ -30,6 +30,7 @@ def build(
     clinic_name: str,
     static_url: Callable[[str], str],
     page_url: Callable[..., str],
+    theme_color: str = THEME_LIGHT,
 ) -> dict:
     """The manifest for this deployment, ready for JSON."""
     return {
@@ -43,7 +44,7 @@ def build(
         "scope": "/",
         "display": "standalone",
         "orientation": "portrait",
-        "theme_color": THEME_LIGHT,
+        "theme_color": theme_color,
         "background_color": THEME_LIGHT,
         "categories": ["health", "medical", "lifestyle"],
         "icons": [
