@@ -119,7 +119,12 @@ def redeem_invitation():
         repository.add_device(_store(), plan_id, device_id, devices.digest(credential), _now_ms())
     except repository.DeviceExists:
         return error_response(409, "conflict", "device_id: already used on this plan")
-    if repository.redeem_invitation(clinic, code_hash, _now_ms()) is None:
+    try:
+        redeemed = repository.redeem_invitation(clinic, code_hash, _now_ms())
+    except Exception:
+        repository.revoke_device(_store(), plan_id, device_id)  # nothing half-done stays
+        raise
+    if redeemed is None:
         # Used by another phone in the meantime: this one does not get in.
         repository.revoke_device(_store(), plan_id, device_id)
         return error_response(404, "not_found", INVITATION_GONE)

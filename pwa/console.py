@@ -357,10 +357,13 @@ def _try_login(email: str, password: str) -> str | None:
         account = repository.find_practitioner(clinic, accounts.check_email(email))
     except accounts.AccountError:
         account = None
+    # Always verified, locked or not, so timing says nothing about the account.
+    right = accounts.verify_password(account["password_hash"] if account else None, password)
     if account and account["locked_until_ms"] > now_ms():
+        # A known trade-off: saying "locked" tells whoever caused it that the address exists.
         minutes = -(-(account["locked_until_ms"] - now_ms()) // 60000)
         return f"Too many wrong passwords: this account is locked for {minutes} more minutes."
-    if not accounts.verify_password(account["password_hash"] if account else None, password):
+    if not right:
         if account:
             lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
             repository.login_failed(

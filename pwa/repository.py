@@ -586,6 +586,8 @@ def remove_client(clinic: Store, plan_id: str) -> None:
 def add_invitation(clinic: Store, code_hash: str, plan_id: str, expires_ms: int) -> None:
     _check_hash(code_hash)
     with clinic.locked(CLINIC) as tdb:
+        # A new invitation replaces any unused one: a lost link stops working.
+        tdb.table(INVITATIONS).remove((where("plan_id") == plan_id) & (where("used_ms") == None))  # noqa: E711
         tdb.table(INVITATIONS).insert(
             {"code_hash": code_hash, "plan_id": plan_id, "expires_ms": expires_ms, "used_ms": None}
         )
