@@ -60,6 +60,7 @@ CRITICAL_MODULES = (
     "js/lib/merge.js",
     "js/lib/plan.js",
     "js/lib/series.js",
+    "js/lib/shared-device.js",
     "js/lib/snapshot.js",
     "js/lib/store.js",
 )

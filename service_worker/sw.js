@@ -54,7 +54,8 @@ async function replayNewest({queue}) {
 }
 
 routing.registerRoute(
-  ({url}) => /^\/api\/plans\/[^/]+\/sync$/.test(url.pathname),
+  // Not for a shared device's syncs (?ephemeral=1): the queue would outlive its tab.
+  ({url}) => /^\/api\/plans\/[^/]+\/sync$/.test(url.pathname) && !url.searchParams.has('ephemeral'),
   new strategies.NetworkOnly({
     plugins: [
       new backgroundSync.BackgroundSyncPlugin('aftercare-sync', {

@@ -223,3 +223,45 @@ def test_evening_card_shows_while_items_are_open_and_goes_when_all_are_ticked(
     page.reload()
     expect(page.locator("[data-checklist] input[type=checkbox]").first).to_be_visible()
     expect(page.locator("[data-card=due]", has_text="Evening check")).to_have_count(0)
+
+
+RAW_STORAGE = """async () => {
+  const names = (await indexedDB.databases()).map((d) => d.name);
+  let plans = 0;
+  if (names.includes('aftercare')) {
+    const db = await new Promise((resolve, reject) => {
+      const request = indexedDB.open('aftercare');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    plans = await new Promise((resolve) => {
+      const request = db.transaction('plan').objectStore('plan').count();
+      request.onsuccess = () => resolve(request.result);
+    });
+    db.close();
+  }
+  // Only the plan's snapshot would be personal; other keys are UI flags ("offline ready shown").
+  return {plans, local: localStorage.getItem('aftercare:today') === null ? 0 : 1};
+}"""
+
+
+def test_a_shared_device_keeps_the_plan_only_while_the_tab_is_open(own_server, phone_profile):
+    page = open_controlled(phone_profile, own_server.url + "/")
+    page.locator("[data-onboarding]").wait_for()
+    page.get_by_label("This is a shared or borrowed device").check()
+    onboard(page, today_here(1))
+    page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
+    wait_for_async(page, f"async () => (await ({OUTBOX})()) === 0", timeout=20)
+    # Nothing of the plan in IndexedDB or localStorage: only in this tab's session storage.
+    assert page.evaluate(RAW_STORAGE) == {"plans": 0, "local": 0}
+    page.reload()
+    expect(page.locator("[data-checklist=today] [data-item-id='hands-off']")).to_be_checked()
+    page.goto(own_server.url + "/settings/")
+    expect(page.locator("[data-shared-device-note]")).to_be_visible()
+    expect(page.locator("[data-notify-shared]")).to_be_visible()
+
+    page.close()  # the tab closes: its session storage goes with it
+    again = phone_profile.new_page()
+    again.goto(own_server.url + "/")
+    again.locator("[data-onboarding]").wait_for()
+    assert again.evaluate(RAW_STORAGE) == {"plans": 0, "local": 0}

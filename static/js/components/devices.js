@@ -5,6 +5,7 @@
  * clear everything the app keeps in this browser).
  */
 import {createJoinLink, deletePlan, forgetDevice} from '../lib/api.js';
+import {isSharedDevice} from '../lib/shared-device.js';
 import {eraseAll, exportAll, getMeta, loadPlan} from '../lib/store.js';
 
 export async function startDevices(root) {
@@ -14,6 +15,8 @@ export async function startDevices(root) {
   const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
   const registered = plan && (await getMeta('registered'));
   box.querySelector('[data-devices-none]').hidden = Boolean(plan);
+  const note = root.querySelector('[data-shared-device-note]');
+  if (note) note.hidden = !(plan && isSharedDevice());
   box.querySelector('[data-devices-offline]').hidden = !plan || registered;
   box.querySelector('[data-devices-ready]').hidden = !registered;
   const error = box.querySelector('[data-devices-error]');

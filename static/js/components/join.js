@@ -8,7 +8,7 @@ import {checkInvitation, getSchedule, joinPlan, redeemInvitation} from '../lib/a
 import {randomId} from '../lib/ids.js';
 import {persistStorage} from '../lib/persist.js';
 import {modeFor} from '../lib/plan.js';
-import {loadPlan, startPlan} from '../lib/store.js';
+import {loadPlan, startPlan, useSharedDeviceMode} from '../lib/store.js';
 import {syncOnce} from '../lib/sync.js';
 
 export async function startJoin(root) {
@@ -50,9 +50,11 @@ export async function startJoin(root) {
         ? await redeemInvitation({code: token, ...ids})
         : await joinPlan({plan_id: planId, token, ...ids});
       const plan = planFromServer(answer.plan_id, answer.plan, await getSchedule());
+      const shared = box.querySelector('[data-join-shared]')?.checked;
+      if (shared) useSharedDeviceMode();
       await startPlan(plan, device, {registered: true, cursor: 0});
       await syncOnce();
-      persistStorage();
+      if (!shared) persistStorage();
       window.location.assign('/');
     } catch (problem) {
       button.disabled = false;

@@ -6,6 +6,7 @@
  * subscribes, sends the preferences, and unsubscribes.
  */
 import {pushKey, removePushSubscription, savePushSubscription} from '../lib/api.js';
+import {isSharedDevice} from '../lib/shared-device.js';
 import {getMeta, loadPlan, setMeta} from '../lib/store.js';
 
 const isIos = () => /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
@@ -19,6 +20,8 @@ export async function startNotifications(root) {
   part('none').hidden = Boolean(plan);
   if (!plan) return;
   const supported = 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
+  // A push subscription would outlive a shared device's tab.
+  if (isSharedDevice()) return void (part('shared').hidden = false);
   if (isIos() && !standalone()) return void (part('ios').hidden = false);
   if (!supported) return void (part('unsupported').hidden = false);
   if (!(await getMeta('registered'))) return void (part('offline').hidden = false);

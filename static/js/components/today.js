@@ -8,7 +8,7 @@ import {localDay} from '../lib/days.js';
 import {currentRun, dayPlan} from '../lib/plan.js';
 import {buildSeries, upcoming} from '../lib/series.js';
 import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
-import {loadPlan, sessionEvents, startPlan, ticksBetween} from '../lib/store.js';
+import {loadPlan, sessionEvents, startPlan, ticksBetween, useSharedDeviceMode} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
 import {formatDay, renderCards, seriesCards} from './due-cards.js';
 
@@ -52,9 +52,12 @@ export async function startToday(root) {
   ]);
   const template = root.querySelector('[data-onboarding-template]');
   template.replaceWith(template.content.cloneNode(true));
-  runOnboarding(root.querySelector('[data-onboarding]')).then(async (created) => {
+  const form = root.querySelector('[data-onboarding]');
+  runOnboarding(form).then(async (created) => {
+    const shared = form.elements.shared_device?.checked;
+    if (shared) useSharedDeviceMode();
     await startPlan(created, {id: randomId(16), credential: randomId(24)});
-    persistStorage();
+    if (!shared) persistStorage();
     document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
     await show(created);
   });

@@ -4,6 +4,7 @@
  * Failures throw an ApiError whose `offline` says whether the network (not
  * the server) failed.
  */
+import {isSharedDevice} from './shared-device.js';
 
 export class ApiError extends Error {
   constructor(message, {status = 0, offline = false} = {}) {
@@ -38,7 +39,10 @@ export function registerPlan(body) {
 }
 
 export function syncPlan(planId, auth, events, cursor) {
-  return request('POST', `/api/plans/${planId}/sync`, {auth, body: {events, cursor}});
+  // On a shared device the worker must not queue ticks for Background Sync
+  // (its queue outlives the tab): the marker keeps the request out of its route.
+  const url = `/api/plans/${planId}/sync${isSharedDevice() ? '?ephemeral=1' : ''}`;
+  return request('POST', url, {auth, body: {events, cursor}});
 }
 
 export function createJoinLink(planId, auth) {

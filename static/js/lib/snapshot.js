@@ -6,6 +6,7 @@
  * replaces this one.  Only display data is kept here, never the outbox.
  */
 import {localDay} from './days.js';
+import {isSharedDevice} from './shared-device.js';
 
 const KEY = 'aftercare:today';
 
@@ -23,6 +24,8 @@ export function todaysSnapshot(now = new Date()) {
 }
 
 export function saveSnapshot(snapshot) {
+  // A shared device keeps nothing after the tab closes: no snapshot either.
+  if (isSharedDevice()) return;
   try {
     localStorage.setItem(KEY, JSON.stringify(snapshot));
   } catch {

@@ -8,13 +8,14 @@
 // folder; a test checks this path against package-lock.json.
 import {openDB} from '../../vendor/idb-v8.0.4/index.js';
 import {isLater} from './merge.js';
+import {isSharedDevice, markSharedDevice} from './shared-device.js';
 import {clearSnapshot} from './snapshot.js';
 
 let opening = null;
 const ALL = ['plan', 'ticks', 'sessions', 'outbox', 'meta'];
 
 export function database() {
-  opening ||= openDB('aftercare', 2, {
+  opening ||= isSharedDevice() ? ephemeral() : openDB('aftercare', 2, {
     upgrade(db, oldVersion) {
       if (oldVersion < 1) {
         db.createObjectStore('plan');
@@ -27,6 +28,16 @@ export function database() {
   });
   return opening;
 }
+
+/** From now on, in this tab, keep everything in session storage only (see ephemeral-db.js). */
+export function useSharedDeviceMode() {
+  markSharedDevice();
+  opening = ephemeral();
+  forgetCaches();
+}
+
+// Loaded only on a shared device: most phones never need it.
+const ephemeral = () => import('./ephemeral-db.js').then((module) => module.openEphemeral());
 
 export async function loadPlan() {
   return (await database()).get('plan', 'current');
