@@ -198,22 +198,17 @@ def index():
 def new_client():
     config = current_app.config
     if request.method == "GET":
-        return render_template(
-            "console/new_client.html", form={}, time_zone=config["CLINIC_TIME_ZONE"]
-        )
+        return render_template("console/new_client.html", form={}, **_form_context())
     check_csrf()
     form = request.form.to_dict()
     try:
         nickname = _nickname(form.get("nickname", ""))
         plan = plans.clinic_plan(form, config["CLINIC_TIME_ZONE"], config["PROTOCOL"], _protocols())
     except plans.PlanError as error:
-        page = render_template(
-            "console/new_client.html",
-            form=form,
-            error=str(error),
-            time_zone=config["CLINIC_TIME_ZONE"],
-        )
-        return page, 400
+        context = _form_context()
+        return render_template(
+            "console/new_client.html", form=form, error=str(error), **context
+        ), 400
     plan_id = secrets.token_urlsafe(16)
     # The clinic's device has a credential nobody holds: it only writes from here.
     unusable = devices.digest(accounts.new_secret())
@@ -380,6 +375,15 @@ def _try_login(email: str, password: str) -> str | None:
     repository.login_succeeded(clinic, account["id"])
     log_in(account)
     return None
+
+
+def _form_context() -> dict:
+    config = current_app.config
+    return {
+        "time_zone": config["CLINIC_TIME_ZONE"],
+        "protocols": _protocols(),
+        "default_protocol": config["PROTOCOL"],
+    }
 
 
 def _nickname(value: str) -> str:

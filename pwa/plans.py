@@ -76,7 +76,9 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
         if protocol.standard_mode_allowed(raw["skin_type"], raw["pih_history"])
         else "pih_risk"
     )
-    if raw["mode"] != expected:
+    # The stricter PIH-risk mode is always allowed (a practitioner may choose it);
+    # standard mode only where the rule says the skin type and history allow it.
+    if raw["mode"] not in (expected, "pih_risk"):
         raise PlanError(f"plan.mode: must be {expected!r} for this skin type and history")
     _protocol(raw["protocol"], protocols)
     return dict(raw)
@@ -168,7 +170,14 @@ def _choice(value: Any, field: str, choices: tuple[str, ...]) -> str:
 
 
 def clinic_plan(answers: dict, time_zone: str, protocol_id: str, protocols: dict) -> dict:
-    """A plan from the console's form (strings), in the wire shape, checked like a phone's."""
+    """A plan from the console's form (strings), in the wire shape, checked like a phone's.
+
+    The form may choose another protocol (`protocol`) and the PIH-risk mode for anyone
+    (`pih_risk_mode`); the standard mode still needs a skin type and history that allow it.
+    """
+    protocol_id = answers.get("protocol") or protocol_id
+    if protocol_id not in protocols:
+        raise PlanError(f"plan.protocol.id: unknown protocol {protocol_id!r}")
     try:
         number = int(answers.get("session_number", ""))
         planned = int(answers.get("planned_sessions", ""))
@@ -183,7 +192,9 @@ def clinic_plan(answers: dict, time_zone: str, protocol_id: str, protocols: dict
         "planned_sessions": planned,
         "skin_type": skin,
         "pih_history": history,
-        "mode": "standard" if protocol.standard_mode_allowed(skin, history) else "pih_risk",
+        "mode": "standard"
+        if protocol.standard_mode_allowed(skin, history) and not answers.get("pih_risk_mode")
+        else "pih_risk",
         "protocol": {"id": protocol_id, "version": protocols[protocol_id]["version"]},
     }
     return check_plan(plan, protocols)

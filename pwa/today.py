@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask import Flask
+from flask import abort
 from flask import current_app
 from flask import render_template
 
@@ -49,5 +50,16 @@ def index():
 @bp.get("/protocol.json")
 def schedule():
     response = current_app.json.response(current_schedule())
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/protocols/<protocol_id>.json")
+def protocol_schedule(protocol_id: str):
+    """Any protocol's schedule, for a phone joining a plan a clinic made with another one."""
+    chosen = current_app.extensions["schedules"].get(protocol_id)
+    if chosen is None:
+        abort(404)
+    response = current_app.json.response(chosen)
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -49,7 +49,7 @@ export async function startJoin(root) {
       const answer = invitation
         ? await redeemInvitation({code: token, ...ids})
         : await joinPlan({plan_id: planId, token, ...ids});
-      const plan = planFromServer(answer.plan_id, answer.plan, await getSchedule());
+      const plan = planFromServer(answer.plan_id, answer.plan, await getSchedule(answer.plan.protocol.id));
       const shared = box.querySelector('[data-join-shared]')?.checked;
       if (shared) useSharedDeviceMode();
       await startPlan(plan, device, {registered: true, cursor: 0});
@@ -74,7 +74,8 @@ function planFromServer(planId, wire, schedule) {
     plannedSessions: wire.planned_sessions,
     skinType: wire.skin_type,
     pihHistory: wire.pih_history,
-    mode: modeFor(schedule, wire.skin_type, wire.pih_history),
+    // The plan's own mode: a practitioner may have chosen the stricter one.
+    mode: wire.mode || modeFor(schedule, wire.skin_type, wire.pih_history),
     protocol: wire.protocol,
     schedule,
   };

@@ -30,8 +30,8 @@ async function request(method, url, {body, auth} = {}) {
 }
 
 /** The expanded schedule of the protocol new plans start with (precached). */
-export async function getSchedule() {
-  return request('GET', '/protocol.json');
+export async function getSchedule(protocolId = null) {
+  return request('GET', protocolId ? `/protocols/${encodeURIComponent(protocolId)}.json` : '/protocol.json');
 }
 
 export function registerPlan(body) {
