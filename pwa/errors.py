@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 from flask import Flask
 from flask import render_template
 from flask import request
@@ -37,6 +39,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(
         repository.StoreBusy, lambda e: handle_http_error(ServiceUnavailable())
     )
+    app.register_error_handler(OSError, handle_os_error)
 
 
 def error_response(status: int, code: str, message: str):
@@ -58,6 +61,19 @@ def handle_http_error(error: HTTPException):
         return body, status, headers
     title = FRIENDLY_TITLES.get(status, error.name)
     return render_template("errors/error.html", status=status, title=title), status, headers
+
+
+def handle_os_error(error: OSError):
+    """A full disk is a clear, temporary 507; any other OS error is unexpected."""
+    if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return handle_unexpected_error(error)
+    message = (
+        "The server's storage is full, so nothing was saved there. Your ticks are safe on your "
+        "phone and will be sent again later."
+    )
+    if wants_json():
+        return error_response(507, "storage_full", message)
+    return render_template("errors/error.html", status=507, title="Storage full"), 507
 
 
 def handle_unexpected_error(error: Exception):
