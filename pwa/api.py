@@ -57,19 +57,23 @@ def register_plan():
 
 @bp.post("/plans/<plan_id>/sync")
 def sync(plan_id: str):
-    device_id = _authorised(plan_id)
+    # One read of the plan file serves the credential check, the fit check and a poll's answer.
+    snap = repository.snapshot(_store(), plan_id)
+    device_id = _authorised(plan_id, snap)
     body = _json_body()
     cursor = body.get("cursor")
     if type(cursor) is not int or cursor < 0:
         return error_response(400, "bad_request", "cursor: must be a whole number from 0")
-    plan = repository.get_plan(_store(), plan_id)
     raw_events = body.get("events")
     events = [] if raw_events == [] else merge.validate_batch(raw_events)
-    stored_sessions = repository.session_events(_store(), plan_id)
-    plans.check_events_fit(plan, events, _protocols(), datetime.now(UTC), stored_sessions)
+    now = datetime.now(UTC)
+    plans.check_events_fit(snap.plan, events, _protocols(), now, snap.session_events())
     if events:
-        repository.apply_events(_store(), plan_id, device_id, events, _now_ms())
-    changes, latest = repository.changes_since(_store(), plan_id, cursor)
+        changes, latest = repository.apply_and_read(
+            _store(), plan_id, device_id, events, _now_ms(), cursor, seen=snap
+        )
+    else:
+        changes, latest = snap.changes_since(cursor)
     return {"cursor": latest, "events": changes, "acknowledged": [e["id"] for e in events]}
 
 
@@ -233,9 +237,13 @@ def _boolean(value, field: str) -> bool:
     return value
 
 
-def _authorised(plan_id: str) -> str:
+def _authorised(plan_id: str, snap: repository.PlanSnapshot | None = None) -> str:
     """The device id behind the request's credential, or the one 404 for every failure."""
-    device_id = devices.authenticate(_store(), plan_id, request.headers.get("Authorization", ""))
+    header = request.headers.get("Authorization", "")
+    if snap is not None:
+        device_id = devices.authenticate_with(snap, header)
+    else:
+        device_id = devices.authenticate(_store(), plan_id, header)
     if device_id is None:
         abort(404, NOT_FOUND)
     return device_id

@@ -50,6 +50,14 @@ def authenticate(store, plan_id: str, header: str) -> str | None:
     return None
 
 
+def authenticate_with(snapshot, header: str) -> str | None:
+    """Like `authenticate`, against a plan already read (repository.snapshot)."""
+    if not header.startswith(SCHEME) or "." not in header:
+        return None
+    device_id, _, credential = header.removeprefix(SCHEME).partition(".")
+    return device_id if snapshot.device_is_valid(device_id, digest(credential)) else None
+
+
 def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:
     """A single-use link (token in the fragment) and its QR code as an SVG data URL."""
     token = secrets.token_urlsafe(24)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,8 @@ __all__ = [
     "UnknownDevice",
     "add_device",
     "add_join_token",
+    "PlanSnapshot",
+    "apply_and_read",
     "apply_events",
     "changes_since",
     "create_plan",
@@ -80,6 +83,7 @@ __all__ = [
     "redeem_join_token",
     "revoke_device",
     "session_events",
+    "snapshot",
     "tick_state",
     "update_plan",
 ]
@@ -87,6 +91,8 @@ __all__ = [
 # A phone whose clock runs fast would win every later merge, so no tick may
 # claim a time further ahead of the server than this (security notes §4.7).
 MAX_CLOCK_AHEAD_MS = 5 * 60 * 1000
+# "Last sync" shown to the clinic is kept to the minute; more would be a disk write per poll.
+LAST_SEEN_EVERY_MS = 60 * 1000
 
 PLAN = "plan"
 DEVICES = "devices"
@@ -251,9 +257,30 @@ def apply_events(
     Raises merge.EventError for a malformed batch or an event from another
     device, and UnknownDevice if the device is unknown or was revoked.
     """
+    return apply_and_read(store, plan_id, device_id, events, now_ms, cursor=None)[1]
+
+
+def apply_and_read(
+    store: Store,
+    plan_id: str,
+    device_id: str,
+    events: list[dict],
+    now_ms: int,
+    cursor: int | None,
+    seen: PlanSnapshot | None = None,
+) -> tuple[list[dict], int]:
+    """Like apply_events, and also the events after `cursor` (none if None), in one locked read.
+
+    A batch the plan already has, from a device seen in the last minute,
+    writes nothing: a phone's retries cost a read, not a disk write.  Given
+    the `seen` snapshot of this request, such a batch does not even take the
+    lock: stored events never change, so the snapshot's answer stands.
+    """
     batch = _accepted_events(device_id, events, now_ms)
+    if seen is not None and cursor is not None and not seen.needs_write(device_id, batch, now_ms):
+        return seen.changes_since(cursor)
     with store.locked(plan_id) as tdb:
-        _require_device(tdb, device_id)
+        device = _require_device(tdb, device_id)
         seq = _meta(tdb)["seq"]
         ids = [event["id"] for event in batch]
         known = {event["id"] for event in tdb.table(EVENTS).search(where("id").one_of(ids))}
@@ -263,8 +290,55 @@ def apply_events(
             tdb.table(EVENTS).insert_multiple(numbered)
             seq += len(fresh)
             tdb.table(PLAN).update({"seq": seq})
-        tdb.table(DEVICES).update({"last_seen_ms": now_ms}, where("device") == device_id)
-    return seq
+        if fresh or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
+            tdb.table(DEVICES).update({"last_seen_ms": now_ms}, where("device") == device_id)
+        newer = [] if cursor is None else tdb.table(EVENTS).search(where("seq") > cursor)
+    newer.sort(key=lambda event: event["seq"])
+    return [_public_event(event) for event in newer], seq
+
+
+@dataclass(frozen=True)
+class PlanSnapshot:
+    """One consistent read of a plan file, for a request that needs several parts of it."""
+
+    plan_id: str
+    plan: dict
+    seq: int
+    devices: dict[str, dict]
+    events: list[dict]
+
+    def device_is_valid(self, device_id: str, credential_hash: str) -> bool:
+        device = self.devices.get(device_id)
+        if device is None or device["revoked"] or not isinstance(credential_hash, str):
+            return False
+        return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
+
+    def needs_write(self, device_id: str, batch: list[dict], now_ms: int) -> bool:
+        """Whether applying `batch` from the device would change the plan file."""
+        device = self.devices.get(device_id)
+        if device is None or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
+            return True
+        known = {event["id"] for event in self.events}
+        return any(event["id"] not in known for event in batch)
+
+    def session_events(self) -> list[dict]:
+        return [_public_event(e) for e in self.events if merge.is_session_event(e)]
+
+    def changes_since(self, cursor: int) -> tuple[list[dict], int]:
+        return [_public_event(e) for e in self.events if e["seq"] > cursor], self.seq
+
+
+def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
+    """The plan, its devices and events as one read; None for an unknown or malformed id."""
+    if not _well_formed(plan_id):
+        return None
+    with store.reading(plan_id) as tdb:
+        meta = _meta(tdb)
+        if meta is None:
+            return None
+        devices = {d["device"]: dict(d) for d in tdb.table(DEVICES).all()}
+        events = sorted((dict(e) for e in tdb.table(EVENTS).all()), key=lambda e: e["seq"])
+    return PlanSnapshot(plan_id, meta["plan"], meta["seq"], devices, events)
 
 
 def changes_since(store: Store, plan_id: str, cursor: int) -> tuple[list[dict], int]:
@@ -647,10 +721,11 @@ def _find_device(store: Store, plan_id: str, device_id: str) -> dict | None:
         return tdb.table(DEVICES).get(where("device") == device_id)
 
 
-def _require_device(tdb: TinyDB, device_id: str) -> None:
+def _require_device(tdb: TinyDB, device_id: str) -> dict:
     device = tdb.table(DEVICES).get(where("device") == device_id)
     if device is None or device["revoked"]:
         raise UnknownDevice(device_id)
+    return device
 
 
 def _check_hash(value: Any) -> None:
