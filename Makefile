@@ -28,7 +28,7 @@ PORT ?= 8000
 DATA_DIR ?= instance
 WORKERS ?= 3
 
-.PHONY: run test lint setup setup-test browser lock clean images bench soak
+.PHONY: run test lint setup setup-test browser lock clean images bench bench-tools soak
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
@@ -94,11 +94,22 @@ browser:
 
 # Speed and size budgets, measured against a real server (not part of make test).
 # Every script runs, then the target fails if any budget did.
-bench: setup-test browser
+bench: setup-test browser bench-tools
 	status=0; \
-	for script in bench/sizes.py bench/checklist.py bench/sync_write.py; do \
+	for script in bench/sizes.py bench/checklist.py bench/sync_write.py bench/server_load.py; do \
 		echo "== $$script"; $(BIN)/python $$script || status=1; \
 	done; exit $$status
+
+# Apache Bench (the load tool of bench/server_load.py), from Debian's apache2-utils.
+bench-tools:
+	@if ! command -v ab >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Debian's apache2-utils (ab) for the load benchmark"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq apache2-utils >/dev/null; \
+		else \
+			echo "!!! ab is missing: sudo apt-get install apache2-utils"; exit 1; \
+		fi; \
+	fi
 
 # The long reliability runs: 1000 SIGKILLs of a writer.
 soak: setup-test
