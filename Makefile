@@ -111,9 +111,10 @@ bench-tools:
 		fi; \
 	fi
 
-# The long reliability runs: 1000 SIGKILLs of a writer.
+# The long reliability runs: 1000 SIGKILLs of a writer, and >= 10,000 hostile payloads.
 soak: setup-test
 	SOAK_KILLS=1000 $(BIN)/pytest -q tests/test_storage_crash.py
+	SOAK=1 $(BIN)/pytest -q tests/test_hostile_input.py
 
 # Regenerate the Python lock files after changing dependencies in pyproject.toml.
 lock: setup-test

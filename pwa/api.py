@@ -21,6 +21,7 @@ from flask import request
 from flask import url_for
 
 from . import accounts
+from . import api_schema
 from . import devices
 from . import merge
 from . import plans
@@ -250,9 +251,14 @@ def _authorised(plan_id: str, snap: repository.PlanSnapshot | None = None) -> st
 
 
 def _json_body() -> dict:
-    body = request.get_json(silent=True)
+    """The request's JSON object, checked against its operation's schema in openapi.json."""
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        body = None  # nested too deep for the parser: no honest client sends that
     if not isinstance(body, dict):
         abort(400, "The request body must be a JSON object.")
+    api_schema.check_body(request.url_rule.rule, request.method, body)
     return body
 
 

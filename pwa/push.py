@@ -253,7 +253,10 @@ def _endpoint_origin(endpoint: object, rules: list[_Rule]) -> str:
     # drops) and no look-alike Unicode dots for IDNA to fold into real ones.
     if not _URL_CHARS.fullmatch(endpoint) or "\\" in endpoint:
         raise PushError("endpoint: must be a plain ASCII URL")
-    parts = urlsplit(endpoint)
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:  # e.g. a stray "[" in the host
+        raise PushError("endpoint: the host is not valid") from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise PushError("endpoint: must be an https URL")
