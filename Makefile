@@ -94,11 +94,18 @@ browser:
 
 # Speed and size budgets, measured against a real server (not part of make test).
 # Every script runs, then the target fails if any budget did.
-bench: setup-test browser bench-tools
+bench: setup-test browser bench-tools $(BENCH_NODE_STAMP)
 	status=0; \
-	for script in bench/sizes.py bench/checklist.py bench/sync_write.py bench/server_load.py; do \
+	for script in bench/sizes.py bench/checklist.py bench/sync_write.py bench/server_load.py bench/lighthouse.py; do \
 		echo "== $$script"; $(BIN)/python $$script || status=1; \
 	done; exit $$status
+
+# Lighthouse 12 (pinned in bench/package-lock.json; 13 needs a newer Node), only for make bench.
+BENCH_NODE_STAMP := bench/node_modules/.installed
+
+$(BENCH_NODE_STAMP): bench/package.json bench/package-lock.json
+	npm ci --prefix bench --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Apache Bench (the load tool of bench/server_load.py), from Debian's apache2-utils.
 bench-tools:
@@ -125,7 +132,7 @@ lock: setup-test
 		--no-header -o requirements-test.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules bench/node_modules .pytest_cache .ruff_cache
 
 # Icons from their SVG sources, the manifest screenshot and the README's
 # screenshots, all rendered by headless Chromium.

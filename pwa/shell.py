@@ -79,7 +79,8 @@ def precached_pages() -> list[str]:
     urls = [url_for(endpoint) for endpoint in SHORTCUT_ENDPOINTS] + [url_for("settings.index")]
     urls += [url_for("learn.page", slug=slug) for slug in pages()]
     urls += [url_for("shell.offline"), url_for("shell.manifest"), url_for("today.schedule")]
-    urls.append(url_for("shell.brand_stylesheet"))
+    if current_app.config["ACCENT_COLOR"] or current_app.config["ACCENT_COLOR_DARK"]:
+        urls.append(url_for("shell.brand_stylesheet"))
     if current_app.config["LOGO_PATH"] is not None:
         urls.append(url_for("shell.brand_logo"))
     return urls

@@ -46,8 +46,10 @@ def test_the_accent_reaches_pages_manifest_and_console(data_dir, monkeypatch):
     assert "/brand.css" in client.get("/sw.js").text, "precached, so it works offline"
 
 
-def test_without_branding_the_stylesheet_changes_nothing(client):
+def test_without_branding_no_extra_stylesheet_is_loaded(client):
     assert "--accent" not in client.get("/brand.css").text
+    assert "/brand.css" not in client.get("/").text, "no render-blocking request for nothing"
+    assert "/brand.css" not in client.get("/sw.js").text
     assert client.get("/brand/logo").status_code == 404
 
 
