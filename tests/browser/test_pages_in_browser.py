@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from helpers import axe_violations
+from playwright.sync_api import expect
 
 from pwa.explainer import load_pages
 
@@ -104,3 +105,15 @@ def test_the_last_line_of_a_page_is_not_hidden_by_the_tab_bar(live_server, phone
     footer = page.locator(".app-footer").bounding_box()
     bar = page.locator(".tab-bar").bounding_box()
     assert footer["y"] + footer["height"] <= bar["y"] + 1
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+def test_warning_signs_show_with_and_without_javascript(live_server, browser, javascript):
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    # With the script they appear with the form above them (no layout shift); without it,
+    # the noscript stylesheet shows them straight away.
+    expect(page.locator("#warning-signs")).to_be_visible()
+    expect(page.get_by_role("heading", name="Learn more")).to_be_visible()
+    context.close()

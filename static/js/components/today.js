@@ -36,11 +36,13 @@ export async function startToday(root) {
     plan = stored;
     await redraw();
     view.hidden = false;
+    revealTheRest(root);
   };
   const snapshot = todaysSnapshot();
   if (snapshot) {
     paint(view, snapshot, new Map(snapshot.done.map((id) => [`${snapshot.today}|${id}`, true])));
     view.hidden = false;
+    revealTheRest(root);
   }
   const stored = await loadPlan();
   if (stored) return show(stored);
@@ -53,7 +55,9 @@ export async function startToday(root) {
   const template = root.querySelector('[data-onboarding-template]');
   template.replaceWith(template.content.cloneNode(true));
   const form = root.querySelector('[data-onboarding]');
-  runOnboarding(form).then(async (created) => {
+  const done = runOnboarding(form);
+  revealTheRest(root); // the form is on screen now
+  done.then(async (created) => {
     const shared = form.elements.shared_device?.checked;
     if (shared) useSharedDeviceMode();
     await startPlan(created, {id: randomId(16), credential: randomId(24)});
@@ -61,6 +65,11 @@ export async function startToday(root) {
     document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
     await show(created);
   });
+}
+
+/** Show what waits below Today's top part, in the frame that part appears in. */
+function revealTheRest(root) {
+  for (const part of root.querySelectorAll('[data-reveal]')) part.classList.remove('reveal-later');
 }
 
 async function renderToday(view, plan) {
