@@ -8,6 +8,7 @@ from datetime import datetime
 
 from flask import Flask
 from flask import current_app
+from flask import request
 
 from . import shell
 from . import web_manifest
@@ -44,7 +45,9 @@ def template_globals() -> dict:
         "has_brand_colours": bool(config["ACCENT_COLOR"] or config["ACCENT_COLOR_DARK"]),
         "theme_dark": web_manifest.THEME_DARK,
         "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
-        "module_urls": shell.module_urls(),
+        # Today's modules are preloaded on Today only: elsewhere they would compete with
+        # the page's own first paint (Lighthouse's LCP on an explainer page).
+        "module_urls": shell.module_urls() if request.endpoint == "today.index" else [],
     }
 
 
