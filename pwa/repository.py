@@ -234,16 +234,7 @@ def redeem_join_token(store: Store, plan_id: str, token_hash: str, now_ms: int) 
     # timing reveals nothing about any token that could be redeemed.
     if not _well_formed(plan_id):
         return False
-    try:
-        with store.locked(plan_id) as tdb:
-            tokens = tdb.table(TOKENS)
-            token = tokens.get(where("token_hash") == token_hash)
-            if token is None or token["used_ms"] is not None or now_ms >= token["expires_ms"]:
-                return False
-            tokens.update({"used_ms": now_ms}, where("token_hash") == token_hash)
-    except PlanNotFound:
-        return False
-    return True
+    return _use_once(store, plan_id, TOKENS, "token_hash", token_hash, now_ms) is not None
 
 
 # Tick events
@@ -678,19 +669,26 @@ def invitation_plan(clinic: Store, code_hash: str, now_ms: int) -> str | None:
 
 def redeem_invitation(clinic: Store, code_hash: str, now_ms: int) -> str | None:
     """Use the invitation up; its plan id, or None if unknown, used or expired."""
-    try:
-        with clinic.locked(CLINIC) as tdb:
-            table = tdb.table(INVITATIONS)
-            found = table.get(where("code_hash") == code_hash)
-            if found is None or found["used_ms"] is not None or now_ms >= found["expires_ms"]:
-                return None
-            table.update({"used_ms": now_ms}, where("code_hash") == code_hash)
-    except PlanNotFound:
-        return None
-    return found["plan_id"]
+    found = _use_once(clinic, CLINIC, INVITATIONS, "code_hash", code_hash, now_ms)
+    return None if found is None else found["plan_id"]
 
 
 # Helpers
+
+
+def _use_once(store: Store, file_id: str, table_name: str, field: str, value: str, now_ms: int):
+    """Mark a single-use, expiring secret (a join token, an invitation) used; the record, or
+    None if it is unknown, already used or expired (or the file does not exist)."""
+    try:
+        with store.locked(file_id) as tdb:
+            table = tdb.table(table_name)
+            found = table.get(where(field) == value)
+            if found is None or found["used_ms"] is not None or now_ms >= found["expires_ms"]:
+                return None
+            table.update({"used_ms": now_ms}, where(field) == value)
+    except PlanNotFound:
+        return None
+    return dict(found)
 
 
 def _meta(tdb: TinyDB) -> dict | None:

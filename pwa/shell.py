@@ -111,18 +111,18 @@ def service_worker():
     body = source.replace("self.__WB_MANIFEST", json.dumps(precache_manifest())).replace(
         "__WORKBOX_PATH__", workbox_url("").rstrip("/")
     )
-    response = current_app.response_class(body, mimetype="text/javascript")
-    # The browser must always ask for a new worker; stale copies strand users.
-    response.headers["Cache-Control"] = "no-cache"
-    response.add_etag()
-    return response.make_conditional(request)
+    return _worker_script(body)
 
 
 @bp.get("/sw-notifications.js")
 def service_worker_notifications():
-    body = NOTIFICATIONS_SOURCE.read_text(encoding="utf-8")
+    return _worker_script(NOTIFICATIONS_SOURCE.read_text(encoding="utf-8"))
+
+
+def _worker_script(body: str):
     response = current_app.response_class(body, mimetype="text/javascript")
-    # Imported by the worker: the browser compares it on every update check.
+    # The browser must always ask for a new worker (and compare what it imports);
+    # stale copies strand users.
     response.headers["Cache-Control"] = "no-cache"
     response.add_etag()
     return response.make_conditional(request)
