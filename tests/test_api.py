@@ -11,6 +11,8 @@ from datetime import datetime
 from datetime import timedelta
 
 import pytest
+from api_device import ApiDevice
+from api_device import wire_plan
 
 from pwa import repository
 from pwa import series
@@ -25,64 +27,21 @@ def today(offset: int = 0) -> str:
 
 
 def new_plan(**changes) -> dict:
-    plan = {
-        "time_zone": TZ,
-        "day_start_hour": 3,
-        "sessions": [{"day": today(-3), "number": 1}],
-        "next_session": today(25),
-        "planned_sessions": 4,
-        "skin_type": "not-sure",
-        "pih_history": "not-sure",
-        "mode": "pih_risk",
-        "protocol": {"id": "microneedling-default", "version": 1},
-    }
-    plan.update(changes)
-    return plan
+    return wire_plan(TZ, **changes)
 
 
-class Device:
+class Device(ApiDevice):
     """One phone talking to the API."""
 
-    def __init__(self, client, plan_id=None):
-        self.client = client
-        self.plan_id = plan_id or secrets.token_urlsafe(16)
-        self.id = secrets.token_urlsafe(16)
-        self.credential = secrets.token_urlsafe(24)
-        self.counter = 0
-
-    @property
-    def auth(self):
-        return {"Authorization": f"Bearer {self.id}.{self.credential}"}
-
     def register(self, plan=None):
-        body = {
-            "plan_id": self.plan_id,
-            "device_id": self.id,
-            "credential": self.credential,
-            "plan": plan or new_plan(),
-        }
-        return self.client.post("/api/plans", json=body)
+        return self.post_plan(plan or new_plan())
 
     def event(self, item="hands-off", done=True, day=None, **changes):
-        self.counter += 1
-        event = {
-            "id": secrets.token_urlsafe(12),
-            "device": self.id,
-            "counter": self.counter,
-            "ts": int(time.time() * 1000),
-            "day": day or today(),
-            "item": item,
-            "done": done,
-        }
-        event.update(changes)
-        return event
+        fields = {"ts": int(time.time() * 1000), "day": day or today(), "item": item, "done": done}
+        return self.new_event(**{**fields, **changes})
 
     def sync(self, events, cursor=0, headers=None):
-        return self.client.post(
-            f"/api/plans/{self.plan_id}/sync",
-            json={"events": events, "cursor": cursor},
-            headers=headers or self.auth,
-        )
+        return self.post_sync(events, cursor, headers)
 
 
 @pytest.fixture
@@ -297,17 +256,9 @@ def test_export_has_no_secrets_and_delete_removes_everything(client, store, phon
 
 
 def session_edit(device, session, day, status="planned", at=None):
-    device.counter += 1
-    return {
-        "id": secrets.token_urlsafe(12),
-        "device": device.id,
-        "counter": device.counter,
-        "ts": int(time.time() * 1000),
-        "session": session,
-        "day": day,
-        "time": at,
-        "status": status,
-    }
+    return device.new_event(
+        ts=int(time.time() * 1000), session=session, day=day, time=at, status=status
+    )
 
 
 def test_session_edits_sync_between_devices_and_build_the_same_series(client, store, phone):

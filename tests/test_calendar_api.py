@@ -4,8 +4,6 @@ calendar app fetches it, and every wrong, revoked or foreign key gets the same 4
 from __future__ import annotations
 
 import secrets
-import time
-from datetime import UTC
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -14,18 +12,16 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_device import PROTOCOL_ID
+from api_device import ApiDevice
+from api_device import plan_today
+from api_device import wire_plan
 from icalendar import Calendar
 
 from pwa import create_app
 from pwa import protocol
-from pwa.days import local_day
 
 ZONE = "America/New_York"
-PROTOCOL_ID = "microneedling-default"
-
-
-def plan_today(zone: str = ZONE) -> date:
-    return local_day(datetime.now(UTC), zone, 3)
 
 
 def day(offset: int, zone: str = ZONE) -> str:
@@ -33,63 +29,25 @@ def day(offset: int, zone: str = ZONE) -> str:
 
 
 def new_plan(zone: str = ZONE) -> dict:
-    return {
-        "time_zone": zone,
-        "day_start_hour": 3,
-        "sessions": [{"day": day(-3, zone), "number": 1}],
-        "next_session": day(25, zone),
-        "planned_sessions": 4,
-        "skin_type": "not-sure",
-        "pih_history": "not-sure",
-        "mode": "pih_risk",
-        "protocol": {"id": PROTOCOL_ID, "version": 1},
-    }
+    return wire_plan(zone)
 
 
-class Phone:
+class Phone(ApiDevice):
     """One device with its own plan, talking to the API like the app does."""
 
     def __init__(self, client, zone: str = ZONE):
-        self.client = client
+        super().__init__(client)
         self.zone = zone
-        self.plan_id = secrets.token_urlsafe(16)
-        self.id = secrets.token_urlsafe(16)
-        self.credential = secrets.token_urlsafe(24)
-        self.counter = 0
-
-    @property
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.id}.{self.credential}"}
 
     def register(self) -> Phone:
-        body = {
-            "plan_id": self.plan_id,
-            "device_id": self.id,
-            "credential": self.credential,
-            "plan": new_plan(self.zone),
-        }
-        answer = self.client.post("/api/plans", json=body)
+        answer = self.post_plan(new_plan(self.zone))
         assert answer.status_code == 201, answer.get_json()
         return self
 
     def session(self, session: str, on: str, at: str | None = None, status: str = "planned"):
         """Sync one session edit (add, move, cancel) and check the server took it."""
-        self.counter += 1
-        event = {
-            "id": secrets.token_urlsafe(12),
-            "device": self.id,
-            "counter": self.counter,
-            "ts": int(time.time() * 1000) + self.counter,
-            "session": session,
-            "day": on,
-            "time": at,
-            "status": status,
-        }
-        answer = self.client.post(
-            f"/api/plans/{self.plan_id}/sync",
-            json={"events": [event], "cursor": 0},
-            headers=self.auth,
-        )
+        event = self.new_event(session=session, day=on, time=at, status=status)
+        answer = self.post_sync([event])
         assert answer.status_code == 200, answer.get_json()
         assert answer.get_json()["acknowledged"] == [event["id"]]
 

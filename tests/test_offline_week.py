@@ -4,7 +4,6 @@ merges with what another device did meanwhile, through the real API and TinyDB f
 from __future__ import annotations
 
 import random
-import secrets
 import time
 
 from test_api import Device
@@ -19,30 +18,11 @@ ITEMS = ["hands-off", "no-alcohol", "gentle-cleanse-evening", "clinic-products-o
 
 
 def tick(device, day, item, done, ts):
-    device.counter += 1
-    return {
-        "id": secrets.token_urlsafe(12),
-        "device": device.id,
-        "counter": device.counter,
-        "ts": ts,
-        "day": day,
-        "item": item,
-        "done": done,
-    }
+    return device.new_event(ts=ts, day=day, item=item, done=done)
 
 
 def session_edit(device, session, day, status, ts):
-    device.counter += 1
-    return {
-        "id": secrets.token_urlsafe(12),
-        "device": device.id,
-        "counter": device.counter,
-        "ts": ts,
-        "session": session,
-        "day": day,
-        "time": None,
-        "status": status,
-    }
+    return device.new_event(ts=ts, session=session, day=day, time=None, status=status)
 
 
 def winner(events, key):

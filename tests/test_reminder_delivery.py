@@ -6,7 +6,6 @@ tests/push_receiver.py, which checks the VAPID token and decrypts every message.
 from __future__ import annotations
 
 import base64
-import secrets
 import subprocess
 import threading
 import time
@@ -18,6 +17,10 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from api_device import PROTOCOL_ID
+from api_device import ApiDevice
+from api_device import plan_today
+from api_device import wire_plan
 from push_receiver import PushReceiver
 from support import ROOT
 from support import clean_environment
@@ -28,17 +31,11 @@ from pwa import create_app
 from pwa import notify
 from pwa import push
 from pwa import repository
-from pwa.days import local_day
 from pwa.db import Store
 
 CONTACT = "mailto:reminders@clinic-example.co.uk"
 ZONE = "Europe/London"
-PROTOCOL_ID = "microneedling-default"
 FLASK = ROOT / ".venv" / "bin" / "flask"
-
-
-def plan_today(zone: str = ZONE) -> date:
-    return local_day(datetime.now(UTC), zone, 3)
 
 
 def calendar_today(zone: str = ZONE) -> date:
@@ -53,42 +50,14 @@ def at(on: date, hhmm: str, zone: str = ZONE) -> datetime:
 
 
 def new_plan(zone: str = ZONE) -> dict:
-    today = plan_today(zone)
-    return {
-        "time_zone": zone,
-        "day_start_hour": 3,
-        "sessions": [{"day": (today - timedelta(days=3)).isoformat(), "number": 1}],
-        "next_session": (today + timedelta(days=25)).isoformat(),
-        "planned_sessions": 4,
-        "skin_type": "not-sure",
-        "pih_history": "not-sure",
-        "mode": "pih_risk",
-        "protocol": {"id": PROTOCOL_ID, "version": 1},
-    }
+    return wire_plan(zone)
 
 
-class Phone:
+class Phone(ApiDevice):
     """One device talking to the API as the app does."""
 
-    def __init__(self, client, plan_id: str | None = None):
-        self.client = client
-        self.plan_id = plan_id or secrets.token_urlsafe(16)
-        self.id = secrets.token_urlsafe(16)
-        self.credential = secrets.token_urlsafe(24)
-        self.counter = 0
-
-    @property
-    def auth(self) -> dict:
-        return {"Authorization": f"Bearer {self.id}.{self.credential}"}
-
     def register(self, zone: str = ZONE) -> Phone:
-        body = {
-            "plan_id": self.plan_id,
-            "device_id": self.id,
-            "credential": self.credential,
-            "plan": new_plan(zone),
-        }
-        answer = self.client.post("/api/plans", json=body)
+        answer = self.post_plan(new_plan(zone))
         assert answer.status_code == 201, answer.get_json()
         return self
 
@@ -108,29 +77,15 @@ class Phone:
         self.plan_id = owner.plan_id
         return self
 
-    def _event(self, **fields) -> dict:
-        self.counter += 1
-        return {
-            "id": secrets.token_urlsafe(12),
-            "device": self.id,
-            "counter": self.counter,
-            "ts": int(time.time() * 1000) + self.counter,
-            **fields,
-        }
-
     def sync(self, events: list[dict]) -> None:
-        answer = self.client.post(
-            f"/api/plans/{self.plan_id}/sync",
-            json={"events": events, "cursor": 0},
-            headers=self.auth,
-        )
+        answer = self.post_sync(events)
         assert answer.status_code == 200, answer.get_json()
 
     def session(self, session: str, on: date, hhmm: str | None, status: str = "planned"):
-        self.sync([self._event(session=session, day=on.isoformat(), time=hhmm, status=status)])
+        self.sync([self.new_event(session=session, day=on.isoformat(), time=hhmm, status=status)])
 
     def tick(self, on: date, items: list[str], done: bool = True) -> None:
-        self.sync([self._event(day=on.isoformat(), item=item, done=done) for item in items])
+        self.sync([self.new_event(day=on.isoformat(), item=item, done=done) for item in items])
 
     def subscribe(self, subscription: dict, prefs: dict | None = None):
         return self.client.put(
@@ -305,7 +260,7 @@ def test_overlapping_runs_send_each_reminder_once(push_app, data_dir, web, phone
 def test_daily_reminder_only_while_items_of_the_day_are_left(push_app, phone, receiver):
     plan = repository.get_plan(push_app.extensions["store"], phone.plan_id)
     session_day = date.fromisoformat(plan["sessions"][0]["day"])
-    aftercare_day = plan_today() - timedelta(days=1)
+    aftercare_day = plan_today(ZONE) - timedelta(days=1)
     items = items_of(push_app, plan["mode"], (aftercare_day - session_day).days)
     assert len(items) > 1
     subscribe(phone, receiver, "a", {"daily_time": "19:00"})
@@ -330,7 +285,7 @@ def test_daily_reminder_only_while_items_of_the_day_are_left(push_app, phone, re
 
 def test_daily_reminder_is_off_unless_a_time_is_chosen(push_app, phone, receiver):
     subscribe(phone, receiver, "a", {"daily_time": None})
-    aftercare_day = plan_today() - timedelta(days=1)
+    aftercare_day = plan_today(ZONE) - timedelta(days=1)
     assert send_due(push_app, at(aftercare_day, "19:30")) == Counter()
     assert receiver.requests == []
 
