@@ -61,10 +61,8 @@ def sync(plan_id: str):
     # One read of the plan file serves the credential check, the fit check and a poll's answer.
     snap = repository.snapshot(_store(), plan_id)
     device_id = _authorised(plan_id, snap)
-    body = _json_body()
-    cursor = body.get("cursor")
-    if type(cursor) is not int or cursor < 0:
-        return error_response(400, "bad_request", "cursor: must be a whole number from 0")
+    body = _json_body()  # the schema has checked cursor: a whole number from 0
+    cursor = body["cursor"]
     raw_events = body.get("events")
     events = [] if raw_events == [] else merge.validate_batch(raw_events)
     now = datetime.now(UTC)
