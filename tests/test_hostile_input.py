@@ -320,6 +320,56 @@ def test_a_push_endpoint_urlsplit_refuses_is_a_400_not_a_crash(world, endpoint):
     check_answer(world, before, answer.status_code, answer.mimetype, answer.get_data())
 
 
+# --- the compiled check and jsonschema must agree -----------------------------------
+
+
+def _at(value, where):
+    for part in where:
+        value = value[part]
+    return copy.deepcopy(value)
+
+
+def _jsonschema_accepts(path: str, method: str, body) -> bool:
+    validator = api_schema._validator(api_schema.openapi_path(path), method)
+    return next(validator.iter_errors(body), None) is None
+
+
+@pytest.mark.parametrize(("path", "method"), [op for op in operations() if request_schema(*op)])
+def test_the_compiled_check_and_jsonschema_agree(path, method):
+    """check_body lets the compiled validator accept bodies: it must never accept more."""
+    near_valid = [st.sampled_from(list(examples(path, method).values()))]
+    for example in examples(path, method).values():
+        places = list(_places(example))
+        # A place given any JSON value, or a value found elsewhere in the example
+        # (those often still fit: both verdicts get tried).
+        elsewhere = st.sampled_from(places).map(lambda where, value=example: _at(value, where))
+        near_valid.append(
+            st.builds(_replaced, st.just(example), st.sampled_from(places), JSON_VALUES | elsewhere)
+        )
+    verdicts = Counter()
+
+    @settings(HYPOTHESIS, max_examples=RAW_EXAMPLES)
+    @given(body=st.one_of(*near_valid, st.dictionaries(KEYS, JSON_VALUES, max_size=8)))
+    def run(body):
+        quick = api_schema._passes_quick_check(path, method, body)
+        full = _jsonschema_accepts(path, method, body)
+        assert not quick or full, f"accepted by the compiled check only: {body!r}"
+        # A body jsonschema accepts takes the fast road unless it holds a float.
+        assert quick or not full or api_schema._holds_float(body), body
+        verdicts[full] += 1
+
+    run()
+    for body in examples(path, method).values():
+        assert api_schema._passes_quick_check(path, method, body)
+    assert verdicts[True] and verdicts[False], verdicts  # both verdicts were tried
+
+
+def test_a_whole_float_is_not_a_whole_number():
+    sync = "/api/plans/{plan_id}/sync"
+    with pytest.raises(api_schema.RequestInvalid, match="cursor: must be"):
+        api_schema.check_body(sync, "post", {"cursor": 2.0, "events": []})
+
+
 def test_the_run_sent_the_payloads_it_promises():
     # Runs last in this module: the count covers every test above.  CI's bounded run
     # sends about 3,900; `make soak` (SOAK=1) must reach the issue's 10,000.
