@@ -104,11 +104,16 @@ def _passes_quick_check(path: str, method: str, body: Any) -> bool:
 
 
 def _holds_float(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_holds_float(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_holds_float(item) for item in value)
-    return isinstance(value, float)
+    waiting = [value]
+    while waiting:
+        item = waiting.pop()
+        if isinstance(item, dict):
+            waiting.extend(item.values())
+        elif isinstance(item, list):
+            waiting.extend(item)
+        elif isinstance(item, float):
+            return True
+    return False
 
 
 @functools.cache

@@ -324,11 +324,15 @@ def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
     if not _well_formed(plan_id):
         return None
     with store.reading(plan_id) as tdb:
-        meta = _meta(tdb)
-        if meta is None:
-            return None
-        devices = {d["device"]: dict(d) for d in tdb.table(DEVICES).all()}
-        events = sorted((dict(e) for e in tdb.table(EVENTS).all()), key=lambda e: e["seq"])
+        # Every table is needed whole, so the file is taken as TinyDB lays it out
+        # ({table: {document id: document}}): building a Document for each event
+        # would cost a sync more than reading the file does.
+        tables = tdb.storage.read() or {}
+    meta = next(iter(tables.get(PLAN, {}).values()), None)
+    if meta is None:
+        return None
+    devices = {device["device"]: device for device in tables.get(DEVICES, {}).values()}
+    events = sorted(tables.get(EVENTS, {}).values(), key=lambda event: event["seq"])
     return PlanSnapshot(plan_id, meta["plan"], meta["seq"], devices, events)
 
 
