@@ -1,7 +1,7 @@
 // Entry point for every page.  Today comes first, since it is what the app
-// is opened for; the other components load once it is on screen.  Each one
-// does nothing on pages without its elements.
-import {startToday} from './components/today.js';
+// is opened for; every other component loads after the page's first paint,
+// so none of them stands between a page and its content.  Each one does
+// nothing on pages without its elements.
 
 // The browser offers installation once per page load, possibly before the
 // install component has loaded: keep the offer for it.
@@ -11,7 +11,18 @@ window.addEventListener('beforeinstallprompt', (event) => {
   installOffer = event;
 });
 
-startToday(document).finally(async () => {
+async function startTodayHere() {
+  // Only Today draws its content with script.  A phone with a plan has its
+  // modules preloaded (boot.js); on a first visit the form is in the HTML, so
+  // Today's script can wait until that is painted.
+  if (!document.querySelector('[data-today]')) return;
+  if (document.documentElement.hasAttribute('data-first-visit')) await afterFirstPaint();
+  const {startToday} = await import('./components/today.js');
+  await startToday(document);
+}
+
+async function startTheRest() {
+  await afterFirstPaint();
   const [install, devices, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
@@ -30,4 +41,23 @@ startToday(document).finally(async () => {
   notifications.startNotifications(document);
   syncStatus.startSyncStatus(document);
   serviceWorker.startServiceWorker();
-});
+}
+
+/** Resolves once the page's first content is on screen (its paint timing entry). */
+function afterFirstPaint() {
+  return new Promise((resolve) => {
+    // A hidden tab paints nothing, and not every browser reports paints: start anyway.
+    setTimeout(resolve, 500);
+    try {
+      new PerformanceObserver((entries, observer) => {
+        if (!entries.getEntriesByName('first-contentful-paint').length) return;
+        observer.disconnect();
+        resolve();
+      }).observe({type: 'paint', buffered: true});
+    } catch {
+      resolve();
+    }
+  });
+}
+
+startTodayHere().finally(startTheRest);

@@ -46,6 +46,8 @@ def phone_profile(playwright, tmp_path):
 def onboard(page, last_session: str, skin_type: str = "not-sure", history: str = "not-sure"):
     form = page.locator("[data-onboarding]")
     form.wait_for()
+    # Shown from the HTML before its script runs; the script enables the button.
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
     form.get_by_label("Date of your most recent session").fill(last_session)
     form.locator(f"input[name=skin_type][value='{skin_type}']").check()
     form.locator(f"input[name=pih_history][value='{history}']").check()
@@ -68,7 +70,9 @@ def test_onboarding_and_ticks_work_offline_and_survive_a_reload(own_server, phon
     first_date = page.locator("[data-onboarding] input[type=date]").first
     first_date.wait_for()
     assert first_date.get_attribute("name") == "last_session"
-    assert first_date.input_value() == today_here(), "set to today by the page's script"
+    # The form is in the HTML; its script sets the date and enables the button.
+    expect(first_date).to_have_value(today_here())
+    expect(page.get_by_role("button", name="Start my aftercare")).to_be_enabled()
 
     onboard(page, today_here())
     assert page.locator("[data-day-heading]").inner_text() == "Day 0 after session 1"
@@ -185,3 +189,68 @@ def test_indexeddb_wins_over_the_quick_snapshot(live_server, phone_profile):
     # The snapshot still says ticked; the render from IndexedDB follows and wins.
     expect(page.locator("[data-checklist=today] [data-item-id='hands-off']")).not_to_be_checked()
     expect(page.locator("[data-progress-text]")).to_contain_text("0 of")
+
+
+# Records, on every animation frame from the start of the page, whether the onboarding
+# form was ever on screen, until Today's checklist is.
+WATCH_THE_FORM = """(() => {
+  window.__formShown = false;
+  const look = () => {
+    const form = document.querySelector('[data-onboarding]');
+    if (form && form.getClientRects().length) window.__formShown = true;
+    if (!document.querySelector('[data-checklist] input')) requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})();"""
+
+
+def test_a_first_visit_shows_the_form_before_any_module_has_loaded(live_server, phone):
+    page = phone.new_page()
+    held, released = [], []
+
+    def hold_modules(route):
+        # Every module waits: what shows is the HTML, the stylesheet and boot.js alone.
+        if released or route.request.url.endswith("/boot.js"):
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/*.*js", hold_modules)
+    # "commit": the modules, held back, keep DOMContentLoaded from firing.
+    page.goto(live_server.url + "/", wait_until="commit")
+    form = page.locator("[data-onboarding]")
+    expect(form).to_be_visible()
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_disabled()
+    expect(page.locator("[data-today]")).to_be_hidden()
+    assert held, "the page asked for its modules"
+    released.append(True)
+    for route in held:
+        route.continue_()
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+
+
+def test_a_phone_with_a_plan_never_paints_the_form(live_server, phone):
+    page = phone.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(2))
+    page.add_init_script(WATCH_THE_FORM)
+    for _ in range(3):
+        page.reload()
+        page.locator("[data-checklist] input[type=checkbox]").first.wait_for()
+        assert page.evaluate("window.__formShown") is False
+        # Today's modules were asked for side by side, before the page had finished parsing.
+        preloaded = page.locator("link[rel=modulepreload]")
+        assert preloaded.count() >= 10
+
+
+def test_a_stale_plan_flag_still_ends_on_the_form(live_server, browser):
+    # No service worker: this is about the page, not about what the worker caches.
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.goto(live_server.url + "/learn/")
+    page.evaluate("localStorage.setItem('aftercare:has-plan', '1')")
+    page.goto(live_server.url + "/")
+    expect(page.locator("[data-onboarding]")).to_be_visible()
+    expect(page.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    assert page.evaluate("localStorage.getItem('aftercare:has-plan')") is None
+    context.close()

@@ -18,10 +18,13 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 export function runOnboarding(form) {
   const today = localDay(new Date(), deviceTimeZone(), DEFAULT_DAY_START_HOUR);
   const lastSession = form.elements.last_session;
-  lastSession.value = today;
+  // The form is on screen before this script runs: keep a date already typed.
+  lastSession.value ||= today;
   lastSession.max = today;
   form.elements.next_session.min = today;
   form.hidden = false;
+  // Disabled in the HTML: a tap before this script arrived would have sent the answers away.
+  form.querySelector('[type=submit]').disabled = false;
   const error = form.querySelector('[data-form-error]');
   return new Promise((resolve) => {
     form.addEventListener('submit', async (event) => {

@@ -32,31 +32,31 @@ export async function startToday(root) {
     if (!plan || document.visibilityState !== 'visible') return;
     if (localDay(new Date(), plan.timeZone, plan.dayStartHour) !== shown) redraw();
   });
+  const form = root.querySelector('[data-onboarding]');
   const show = async (stored) => {
     plan = stored;
     await redraw();
-    view.hidden = false;
-    revealTheRest(root);
+    showToday(root, view, form);
   };
   const snapshot = todaysSnapshot();
   if (snapshot) {
     paint(view, snapshot, new Map(snapshot.done.map((id) => [`${snapshot.today}|${id}`, true])));
-    view.hidden = false;
-    revealTheRest(root);
+    showToday(root, view, form);
   }
   const stored = await loadPlan();
   if (stored) return show(stored);
-  // No plan yet: show the form (loaded only now: most visits never need it).
+  // No plan yet.  The form is normally on screen already (boot.js); this also
+  // covers a stale "has a plan" flag.  Its script loads only now: most opens of
+  // Today never need it.
+  document.documentElement.setAttribute('data-first-visit', '');
+  view.hidden = true;
+  revealTheRest(root);
   const [{runOnboarding}, {randomId}, {persistStorage}] = await Promise.all([
     import('./onboarding.js'),
     import('../lib/ids.js'),
     import('../lib/persist.js'),
   ]);
-  const template = root.querySelector('[data-onboarding-template]');
-  template.replaceWith(template.content.cloneNode(true));
-  const form = root.querySelector('[data-onboarding]');
   const done = runOnboarding(form);
-  revealTheRest(root); // the form is on screen now
   done.then(async (created) => {
     const shared = form.elements.shared_device?.checked;
     if (shared) useSharedDeviceMode();
@@ -65,6 +65,14 @@ export async function startToday(root) {
     document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
     await show(created);
   });
+}
+
+/** Today's checklist in place of the onboarding form, whatever boot.js guessed. */
+function showToday(root, view, form) {
+  document.documentElement.removeAttribute('data-first-visit');
+  form.hidden = true;
+  view.hidden = false;
+  revealTheRest(root);
 }
 
 /** Show what waits below Today's top part, in the frame that part appears in. */

@@ -9,6 +9,8 @@ import {localDay} from './days.js';
 import {isSharedDevice} from './shared-device.js';
 
 const KEY = 'aftercare:today';
+// Read by js/boot.js before Today's first paint: whether to show the onboarding form.
+const HAS_PLAN = 'aftercare:has-plan';
 
 /** The snapshot if it was taken for the plan's current local day, else null. */
 export function todaysSnapshot(now = new Date()) {
@@ -30,6 +32,20 @@ export function saveSnapshot(snapshot) {
     localStorage.setItem(KEY, JSON.stringify(snapshot));
   } catch {
     // Storage full or blocked: the snapshot is only a shortcut.
+  }
+}
+
+/** Keep boot.js's "this phone has a plan" flag equal to what IndexedDB holds. */
+export function rememberPlanHere(hasPlan) {
+  try {
+    // A shared device keeps it for the tab only, like the plan itself.
+    const kept = isSharedDevice() ? sessionStorage : localStorage;
+    for (const storage of [localStorage, sessionStorage]) {
+      if (hasPlan && storage === kept) storage.setItem(HAS_PLAN, '1');
+      else storage.removeItem(HAS_PLAN);
+    }
+  } catch {
+    // Blocked storage: boot.js then shows the form first and Today corrects it.
   }
 }
 

@@ -9,7 +9,7 @@
 import {openDB} from '../../vendor/idb-v8.0.4/index.js';
 import {isLater} from './merge.js';
 import {isSharedDevice, markSharedDevice} from './shared-device.js';
-import {clearSnapshot} from './snapshot.js';
+import {clearSnapshot, rememberPlanHere} from './snapshot.js';
 
 let opening = null;
 const ALL = ['plan', 'ticks', 'sessions', 'outbox', 'meta'];
@@ -40,7 +40,9 @@ export function useSharedDeviceMode() {
 const ephemeral = () => import('./ephemeral-db.js').then((module) => module.openEphemeral());
 
 export async function loadPlan() {
-  return (await database()).get('plan', 'current');
+  const plan = await (await database()).get('plan', 'current');
+  rememberPlanHere(Boolean(plan));
+  return plan;
 }
 
 // Opening IndexedDB is the slowest step of opening the app offline: start it
@@ -60,6 +62,7 @@ export async function startPlan(plan, device, meta = {}) {
   const values = {device: device.id, credential: device.credential, counter: 0, cursor: 0, registered: false, ...meta};
   for (const [key, value] of Object.entries(values)) tx.objectStore('meta').put(value, key);
   await tx.done;
+  rememberPlanHere(true);
 }
 
 export async function getMeta(key) {
@@ -120,6 +123,7 @@ export async function eraseAll() {
   for (const name of ALL) tx.objectStore(name).clear();
   await tx.done;
   forgetCaches();
+  rememberPlanHere(false);
 }
 
 /** Latest tick events for every item on the days from `firstDay` to `lastDay`. */
