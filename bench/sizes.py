@@ -1,7 +1,8 @@
 """Transfer-size budgets, measured against `make run` (gunicorn, compression on) in real Chromium.
 
 Prints a table and writes bench/results/sizes.json.  Budgets (compressed bytes):
-- Today's critical path (HTML + CSS + JS a first visit to / starts before Today shows) <= 30 KB
+- Today's critical path (HTML + CSS + JS / starts before Today shows), on a phone with a plan
+  (the checklist) and on a first visit (the onboarding form), each     <= 30 KB
 - service worker + the Workbox runtime it imports                  <= 20 KB
 - everything precached                                             <= 250 KB
 Usage: `make bench`.
@@ -17,15 +18,20 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 from report import write_report  # noqa: E402
 from support import RunningServer  # noqa: E402
+from test_checklist import onboard  # noqa: E402
+from test_checklist import today_here  # noqa: E402
 
 KB = 1024
 BUDGETS = {
     "today_critical_path": 30 * KB,
+    "first_visit_critical_path": 30 * KB,
     "service_worker_and_workbox": 20 * KB,
     "everything_precached": 250 * KB,
 }
@@ -40,7 +46,7 @@ def transfer_size(url: str) -> int:
 
 
 # Today is on screen once its onboarding form (first visit) or checklist shows.
-TODAY_SHOWN = "[data-onboarding]:not([hidden]), [data-checklist] input"
+TODAY_SHOWN = "html[data-first-visit] [data-onboarding]:not([hidden]), [data-checklist] input"
 # Records, from the start of the page, when Today first shows.
 WATCH_TODAY = """(() => {
   const selector = %r;
@@ -56,15 +62,28 @@ STARTED_BEFORE = """shownAt => performance.getEntriesByType('resource')
   .filter((entry) => entry.startTime <= shownAt).map((entry) => entry.name)"""
 
 
-def critical_path(base: str) -> tuple[int, list[str]]:
-    """HTML, CSS and JS a first visit to Today starts loading before Today is on screen.
+def critical_path(base: str, with_plan: bool) -> tuple[int, list[str]]:
+    """HTML, CSS and JS that / starts loading before Today is on screen, over the network.
 
-    What the app loads after that (install help, sync, the service worker's
-    registration) is not on the critical path and is left out.
+    Without a plan that is a first visit, and Today is its onboarding form; with one
+    (onboarded first in the same profile) it is the day's checklist.  The service
+    worker is kept out, so every file comes from the server with its real transfer
+    size.  What the app loads after Today shows (install help, sync, the service
+    worker's registration) is not on the critical path and is left out.
     """
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        page = browser.new_page(viewport={"width": 390, "height": 844})
+        context = browser.new_context(
+            viewport={"width": 390, "height": 844}, service_workers="block"
+        )
+        page = context.new_page()
+        if with_plan:
+            page.goto(base + "/")
+            onboard(page, today_here(2))
+            # Onboarding filled the HTTP cache: the measured load must not use it.
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         page.add_init_script(WATCH_TODAY % TODAY_SHOWN)
         seen = []
         page.on("requestfinished", lambda request: seen.append(request))
@@ -105,7 +124,8 @@ def main() -> int:
         server = RunningServer(Path(folder) / "data", Path(folder) / "server.log").start()
         try:
             measured = {
-                "today_critical_path": critical_path(server.url),
+                "today_critical_path": critical_path(server.url, with_plan=True),
+                "first_visit_critical_path": critical_path(server.url, with_plan=False),
                 "service_worker_and_workbox": service_worker(server.url),
                 "everything_precached": precached(server.url),
             }

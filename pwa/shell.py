@@ -49,10 +49,13 @@ def workbox_url(filename: str) -> str:
     return url_for("static", filename=f"vendor/{current_app.config['WORKBOX_DIR']}/{filename}")
 
 
-# The modules Today needs before it can show anything, preloaded side by side
-# rather than discovered one import level after another.
+# Today's entry module (js/boot.js starts it) and the modules it needs before it
+# can show anything, preloaded side by side rather than discovered one import
+# level after another.
+TODAY_ENTRY = "js/today-app.js"
 CRITICAL_MODULES = (
-    "js/app.js",
+    TODAY_ENTRY,
+    "js/start.js",
     "js/components/today.js",
     "js/components/checklist.js",
     "js/components/due-cards.js",

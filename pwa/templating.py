@@ -9,6 +9,7 @@ from datetime import datetime
 from flask import Flask
 from flask import current_app
 from flask import request
+from flask import url_for
 
 from . import shell
 from . import web_manifest
@@ -45,9 +46,16 @@ def template_globals() -> dict:
         "has_brand_colours": bool(config["ACCENT_COLOR"] or config["ACCENT_COLOR_DARK"]),
         "theme_dark": web_manifest.THEME_DARK,
         "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
-        # Today's modules are preloaded on Today only: elsewhere they would compete with
-        # the page's own first paint (Lighthouse's LCP on an explainer page).
-        "module_urls": shell.module_urls() if request.endpoint == "today.index" else [],
+        # Today has its own entry module, started by js/boot.js, and only Today preloads
+        # its modules: elsewhere they would compete with the page's own first paint.
+        **(_today_scripts() if request.endpoint == "today.index" else {"today_entry": None}),
+    }
+
+
+def _today_scripts() -> dict:
+    return {
+        "today_entry": url_for("static", filename=shell.TODAY_ENTRY),
+        "module_urls": shell.module_urls(),
     }
 
 

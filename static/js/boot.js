@@ -1,11 +1,12 @@
 /*
  * Today's first decision, made before the page is first painted (a classic,
- * blocking script in <head>, so keep it tiny).  A phone with no plan here gets
- * <html data-first-visit>: the stylesheet then shows the onboarding form that is
- * already in the HTML, so a new client sees it without waiting for any module.
- * A phone with a plan starts fetching Today's modules side by side at once
- * (modulepreload), since Today's checklist is drawn by them.
- *
+ * blocking script in <head>, so keep it tiny).
+ * - A phone with no plan here gets <html data-first-visit>: the stylesheet then
+ *   shows the onboarding form that is already in the HTML, so a new client sees
+ *   it without waiting for any module.  Today's script starts after that paint.
+ * - A phone with a plan fetches Today's modules side by side at once
+ *   (modulepreload) and runs Today's script as soon as they are in, since the
+ *   day's checklist is drawn by them.
  * lib/snapshot.js keeps the flag read here in step with IndexedDB; if it is ever
  * wrong, today.js corrects the page once IndexedDB has answered.
  */
@@ -18,15 +19,38 @@
   } catch (blocked) {
     // Storage turned off: the form shows, and Today follows if a plan turns up.
   }
-  if (!hasPlan) {
-    document.documentElement.setAttribute('data-first-visit', '');
+
+  function add(tag, attributes) {
+    var element = document.createElement(tag);
+    for (var name in attributes) element.setAttribute(name, attributes[name]);
+    document.head.appendChild(element);
+  }
+  function startToday() {
+    add('script', {type: 'module', src: script.getAttribute('data-entry')});
+  }
+
+  if (hasPlan) {
+    var modules = script.getAttribute('data-modules').split(' ');
+    for (var i = 0; i < modules.length; i += 1) add('link', {rel: 'modulepreload', href: modules[i]});
+    startToday();
     return;
   }
-  var modules = script.getAttribute('data-modules').split(' ');
-  for (var i = 0; i < modules.length; i += 1) {
-    var link = document.createElement('link');
-    link.rel = 'modulepreload';
-    link.href = modules[i];
-    document.head.appendChild(link);
+  document.documentElement.setAttribute('data-first-visit', '');
+  // Once the form is on screen (the wait start.js's afterFirstPaint makes too; a
+  // classic script cannot import it).
+  var started = false;
+  function once() {
+    if (!started) startToday();
+    started = true;
+  }
+  setTimeout(once, 500); // a hidden tab paints nothing; some browsers report no paints
+  try {
+    new PerformanceObserver(function (entries, observer) {
+      if (!entries.getEntriesByName('first-contentful-paint').length) return;
+      observer.disconnect();
+      once();
+    }).observe({type: 'paint', buffered: true});
+  } catch (unsupported) {
+    once();
   }
 })();
