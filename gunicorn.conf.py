@@ -20,7 +20,12 @@ accesslog = "-"
 # The request path without its query string: calendar feed keys travel in the
 # query, and secrets do not belong in logs.
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s"'
-# Phones on slow networks keep connections open; sync workers must not wait long.
+# Threaded workers: a browser's idle or speculative connection then waits in the
+# worker's poller instead of holding a whole sync worker until `timeout` (with a
+# few sync workers and no proxy in front, two preconnected sockets stalled every
+# other request for 30 s).  Several threads per worker also serve slow phones.
+worker_class = "gthread"
+threads = int(os.environ.get("THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
 

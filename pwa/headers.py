@@ -2,31 +2,39 @@
 
 The Content-Security-Policy allows nothing from other origins and no inline
 script or style, so a template that slips in `style=` or a CDN link breaks
-visibly in the browser tests instead of silently in production.
+visibly in the browser tests instead of silently in production.  The one
+exception is Today's boot script, allowed by its SHA-256 (shell.boot_script):
+any other inline script, or a changed copy of it, is refused.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 from flask import Response
+from flask import current_app
 from flask import request
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "manifest-src 'self'",
-        "worker-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+from . import shell
+
+
+def content_security_policy(script_hash: str) -> str:
+    """The policy, allowing one inline script: the one whose hash is `script_hash`."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self' {script_hash}",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "worker-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 # Features this app never uses, switched off for it and anything it could embed.
@@ -51,12 +59,14 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["content_security_policy"] = content_security_policy(shell.boot_script_hash())
     app.after_request(add_security_headers)
 
 
 def add_security_headers(response: Response) -> Response:
     """Set the headers every page and API answer carries."""
-    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    policy = current_app.extensions["content_security_policy"]
+    response.headers.setdefault("Content-Security-Policy", policy)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     # Page addresses can carry plan ids; no other site needs to see them.
     response.headers.setdefault("Referrer-Policy", "no-referrer")

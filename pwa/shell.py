@@ -8,6 +8,9 @@ Workbox runtime is served from static/vendor/workbox-vX.Y.Z/, copied there by
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import json
 from pathlib import Path
 
@@ -49,13 +52,12 @@ def workbox_url(filename: str) -> str:
     return url_for("static", filename=f"vendor/{current_app.config['WORKBOX_DIR']}/{filename}")
 
 
-# Today's entry module (js/boot.js starts it) and the modules it needs before it
+# Today's entry module (its boot script starts it) and the modules it needs before it
 # can show anything, preloaded side by side rather than discovered one import
 # level after another.
 TODAY_ENTRY = "js/today-app.js"
 CRITICAL_MODULES = (
     TODAY_ENTRY,
-    "js/start.js",
     "js/components/today.js",
     "js/components/checklist.js",
     "js/components/due-cards.js",
@@ -67,6 +69,22 @@ CRITICAL_MODULES = (
     "js/lib/snapshot.js",
     "js/lib/store.js",
 )
+
+
+# Inline in Today's <head>, byte for byte as in this file: the CSP allows it by hash.
+BOOT_SCRIPT = ROOT / "templates" / "today" / "boot.js"
+
+
+@functools.cache
+def boot_script() -> str:
+    """Today's inline boot script, exactly as the page carries it."""
+    return BOOT_SCRIPT.read_text(encoding="utf-8")
+
+
+def boot_script_hash() -> str:
+    """The CSP source that allows exactly the boot script: 'sha256-<base64>'."""
+    digest = hashlib.sha256(boot_script().encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
 def module_urls() -> list[str]:

@@ -10,6 +10,7 @@ from flask import Flask
 from flask import current_app
 from flask import request
 from flask import url_for
+from markupsafe import Markup
 
 from . import shell
 from . import web_manifest
@@ -46,8 +47,9 @@ def template_globals() -> dict:
         "has_brand_colours": bool(config["ACCENT_COLOR"] or config["ACCENT_COLOR_DARK"]),
         "theme_dark": web_manifest.THEME_DARK,
         "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
-        # Today has its own entry module, started by js/boot.js, and only Today preloads
-        # its modules: elsewhere they would compete with the page's own first paint.
+        # Today has its own entry module, started by its inline boot script
+        # (templates/today/boot.js), and only Today preloads its modules: elsewhere
+        # they would compete with the page's own first paint.
         **(_today_scripts() if request.endpoint == "today.index" else {"today_entry": None}),
     }
 
@@ -55,6 +57,7 @@ def template_globals() -> dict:
 def _today_scripts() -> dict:
     return {
         "today_entry": url_for("static", filename=shell.TODAY_ENTRY),
+        "boot_script": Markup(shell.boot_script()),
         "module_urls": shell.module_urls(),
     }
 

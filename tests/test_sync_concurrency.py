@@ -99,6 +99,8 @@ def _run(clients: list[Client]) -> tuple[list[int], list[str]]:
         thread.start()
     for thread in threads:
         thread.join(timeout=300)
+    for client in clients:
+        client.connection.close()  # kept alive by the threaded workers until now
     return statuses, ids
 
 

@@ -3,7 +3,7 @@
  * linked devices, joining, sessions, calendar, notifications, sync status and
  * the service worker.  Each component does nothing on a page without its
  * elements.  Loaded by both entries: app.js (every page but Today) and
- * today-app.js (Today).
+ * today-app.js (Today, once Today is on screen).
  */
 
 // The browser offers installation once per page load, possibly before the
@@ -14,7 +14,8 @@ window.addEventListener('beforeinstallprompt', (event) => {
   installOffer = event;
 });
 
-export async function startComponents() {
+/** Start them all; `earlyOffer`: an install offer the page's entry kept before this loaded. */
+export async function startComponents(earlyOffer = null) {
   const [install, devices, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
@@ -25,7 +26,7 @@ export async function startComponents() {
     import('./components/sync-status.js'),
     import('./sw-client.js'),
   ]);
-  install.startInstallHelp(document, installOffer);
+  install.startInstallHelp(document, earlyOffer ?? installOffer);
   devices.startDevices(document);
   join.startJoin(document);
   sessions.startSessions(document);

@@ -9,7 +9,7 @@ import {localDay} from './days.js';
 import {isSharedDevice} from './shared-device.js';
 
 const KEY = 'aftercare:today';
-// Read by js/boot.js before Today's first paint: whether to show the onboarding form.
+// Read by Today's boot script (templates/today/boot.js) before Today's first paint: whether to show the onboarding form.
 const HAS_PLAN = 'aftercare:has-plan';
 
 /** The snapshot if it was taken for the plan's current local day, else null. */

@@ -1,6 +1,7 @@
 /*
- * Today's first decision, made before the page is first painted (a classic,
- * blocking script in <head>, so keep it tiny).
+ * Today's first decision, made before the page is first painted: a classic
+ * script inline in <head> (its hash is in the CSP, see shell.boot_script), so it
+ * costs no request.  Keep it tiny.
  * - A phone with no plan here gets <html data-first-visit>: the stylesheet then
  *   shows the onboarding form that is already in the HTML, so a new client sees
  *   it without waiting for any module.  Today's script starts after that paint.
@@ -11,6 +12,13 @@
  * wrong, today.js corrects the page once IndexedDB has answered.
  */
 (function () {
+  // The browser offers installation once per page load, maybe before Today's
+  // modules run: keep the offer for the install component (start.js).
+  window.addEventListener('beforeinstallprompt', function (event) {
+    event.preventDefault();
+    window.aftercareInstallOffer = event;
+  });
+
   var KEY = 'aftercare:has-plan';
   var script = document.currentScript;
   var hasPlan = false;
