@@ -2,20 +2,12 @@
  * What every page starts once its own content is on screen: install help,
  * linked devices, joining, sessions, calendar, notifications, sync status and
  * the service worker.  Each component does nothing on a page without its
- * elements.  Loaded by both entries: app.js (every page but Today) and
- * today-app.js (Today, once Today is on screen).
+ * elements.  Loaded by both entries once their page is on screen: app.js
+ * (every page but Today) and today-app.js (Today).
  */
 
-// The browser offers installation once per page load, possibly before the
-// install component has loaded: keep the offer for it.
-let installOffer = null;
-window.addEventListener('beforeinstallprompt', (event) => {
-  event.preventDefault();
-  installOffer = event;
-});
-
-/** Start them all; `earlyOffer`: an install offer the page's entry kept before this loaded. */
-export async function startComponents(earlyOffer = null) {
+/** Start them all; `installOffer`: the browser's install offer, if the page's entry kept one. */
+export async function startComponents(installOffer = null) {
   const [install, devices, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
@@ -26,7 +18,7 @@ export async function startComponents(earlyOffer = null) {
     import('./components/sync-status.js'),
     import('./sw-client.js'),
   ]);
-  install.startInstallHelp(document, earlyOffer ?? installOffer);
+  install.startInstallHelp(document, installOffer);
   devices.startDevices(document);
   join.startJoin(document);
   sessions.startSessions(document);
@@ -34,21 +26,4 @@ export async function startComponents(earlyOffer = null) {
   notifications.startNotifications(document);
   syncStatus.startSyncStatus(document);
   serviceWorker.startServiceWorker();
-}
-
-/** Resolves once the page's first content is on screen (its paint timing entry). */
-export function afterFirstPaint() {
-  return new Promise((resolve) => {
-    // A hidden tab paints nothing, and not every browser reports paints: start anyway.
-    setTimeout(resolve, 500);
-    try {
-      new PerformanceObserver((entries, observer) => {
-        if (!entries.getEntriesByName('first-contentful-paint').length) return;
-        observer.disconnect();
-        resolve();
-      }).observe({type: 'paint', buffered: true});
-    } catch {
-      resolve();
-    }
-  });
 }

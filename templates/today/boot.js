@@ -44,7 +44,7 @@
     return;
   }
   document.documentElement.setAttribute('data-first-visit', '');
-  // Once the form is on screen (the wait start.js's afterFirstPaint makes too; a
+  // Once the form is on screen (the wait app.js's afterFirstPaint makes too; a
   // classic script cannot import it).
   var started = false;
   function once() {
