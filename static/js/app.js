@@ -29,4 +29,4 @@ function afterFirstPaint() {
 
 afterFirstPaint()
   .then(() => import('./start.js'))
-  .then(({startComponents}) => startComponents(installOffer));
+  .then(({startComponents}) => startComponents(() => installOffer));

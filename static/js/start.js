@@ -6,8 +6,12 @@
  * (every page but Today) and today-app.js (Today).
  */
 
-/** Start them all; `installOffer`: the browser's install offer, if the page's entry kept one. */
-export async function startComponents(installOffer = null) {
+/**
+ * Start them all.  `keptInstallOffer()`: the browser's install offer if the page's
+ * entry kept one; asked only once the install component has loaded, since the
+ * offer may come while the components load.
+ */
+export async function startComponents(keptInstallOffer = () => null) {
   const [install, devices, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
@@ -18,7 +22,7 @@ export async function startComponents(installOffer = null) {
     import('./components/sync-status.js'),
     import('./sw-client.js'),
   ]);
-  install.startInstallHelp(document, installOffer);
+  install.startInstallHelp(document, keptInstallOffer());
   devices.startDevices(document);
   join.startJoin(document);
   sessions.startSessions(document);

@@ -2,8 +2,13 @@
 // what the app is opened for, then (loaded only then) the components every page has.
 import {startToday} from './components/today.js';
 
+// The boot script adds this module from <head>, and an added module runs as soon
+// as it is loaded, maybe before the body is parsed: wait for the page to be whole.
+if (document.readyState === 'loading') {
+  await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, {once: true}));
+}
 startToday(document).finally(async () => {
   const {startComponents} = await import('./start.js');
   // The boot script kept any install offer made before this module ran.
-  startComponents(window.aftercareInstallOffer);
+  startComponents(() => window.aftercareInstallOffer);
 });
