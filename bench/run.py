@@ -1,0 +1,252 @@
+"""`make bench`: every speed and size budget, measured on this machine, in one table.
+
+Runs each benchmark script in turn (each writes its own bench/results/<name>.json
+with all its samples), then reads those reports and prints one table, every row
+with its target and PASS or FAIL, under a line saying which machine measured it.
+The table is also written to bench/results/summary.json and, as Markdown for the
+README, to bench/results/summary.md.  Exit status 1 if any budget was missed or
+any script failed.
+
+Usage: `.venv/bin/python bench/run.py` (all scripts, about 8 minutes), or
+`.venv/bin/python bench/run.py --table` to rebuild the table from the last reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = BENCH / "results"
+# In the order they run: the quick size checks first, Lighthouse (the slowest) last.
+SCRIPTS = ("sizes", "checklist", "sync_write", "server_load", "lighthouse")
+KB = 1024
+
+
+def main(argv: list[str]) -> int:
+    failed_scripts = [] if "--table" in argv else run_scripts()
+    rows = list(table_rows())
+    machine = describe_machine()
+    print_table(rows, machine)
+    write_summary(rows, machine, failed_scripts)
+    for name in failed_scripts:
+        print(f"!!! bench/{name}.py did not finish: its rows above are from an earlier run")
+    missing = [name for name in SCRIPTS if not (RESULTS / f"{name}.json").exists()]
+    for name in missing:
+        print(f"!!! no report from bench/{name}.py")
+    ok = rows and all(row["pass"] for row in rows) and not failed_scripts and not missing
+    return 0 if ok else 1
+
+
+def run_scripts() -> list[str]:
+    """Run every script; the names of those that crashed (exit status other than 0 or 1)."""
+    failed = []
+    for name in SCRIPTS:
+        print(f"== bench/{name}.py", flush=True)
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, str(BENCH / f"{name}.py")], check=False)
+        print(f"   ({time.monotonic() - started:.0f} s)", flush=True)
+        # 1 means "a budget was missed", which the table shows; anything else is a crash.
+        if done.returncode not in (0, 1):
+            failed.append(name)
+    return failed
+
+
+def load(name: str) -> dict | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def row(area: str, budget: str, measured: str, target: str, passed: bool) -> dict:
+    return {"area": area, "budget": budget, "measured": measured, "target": target, "pass": passed}
+
+
+def table_rows() -> Iterator[dict]:
+    yield from size_rows(load("sizes"))
+    yield from checklist_rows(load("checklist"))
+    yield from server_rows(load("server_load"), load("sync_write"))
+    yield from lighthouse_rows(load("lighthouse"))
+
+
+def size_rows(report: dict | None) -> Iterator[dict]:
+    labels = {
+        "today_critical_path": "Today's critical path, phone with a plan (HTML+CSS+JS, compressed)",
+        "first_visit_critical_path": "Today's critical path, first visit (onboarding form)",
+        "service_worker_and_workbox": "Service worker + its imports + Workbox runtime",
+        "everything_precached": "Everything precached",
+    }
+    for entry in (report or {}).get("rows", []):
+        yield row(
+            "Size",
+            f"{labels.get(entry['name'], entry['name'])} ({len(entry['files'])} files)",
+            f"{entry['bytes'] / KB:.1f} KB",
+            f"<= {entry['target'] / KB:.0f} KB",
+            entry["pass"],
+        )
+
+
+def checklist_rows(report: dict | None) -> Iterator[dict]:
+    for entry in (report or {}).get("rows", []):
+        if entry["name"] == "tick_to_idb_commit":
+            yield row(
+                "Browser",
+                f"Tick -> IndexedDB commit, from the input event ({entry['n']} ticks)",
+                f"median {entry['median_ms']:.1f} ms, p95 {entry['p95_ms']:.1f} ms",
+                entry["target"],
+                entry["pass"],
+            )
+        elif entry["name"] == "offline_open_to_checkboxes":
+            yield row(
+                "Browser",
+                f"Offline open -> checkboxes visible, server stopped ({entry['n']} reloads)",
+                f"median {entry['median_ms']:.1f} ms, p95 {entry['p95_ms']:.1f} ms",
+                entry["target"],
+                entry["pass"],
+            )
+        elif entry["name"] == "offline_vs_online_open":
+            yield row(
+                "Browser",
+                "Offline open vs online open (medians)",
+                f"{entry['measured_ratio']:.2f}x (online median {entry['online']['median_ms']} ms)",
+                entry["target"],
+                entry["pass"],
+            )
+
+
+def server_rows(load_report: dict | None, write_report: dict | None) -> Iterator[dict]:
+    for entry in (load_report or {}).get("rows", []):
+        yield row(
+            "Server",
+            f"Sync throughput vs a minimal Flask endpoint, gunicorn -w "
+            f"{load_report['workers']}, {load_report['concurrency']} clients (ab)",
+            f"{entry['measured']:.2f}x ({entry['sync_rps']:.0f} vs {entry['minimal_rps']:.0f} "
+            f"req/s; sync p95 {entry['sync_p95_ms']:.0f} ms; {entry['errors']} errors)",
+            f"{entry['target']}x, no errors",
+            entry["pass"],
+        )
+    entries = (write_report or {}).get("rows", [])
+    if entries:
+        counts = " / ".join(f"{entry['plans']:,}" for entry in entries)
+        yield row(
+            "Server",
+            f"Sync write p95 with {counts} plans on disk",
+            " / ".join(f"{entry['p95_ms']:.1f}" for entry in entries)
+            + f" ms ({sum(entry['error_count'] for entry in entries)} errors)",
+            "flat: each <= 1.5x the first",
+            all(entry["pass"] for entry in entries),
+        )
+
+
+def lighthouse_rows(report: dict | None) -> Iterator[dict]:
+    if not report:
+        return
+    names = {"first_visit": "first visit", "today": "Today with a plan", "explainer": "explainer"}
+    for key, page in report["pages"].items():
+        median = page["median"]
+        scores = [median[c] for c in ("performance", "accessibility", "best-practices", "seo")]
+        yield row(
+            "Lighthouse",
+            f"{names.get(key, key)} ({page['path']}): performance / accessibility / "
+            "best practices / SEO",
+            " / ".join(str(score) for score in scores),
+            "100 each",
+            all(score == 100 for score in scores),
+        )
+        samples = ", ".join(f"{value:.2f}" for value in page["samples"]["lcp_s"])
+        yield row(
+            "Lighthouse",
+            f"{names.get(key, key)}: LCP (TBT {median['tbt_ms']:.0f} ms, CLS {median['cls']})",
+            f"{median['lcp_s']:.2f} s (runs {samples})",
+            "<= 1.0 s",
+            median["lcp_s"] <= 1.0,
+        )
+
+
+def describe_machine() -> str:
+    cpu = platform.machine()
+    try:
+        models = [
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ]
+        cpu = models[0] if models else cpu
+    except OSError:
+        pass
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split("MemTotal:")[1].split()[0])
+        memory = f", {kib / 1024 / 1024:.0f} GB RAM"
+    except (OSError, IndexError, ValueError):
+        pass
+    system = platform.platform(terse=True)
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                system = line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    chromium = "Chromium not found"
+    try:
+        chromium = subprocess.run(
+            ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=30
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}; {system}; {chromium}; "
+        f"Python {platform.python_version()}"
+    )
+
+
+def print_table(rows: list[dict], machine: str) -> None:
+    print()
+    print(f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine}")
+    widths = (10, 78, 44, 34)
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(f"{text:{width}}" for text, width in zip(cells, widths, strict=True))
+
+    print(line(("area", "budget", "measured", "target")) + "  result")
+    for entry in rows:
+        cells = (entry["area"], entry["budget"], entry["measured"], entry["target"])
+        print(f"{line(cells)}  {'PASS' if entry['pass'] else 'FAIL'}")
+    print()
+
+
+def write_summary(rows: list[dict], machine: str, failed_scripts: list[str]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    measured_at = datetime.now(UTC).isoformat(timespec="seconds")
+    summary = {
+        "measured_at": measured_at,
+        "machine": machine,
+        "failed_scripts": failed_scripts,
+        "rows": rows,
+    }
+    (RESULTS / "summary.json").write_text(json.dumps(summary, indent=2))
+    lines = [
+        f"Measured {measured_at[:10]} on {machine}.",
+        "",
+        "| | Budget | Measured | Target | |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in rows:
+        verdict = "PASS" if entry["pass"] else "**FAIL**"
+        lines.append(
+            f"| {entry['area']} | {entry['budget']} | {entry['measured']} | "
+            f"{entry['target'].replace('<=', '≤').replace('>=', '≥')} | {verdict} |"
+        )
+    (RESULTS / "summary.md").write_text("\n".join(lines) + "\n")
+    print("wrote bench/results/summary.json and bench/results/summary.md")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
