@@ -2,9 +2,10 @@
 
 The Content-Security-Policy allows nothing from other origins and no inline
 script or style, so a template that slips in `style=` or a CDN link breaks
-visibly in the browser tests instead of silently in production.  The one
-exception is Today's boot script, allowed by its SHA-256 (shell.boot_script):
-any other inline script, or a changed copy of it, is refused.
+visibly in the browser tests instead of silently in production.  The
+exceptions are the inline stylesheet and Today's boot script, each allowed by
+its SHA-256 (shell.inline_text): any other inline script or style, or a changed
+copy of these, is refused.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ from flask import request
 from . import shell
 
 
-def content_security_policy(script_hash: str) -> str:
-    """The policy, allowing one inline script: the one whose hash is `script_hash`."""
+def content_security_policy(script_hash: str, style_hash: str) -> str:
+    """The policy, allowing one inline script and one inline stylesheet, by their hashes."""
     return "; ".join(
         [
             "default-src 'self'",
             f"script-src 'self' {script_hash}",
-            "style-src 'self'",
+            f"style-src 'self' {style_hash}",
             "img-src 'self' data:",
             "font-src 'self'",
             "connect-src 'self'",
@@ -59,7 +60,9 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["content_security_policy"] = content_security_policy(shell.boot_script_hash())
+    app.extensions["content_security_policy"] = content_security_policy(
+        shell.csp_hash(shell.BOOT_SCRIPT), shell.csp_hash(shell.STYLESHEET)
+    )
     app.after_request(add_security_headers)
 
 

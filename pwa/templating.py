@@ -41,6 +41,7 @@ def template_globals() -> dict:
         "content_reviewer": config["CONTENT_REVIEWER"],
         "content_reviewed_on": config["CONTENT_REVIEWED_ON"],
         "nav_items": NAV_ITEMS,
+        "stylesheet": Markup(shell.inline_text(shell.STYLESHEET)),
         "theme_light": config["ACCENT_COLOR"] or web_manifest.THEME_LIGHT,
         "has_logo": config["LOGO_PATH"] is not None,
         # Only a clinic with its own colours pays for a second render-blocking stylesheet.
@@ -57,7 +58,7 @@ def template_globals() -> dict:
 def _today_scripts() -> dict:
     return {
         "today_entry": url_for("static", filename=shell.TODAY_ENTRY),
-        "boot_script": Markup(shell.boot_script()),
+        "boot_script": Markup(shell.inline_text(shell.BOOT_SCRIPT)),
         "module_urls": shell.module_urls(),
     }
 

@@ -26,7 +26,7 @@ class PageParser(HTMLParser):
         self.nav_links: list[str] = []
         self.references: list[str] = []
         self.inline_scripts: list[str] = []
-        self.style_elements = 0
+        self.style_elements: list[str] = []
         self.style_attributes = 0
         self._stack: list[str] = []
         self._in_nav = False
@@ -41,7 +41,7 @@ class PageParser(HTMLParser):
         if tag == "script" and "src" not in attrs:
             self.inline_scripts.append("")
         if tag == "style":
-            self.style_elements += 1
+            self.style_elements.append("")
         if "style" in attrs:
             self.style_attributes += 1
         for name in ("href", "src", "action", "poster", "srcset", "content"):
@@ -57,6 +57,8 @@ class PageParser(HTMLParser):
     def handle_data(self, data):
         if self._stack and self._stack[-1] == "script" and self.inline_scripts:
             self.inline_scripts[-1] += data
+        if self._stack and self._stack[-1] == "style" and self.style_elements:
+            self.style_elements[-1] += data
         if "h1" in self._stack:
             self.h1.append(data.strip())
         if self._in_nav and "a" in self._stack and self.nav_links:
@@ -148,13 +150,20 @@ def test_pages_reference_no_other_origin_and_nothing_inline(client, url):
         ref for ref in facts.references if re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", ref, re.I)
     ]
     assert outside == []
-    assert facts.style_elements == facts.style_attributes == 0
-    # One inline script, on Today only (its boot script), allowed by its hash in the CSP.
+    assert facts.style_attributes == 0
+    # Inline: the stylesheet on every page, and Today's boot script; each allowed by its
+    # hash in the CSP, so any other inline code would be refused by the browser.
+    assert len(facts.style_elements) == 1
     assert len(facts.inline_scripts) == (1 if url == "/" else 0)
-    script_src = re.search(r"script-src ([^;]*)", response.headers["Content-Security-Policy"])
-    for script in facts.inline_scripts:
-        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
-        assert f"'sha256-{digest}'" in script_src.group(1).split()
+    policy = response.headers["Content-Security-Policy"]
+    for directive, texts in (
+        ("script-src", facts.inline_scripts),
+        ("style-src", facts.style_elements),
+    ):
+        sources = re.search(rf"{directive} ([^;]*)", policy).group(1).split()
+        for text in texts:
+            digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+            assert f"'sha256-{digest}'" in sources
 
 
 def test_stylesheets_reference_no_other_origin():
