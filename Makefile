@@ -27,11 +27,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= instance
 WORKERS ?= 3
+THREADS ?= 4
 
 .PHONY: run test lint setup setup-test browser lock clean images bench bench-tools soak
 
 run: setup
-	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) \
+	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) THREADS=$(THREADS) \
 		exec $(BIN)/gunicorn -c gunicorn.conf.py
 
 test: setup-test browser lint
@@ -92,13 +93,12 @@ browser:
 		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium zbar-tools"; \
 	fi
 
-# Speed and size budgets, measured against a real server (not part of make test).
-# Every script runs, then the target fails if any budget did.
+# Speed and size budgets, measured against a real server (not part of make test):
+# every bench/ script runs, then one table with each target and PASS/FAIL, and the
+# machine it ran on (also in bench/results/summary.md for the README).  The target
+# fails if any budget did.
 bench: setup-test browser bench-tools $(BENCH_NODE_STAMP)
-	status=0; \
-	for script in bench/sizes.py bench/checklist.py bench/sync_write.py bench/server_load.py bench/lighthouse.py; do \
-		echo "== $$script"; $(BIN)/python $$script || status=1; \
-	done; exit $$status
+	$(BIN)/python bench/run.py
 
 # Lighthouse 12 (pinned in bench/package-lock.json; 13 needs a newer Node), only for make bench.
 BENCH_NODE_STAMP := bench/node_modules/.installed
