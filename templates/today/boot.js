@@ -1,6 +1,6 @@
 /*
  * Today's first decision, made before the page is first painted: a classic
- * script inline in <head> (its hash is in the CSP, see shell.boot_script), so it
+ * script inline in <head> (its hash is in the CSP, see shell.csp_hash), so it
  * costs no request.  Keep it tiny.
  * - A phone with no plan here gets <html data-first-visit>: the stylesheet then
  *   shows the onboarding form that is already in the HTML, so a new client sees
