@@ -94,19 +94,17 @@ def size_rows(report: dict | None) -> Iterator[dict]:
 
 
 def checklist_rows(report: dict | None) -> Iterator[dict]:
+    timings = {
+        "tick_to_idb_commit": "Tick -> IndexedDB commit, from the input event ({n} ticks)",
+        "offline_open_to_checkboxes": (
+            "Offline open -> checkboxes visible, server stopped ({n} reloads)"
+        ),
+    }
     for entry in (report or {}).get("rows", []):
-        if entry["name"] == "tick_to_idb_commit":
+        if entry["name"] in timings:
             yield row(
                 "Browser",
-                f"Tick -> IndexedDB commit, from the input event ({entry['n']} ticks)",
-                f"median {entry['median_ms']:.1f} ms, p95 {entry['p95_ms']:.1f} ms",
-                entry["target"],
-                entry["pass"],
-            )
-        elif entry["name"] == "offline_open_to_checkboxes":
-            yield row(
-                "Browser",
-                f"Offline open -> checkboxes visible, server stopped ({entry['n']} reloads)",
+                timings[entry["name"]].format(n=entry["n"]),
                 f"median {entry['median_ms']:.1f} ms, p95 {entry['p95_ms']:.1f} ms",
                 entry["target"],
                 entry["pass"],

@@ -41,21 +41,25 @@ def register(store, plan_id, plan, device_id, credential, now_ms) -> bool | None
 
 def authenticate(store, plan_id: str, header: str) -> str | None:
     """The device id if the Authorization header proves it belongs to the plan, else None."""
-    if not header.startswith(SCHEME) or "." not in header:
-        return None
-    device_id, _, credential = header.removeprefix(SCHEME).partition(".")
+    claimed = _claimed_device(header)
     # The repository answers False for a malformed plan id too: one path for every stranger.
-    if repository.device_is_valid(store, plan_id, device_id, digest(credential)):
-        return device_id
+    if claimed and repository.device_is_valid(store, plan_id, *claimed):
+        return claimed[0]
     return None
 
 
 def authenticate_with(snapshot, header: str) -> str | None:
     """Like `authenticate`, against a plan already read (repository.snapshot)."""
+    claimed = _claimed_device(header)
+    return claimed[0] if claimed and snapshot.device_is_valid(*claimed) else None
+
+
+def _claimed_device(header: str) -> tuple[str, str] | None:
+    """(device id, credential hash) from `Bearer <device id>.<credential>`, or None."""
     if not header.startswith(SCHEME) or "." not in header:
         return None
     device_id, _, credential = header.removeprefix(SCHEME).partition(".")
-    return device_id if snapshot.device_is_valid(device_id, digest(credential)) else None
+    return device_id, digest(credential)
 
 
 def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:

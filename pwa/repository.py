@@ -202,11 +202,7 @@ def device_is_valid(store: Store, plan_id: str, device_id: str, credential_hash:
     False alike for a malformed or unknown plan id, an unknown or revoked
     device and a wrong hash, so callers give all of them the same answer.
     """
-    device = _find_device(store, plan_id, device_id)
-    if device is None or device["revoked"] or not isinstance(credential_hash, str):
-        return False
-    # Constant-time, so response times do not reveal how much of a guess was right.
-    return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
+    return _credential_matches(_find_device(store, plan_id, device_id), credential_hash)
 
 
 def list_devices(store: Store, plan_id: str) -> list[dict]:
@@ -299,10 +295,7 @@ class PlanSnapshot:
     events: list[dict]
 
     def device_is_valid(self, device_id: str, credential_hash: str) -> bool:
-        device = self.devices.get(device_id)
-        if device is None or device["revoked"] or not isinstance(credential_hash, str):
-            return False
-        return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
+        return _credential_matches(self.devices.get(device_id), credential_hash)
 
     def needs_write(self, device_id: str, batch: list[dict], now_ms: int) -> bool:
         """Whether applying `batch` from the device would change the plan file."""
@@ -721,6 +714,13 @@ def _find_device(store: Store, plan_id: str, device_id: str) -> dict | None:
         return None
     with store.reading(plan_id) as tdb:
         return tdb.table(DEVICES).get(where("device") == device_id)
+
+
+def _credential_matches(device: dict | None, credential_hash: Any) -> bool:
+    if device is None or device["revoked"] or not isinstance(credential_hash, str):
+        return False
+    # Constant-time, so response times do not reveal how much of a guess was right.
+    return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
 
 
 def _require_device(tdb: TinyDB, device_id: str) -> dict:

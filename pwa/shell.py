@@ -99,12 +99,17 @@ def module_urls() -> list[str]:
     return [url_for("static", filename=name) for name in names]
 
 
+def has_brand_colours() -> bool:
+    """Whether the clinic set its own colours (served as /brand.css)."""
+    return bool(current_app.config["ACCENT_COLOR"] or current_app.config["ACCENT_COLOR_DARK"])
+
+
 def precached_pages() -> list[str]:
     """Every app route, so each opens offline even if the user never visited it."""
     urls = [url_for(endpoint) for endpoint in SHORTCUT_ENDPOINTS] + [url_for("settings.index")]
     urls += [url_for("learn.page", slug=slug) for slug in pages()]
     urls += [url_for("shell.offline"), url_for("shell.manifest"), url_for("today.schedule")]
-    if current_app.config["ACCENT_COLOR"] or current_app.config["ACCENT_COLOR_DARK"]:
+    if has_brand_colours():
         urls.append(url_for("shell.brand_stylesheet"))
     if current_app.config["LOGO_PATH"] is not None:
         urls.append(url_for("shell.brand_logo"))

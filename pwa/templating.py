@@ -45,7 +45,7 @@ def template_globals() -> dict:
         "theme_light": config["ACCENT_COLOR"] or web_manifest.THEME_LIGHT,
         "has_logo": config["LOGO_PATH"] is not None,
         # Only a clinic with its own colours pays for a second render-blocking stylesheet.
-        "has_brand_colours": bool(config["ACCENT_COLOR"] or config["ACCENT_COLOR_DARK"]),
+        "has_brand_colours": shell.has_brand_colours(),
         "theme_dark": web_manifest.THEME_DARK,
         "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
         # Today has its own entry module, started by its inline boot script

@@ -43,9 +43,10 @@ def signed_in(app):
     return client
 
 
-def create(client, **fields):
+def new_client_form(client, **fields) -> dict:
+    """The console's new-client form, filled in, with the page's CSRF token."""
     page = client.get("/console/clients/new").text
-    data = {
+    return {
         "csrf_token": token(page),
         "nickname": "Ash",
         "last_session": "2026-11-20",
@@ -55,7 +56,10 @@ def create(client, **fields):
         "pih_history": "no",
         **fields,
     }
-    answer = client.post("/console/clients/new", data=data)
+
+
+def create(client, **fields):
+    answer = client.post("/console/clients/new", data=new_client_form(client, **fields))
     assert answer.status_code == 200, answer.text
     code = re.search(r"/settings/invite#([A-Za-z0-9_-]+)", answer.text).group(1)
     redeemed = client.post(
@@ -84,18 +88,6 @@ def test_another_protocol_can_be_chosen_and_its_schedule_is_served(app):
 
 def test_an_unknown_protocol_is_refused(app):
     client = signed_in(app)
-    page = client.get("/console/clients/new").text
-    answer = client.post(
-        "/console/clients/new",
-        data={
-            "csrf_token": token(page),
-            "nickname": "Ash",
-            "last_session": "2026-11-20",
-            "session_number": "1",
-            "planned_sessions": "3",
-            "skin_type": "I",
-            "pih_history": "no",
-            "protocol": "made-up",
-        },
-    )
+    data = new_client_form(client, protocol="made-up")
+    answer = client.post("/console/clients/new", data=data)
     assert answer.status_code == 400 and "plan.protocol.id" in answer.text

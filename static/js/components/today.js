@@ -45,7 +45,7 @@ export async function startToday(root) {
   }
   const stored = await loadPlan();
   if (stored) return show(stored);
-  // No plan yet.  The form is normally on screen already (boot.js); this also
+  // No plan yet.  The form is normally on screen already (the boot script); this also
   // covers a stale "has a plan" flag.  Its script loads only now: most opens of
   // Today never need it.
   document.documentElement.setAttribute('data-first-visit', '');
@@ -56,8 +56,7 @@ export async function startToday(root) {
     import('../lib/ids.js'),
     import('../lib/persist.js'),
   ]);
-  const done = runOnboarding(form);
-  done.then(async (created) => {
+  runOnboarding(form).then(async (created) => {
     const shared = form.elements.shared_device?.checked;
     if (shared) useSharedDeviceMode();
     await startPlan(created, {id: randomId(16), credential: randomId(24)});
@@ -67,7 +66,7 @@ export async function startToday(root) {
   });
 }
 
-/** Today's checklist in place of the onboarding form, whatever boot.js guessed. */
+/** Today's checklist in place of the onboarding form, whatever the boot script guessed. */
 function showToday(root, view, form) {
   document.documentElement.removeAttribute('data-first-visit');
   form.hidden = true;

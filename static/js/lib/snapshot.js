@@ -9,7 +9,8 @@ import {localDay} from './days.js';
 import {isSharedDevice} from './shared-device.js';
 
 const KEY = 'aftercare:today';
-// Read by Today's boot script (templates/today/boot.js) before Today's first paint: whether to show the onboarding form.
+// Read by Today's boot script (templates/today/boot.js) before the first paint:
+// whether to show the onboarding form.
 const HAS_PLAN = 'aftercare:has-plan';
 
 /** The snapshot if it was taken for the plan's current local day, else null. */
@@ -35,15 +36,14 @@ export function saveSnapshot(snapshot) {
   }
 }
 
-/** Keep boot.js's "this phone has a plan" flag equal to what IndexedDB holds. */
+/** Keep the boot script's "this phone has a plan" flag equal to what IndexedDB holds. */
 export function rememberPlanHere(hasPlan) {
   try {
     // A shared device keeps it for the tab only, like the plan itself.
-    const kept = isSharedDevice() ? sessionStorage : localStorage;
-    for (const storage of [localStorage, sessionStorage]) {
-      if (hasPlan && storage === kept) storage.setItem(HAS_PLAN, '1');
-      else storage.removeItem(HAS_PLAN);
-    }
+    const [kept, other] = isSharedDevice() ? [sessionStorage, localStorage] : [localStorage, sessionStorage];
+    other.removeItem(HAS_PLAN);
+    if (hasPlan) kept.setItem(HAS_PLAN, '1');
+    else kept.removeItem(HAS_PLAN);
   } catch {
     // Blocked storage: boot.js then shows the form first and Today corrects it.
   }
