@@ -49,10 +49,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import sessions
     from . import settings
     from . import shell
+    from . import sources
     from . import templating
     from . import today
     from .db import Store
 
+    # One registry of sources, read before the pages and protocols that cite it.
+    app.extensions["sources"] = sources.load_registry(app.config["DATA_DIR"] / "sources.toml")
     learn.init_app(app)
     today.init_app(app)
     app.extensions["store"] = Store(app.config["DATA_DIR"] / "plans")
