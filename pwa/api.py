@@ -93,7 +93,7 @@ def join():
     plan = devices.join(_store(), plan_id, token, device_id, credential, _now_ms())
     if plan is None:
         return error_response(404, "not_found", "This link has expired or was already used.")
-    return {"plan_id": plan_id, "plan": plan, "cursor": 0}
+    return {"plan_id": plan_id, "plan": plans.with_defaults(plan), "cursor": 0}
 
 
 @bp.post("/invitations/check")
@@ -131,13 +131,16 @@ def redeem_invitation():
         # Used by another phone in the meantime: this one does not get in.
         repository.revoke_device(_store(), plan_id, device_id)
         return error_response(404, "not_found", INVITATION_GONE)
-    return {"plan_id": plan_id, "plan": repository.get_plan(_store(), plan_id), "cursor": 0}
+    plan = plans.with_defaults(repository.get_plan(_store(), plan_id))
+    return {"plan_id": plan_id, "plan": plan, "cursor": 0}
 
 
 @bp.get("/plans/<plan_id>/export")
 def export(plan_id: str):
     _authorised(plan_id)
-    response = current_app.json.response(repository.export_plan(_store(), plan_id))
+    exported = repository.export_plan(_store(), plan_id)
+    exported["plan"] = plans.with_defaults(exported["plan"])
+    response = current_app.json.response(exported)
     response.headers["Content-Disposition"] = 'attachment; filename="aftercare-export.json"'
     return response
 

@@ -24,6 +24,8 @@ from .days import local_day
 
 SKIN_TYPES = ("I", "II", "III", "IV", "V", "VI", "not-sure")
 PIH_HISTORY = ("yes", "no", "not-sure")
+# Where the client has microneedling: a clinic, or at home with their own device.
+SETTINGS = ("clinic", "home")
 CREDENTIAL = re.compile(r"[A-Za-z0-9_-]{22,128}")
 PLAN_FIELDS = {
     "time_zone",
@@ -36,6 +38,9 @@ PLAN_FIELDS = {
     "mode",
     "protocol",
 }
+# A phone made before `setting` existed sends none; that means "clinic", and such a
+# phone must still register (a refusal would block its sync for good).
+OPTIONAL_PLAN_FIELDS = {"setting": "clinic"}
 MAX_SESSIONS = 50
 # A phone's clock and the server's may disagree by a day at the edges of a day.
 DAY_SLACK = timedelta(days=1)
@@ -56,8 +61,9 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
     """The plan fields a device sends when it registers a plan, checked and normalised."""
     if not isinstance(raw, dict):
         raise PlanError("plan: must be an object")
-    if set(raw) != PLAN_FIELDS:
-        missing, extra = PLAN_FIELDS - set(raw), set(raw) - PLAN_FIELDS
+    missing = PLAN_FIELDS - set(raw)
+    extra = set(raw) - PLAN_FIELDS - set(OPTIONAL_PLAN_FIELDS)
+    if missing or extra:
         raise PlanError(
             f"plan: missing {sorted(missing)}" if missing else f"plan: unknown {sorted(extra)}"
         )
@@ -71,6 +77,7 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
     _whole(raw["planned_sessions"], "plan.planned_sessions", 1, MAX_SESSIONS)
     _choice(raw["skin_type"], "plan.skin_type", SKIN_TYPES)
     _choice(raw["pih_history"], "plan.pih_history", PIH_HISTORY)
+    _choice(raw.get("setting", "clinic"), "plan.setting", SETTINGS)
     expected = (
         "standard"
         if protocol.standard_mode_allowed(raw["skin_type"], raw["pih_history"])
@@ -81,7 +88,16 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
     if raw["mode"] not in (expected, "pih_risk"):
         raise PlanError(f"plan.mode: must be {expected!r} for this skin type and history")
     _protocol(raw["protocol"], protocols)
-    return dict(raw)
+    return with_defaults(raw)
+
+
+def with_defaults(plan: dict) -> dict:
+    """The plan with every optional field it leaves out at its default.
+
+    The API answers with this, so a plan stored before a field existed (never
+    rewritten) still comes back complete.
+    """
+    return {**OPTIONAL_PLAN_FIELDS, **plan}
 
 
 def check_events_fit(
@@ -192,6 +208,7 @@ def clinic_plan(answers: dict, time_zone: str, protocol_id: str, protocols: dict
         "planned_sessions": planned,
         "skin_type": skin,
         "pih_history": history,
+        "setting": "clinic",
         "mode": "standard"
         if protocol.standard_mode_allowed(skin, history) and not answers.get("pih_risk_mode")
         else "pih_risk",

@@ -80,6 +80,8 @@ def test_register_is_idempotent_for_the_same_device(client, store):
         ({"protocol": {"id": "made-up", "version": 1}}, "plan.protocol.id"),
         ({"protocol": {"id": "microneedling-default", "version": 9}}, "plan.protocol.version"),
         ({"extra": 1}, "plan: unknown"),
+        ({"setting": "spa"}, "plan.setting: must be one of clinic, home"),
+        ({"setting": None}, "plan.setting"),
     ],
 )
 def test_bad_plans_are_refused_and_store_nothing(client, store, change, field):
@@ -223,6 +225,59 @@ def test_join_link_is_single_use_and_gives_its_own_credential(client, store, pho
     repository.revoke_device(store, plan_id, tablet.id)
     assert tablet.sync([]).status_code == 404
     assert phone.sync([]).status_code == 200
+
+
+def join(client, device: Device) -> Device:
+    """A second device joined to `device`'s plan through a device link; its answer as `.joined`."""
+    made = client.post(f"/api/plans/{device.plan_id}/join-tokens", json={}, headers=device.auth)
+    token = made.get_json()["link"].split("#")[1].split(".")[1]
+    tablet = Device(client, plan_id=device.plan_id)
+    body = {
+        "plan_id": device.plan_id,
+        "token": token,
+        "device_id": tablet.id,
+        "credential": tablet.credential,
+    }
+    tablet.joined = client.post("/api/join", json=body)
+    return tablet
+
+
+def test_a_plan_made_at_home_is_stored_and_comes_back_on_join_and_export(client, store):
+    phone = Device(client)
+    assert phone.register(new_plan(setting="home")).status_code == 201
+    assert repository.get_plan(store, phone.plan_id)["setting"] == "home"
+    tablet = join(client, phone)
+    assert tablet.joined.status_code == 200
+    assert tablet.joined.get_json()["plan"]["setting"] == "home"
+    exported = client.get(f"/api/plans/{phone.plan_id}/export", headers=tablet.auth)
+    assert exported.get_json()["plan"]["setting"] == "home"
+
+
+def test_a_phone_made_before_setting_existed_still_registers_as_a_clinic_plan(client, store):
+    old_phone = Device(client)
+    plan = new_plan()
+    plan.pop("setting", None)
+    assert "setting" not in plan
+    assert old_phone.register(plan).status_code == 201
+    assert old_phone.register(plan).status_code == 200  # its retry, too
+    assert repository.get_plan(store, old_phone.plan_id)["setting"] == "clinic"
+    assert old_phone.sync([old_phone.event()]).status_code == 200
+    tablet = join(client, old_phone)
+    assert tablet.joined.get_json()["plan"]["setting"] == "clinic"
+
+
+def test_a_plan_stored_before_setting_existed_is_answered_as_a_clinic_plan(client, store):
+    phone = Device(client)
+    plan = new_plan()
+    plan.pop("setting", None)
+    now_ms = int(time.time() * 1000)
+    repository.create_plan(store, phone.plan_id, plan, phone.id, digest(phone.credential), now_ms)
+    tablet = join(client, phone)
+    assert tablet.joined.status_code == 200
+    assert tablet.joined.get_json()["plan"]["setting"] == "clinic"
+    exported = client.get(f"/api/plans/{phone.plan_id}/export", headers=phone.auth)
+    assert exported.get_json()["plan"]["setting"] == "clinic"
+    assert "setting" not in repository.get_plan(store, phone.plan_id)  # storage is untouched
 
 
 def test_expired_join_token_is_refused(client, store, phone):
