@@ -20,6 +20,7 @@ from pwa.protocol import expand
 from pwa.protocol import gate_message
 from pwa.protocol import load_protocols
 from pwa.protocol import standard_mode_allowed
+from pwa.sources import load_registry
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "day_numbers.json").read_text())["cases"]
 DEFAULT = SHIPPED_DIR / "microneedling-default.toml"
@@ -52,12 +53,13 @@ def _day(schedule, mode, day):
     ("gate", "standard_day", "pih_day"),
     [
         ("makeup", 2, 2),
-        ("sweaty-exercise", 2, 2),
-        ("sauna-steam-swimming", 3, 3),
+        ("sweaty-exercise", 5, 5),
+        ("sauna-steam-swimming", 5, 5),
         ("aha-bha", 7, 10),
         ("vitamin-c", 7, 10),
         ("benzoyl-peroxide", 7, 10),
-        ("retinoids", 7, 14),
+        # The most careful guide waits two weeks for retinoids, in both modes.
+        ("retinoids", 14, 14),
     ],
 )
 def test_conservative_gate_defaults(schedule, gate, standard_day, pih_day):
@@ -73,7 +75,7 @@ def test_conservative_gate_defaults(schedule, gate, standard_day, pih_day):
 def test_gate_countdown_wording_is_conditional(schedule):
     _, gates = _day(schedule, "standard", 2)
     assert gates["retinoids"]["message"] == (
-        f"Retinoids (retinol, tretinoin): from day 7 — 5 more days, {CONDITION}."
+        f"Retinoids (retinol, tretinoin): from day 14 — 12 more days, {CONDITION}."
     )
     for mode in schedule["modes"].values():
         for day in mode["days"]:
@@ -100,7 +102,6 @@ def test_sun_rules_are_items_not_gates(schedule):
 def test_pih_risk_mode_is_data(schedule):
     standard, pih = schedule["modes"]["standard"], schedule["modes"]["pih_risk"]
     assert "iron oxides" in pih["items"]["mineral-spf"]["text"]
-    assert "reapply" in pih["items"]["mineral-spf"]["text"]
     assert "iron oxides" not in standard["items"]["mineral-spf"]["text"]
     assert "watch-darkening" in pih["items"] and "watch-darkening" not in standard["items"]
 
@@ -124,7 +125,64 @@ def test_unknown_skin_type_or_history_gets_the_stricter_mode(skin_type, history,
 def test_every_item_carries_a_source_and_a_why(schedule):
     for mode in schedule["modes"].values():
         for item in mode["items"].values():
-            assert item["source"] and item["why"] and item["text"]
+            assert item["why"] and item["text"]
+            for source in (item["source"], item.get("home", {}).get("source", item["source"])):
+                cited = schedule["sources"][source]
+                assert cited["citation"] and cited["link"].startswith("http") and cited["read_on"]
+
+
+def test_every_source_the_protocol_names_is_in_the_registry(schedule):
+    registry = load_registry()
+    named = set(schedule["sources"])
+    assert named and named <= set(registry)
+    assert set(schedule["warning_signs"]["sources"]) <= named
+    assert {q["source"] for q in schedule["readiness"]} <= named
+
+
+def test_avoid_items_read_as_done_not_as_orders(schedule):
+    """A tick means "done": an avoid item says what the person did, never "No ..."."""
+    for mode in schedule["modes"].values():
+        for item in mode["items"].values():
+            if item["kind"] == "avoid":
+                first = item["text"].split()[0]
+                assert first in DONE_VERBS, item["text"]
+
+
+DONE_VERBS = {"Kept", "Went", "Skipped", "Stayed", "Used", "Had", "Let"}
+
+
+@pytest.mark.parametrize("mode", ["standard", "pih_risk"])
+def test_while_a_gate_is_closed_the_checklist_has_an_avoid_item_for_it(schedule, mode):
+    """Every day, for every closed gate, the day's checklist holds an avoid item naming it."""
+    chosen = load_protocols()["microneedling-default"]
+    covered_by = {gate["id"]: gate["covered_by"] for gate in chosen["gates"]}
+    plan = schedule["modes"][mode]
+    for day in plan["days"]:
+        for gate in day["gates"]:
+            if gate["days_left"]:
+                item = covered_by[gate["id"]]
+                assert item in day["items"], (mode, day["day"], gate["id"])
+                assert plan["items"][item]["kind"] == "avoid"
+
+
+def test_pre_care_runs_in_the_days_before_a_session(schedule):
+    for mode in schedule["modes"].values():
+        before = {entry["day"]: entry["items"] for entry in mode["before"]}
+        assert sorted(before) == list(range(-14, 0))
+        assert all("precare-no-actives" in items for items in before.values())
+        assert not any(i.startswith("precare") for d in mode["days"] for i in d["items"])
+
+
+def test_home_wording_and_items(schedule):
+    items = schedule["modes"]["standard"]["items"]
+    assert items["home-new-cartridge"]["settings"] == ["home"]
+    assert "home-new-cartridge" in schedule["modes"]["standard"]["days"][0]["items"]
+    home = items["clinic-products-only"]["home"]
+    assert "practitioner" not in home["text"] and home["source"] == "friedmann2024"
+    for question in schedule["readiness"]:
+        assert "practitioner" not in question["home"]
+        assert "practitioner" in question["clinic"]
+    assert schedule["condition"]["home"] == "if your skin is calm"
 
 
 def test_recovery_run_and_ongoing_items(schedule):
@@ -143,12 +201,12 @@ def test_shipped_protocol_says_it_is_not_reviewed(schedule):
 def test_clinic_file_overrides_the_shipped_protocol(data_dir):
     folder = data_dir / "protocols"
     folder.mkdir(parents=True)
-    text = DEFAULT.read_text().replace("version = 1", "version = 2")
+    text = DEFAULT.read_text().replace("version = 2", "version = 3")
     text = text.replace('name = "Makeup"\nfrom_day = 2', 'name = "Makeup"\nfrom_day = 3')
     (folder / "microneedling-default.toml").write_text(text)
     client = create_app({"DATA_DIR": data_dir}).test_client()
     schedule = client.get("/protocol.json").get_json()
-    assert schedule["protocol"] == {"id": "microneedling-default", "version": 2}
+    assert schedule["protocol"] == {"id": "microneedling-default", "version": 3}
     makeup = [g for g in schedule["modes"]["standard"]["days"][0]["gates"] if g["id"] == "makeup"]
     assert makeup[0]["from_day"] == 3
 
@@ -167,12 +225,23 @@ def _broken(data_dir, old, new):
     ("old", "new", "message"),
     [
         ('time = "any"\nkind = "avoid"', 'time = "noon"\nkind = "avoid"', "items[0].time"),
-        ("from_day = 0\nto_day = 2", "from_day = 0\nto_day = -1", "items[0].to_day"),
-        ('source = "chu2021"', 'source = "nowhere"', "items[0].source"),
-        ('id = "hands-off"', 'id = "Hands Off"', "items[0].id"),
+        ("from_day = -14\nto_day = -1", "from_day = -14\nto_day = 0", "items[0].to_day"),
+        ('source = "treja-needling"', 'source = "nowhere"', "items[0].source"),
+        # A gate closed until day 14 whose avoid item stops on day 6.
+        ('id = "no-retinoids"', 'id = "no-retinoids"\nmodes = ["standard"]', "gates[6].covered_by"),
+        ('from_day = 0\nto_day = 13', 'from_day = 0\nto_day = 6', "gates[6].covered_by"),
+        ('covered_by = "no-makeup"', 'covered_by = "mineral-spf"', "gates[0].covered_by"),
+        (
+            'from_day = 2\nsource = "fifth-element-aftercare"',
+            'from_day = 2\nsource = "unlisted"',
+            "gates[0].source",
+        ),
+        ('source = "waldman2017"', 'source = "unlisted"', "readiness[2].source"),
+        ('"gowda2021", "soltani2014"]', '"unlisted"]', "warning_signs.sources"),
+        ('id = "precare-no-actives"', 'id = "Pre Care"', "items[0].id"),
         ("recovery_days = 14", 'recovery_days = "two weeks"', "recovery_days"),
         ('name = "Makeup"\nfrom_day = 2', 'name = "Makeup"\nfrom_day = 99', "gates[0].from_day"),
-        ("version = 1", "version = 0", "version"),
+        ("version = 2", "version = 0", "version"),
     ],
 )
 def test_invalid_protocol_stops_start_up_naming_file_line_and_field(data_dir, old, new, message):
@@ -187,6 +256,6 @@ def test_invalid_protocol_stops_start_up_naming_file_line_and_field(data_dir, ol
 
 
 def test_bad_toml_names_the_line(data_dir):
-    path = _broken(data_dir, "version = 1", "version = = 1")
+    path = _broken(data_dir, "version = 2", "version = = 2")
     with pytest.raises(ProtocolError, match=rf"{path}: not valid TOML .*line \d+"):
         create_app({"DATA_DIR": data_dir})

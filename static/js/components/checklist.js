@@ -1,7 +1,10 @@
 /**
  * One day's checklist: items grouped morning / any time / evening, each a
- * native checkbox with its label and an expandable "why".  A change is
- * written to IndexedDB at once (see store.recordTick).
+ * native checkbox with its label and an expandable "why" with its source.
+ * Every item reads as something done today, so a tick always means "done";
+ * the kind ("To do", "Hold off", "Check") is a visual hint only and stays out
+ * of the checkbox's name.  A change is written to IndexedDB at once (see
+ * store.recordTick).
  */
 import {recordTick} from '../lib/store.js';
 
@@ -10,7 +13,8 @@ const GROUPS = [
   ['any', 'Any time'],
   ['evening', 'Evening (from 5 pm)'],
 ];
-const KIND_LABEL = {do: 'Do', avoid: 'Avoid', watch: 'Watch for'};
+const KIND_LABEL = {do: 'To do', avoid: 'Hold off', watch: 'Check'};
+const HOW_TO_TICK = 'Tick each one once you have done it today.';
 
 /**
  * @param {HTMLElement} container  emptied and filled
@@ -19,6 +23,7 @@ const KIND_LABEL = {do: 'Do', avoid: 'Avoid', watch: 'Watch for'};
  */
 export function renderChecklist(container, {day, items, ticks, editable, onChange}) {
   container.replaceChildren();
+  if (items.length) container.append(element('p', 'checklist__hint', HOW_TO_TICK));
   for (const [time, heading] of GROUPS) {
     const group = items.filter((item) => item.time === time);
     if (!group.length) continue;
@@ -52,12 +57,27 @@ function itemRow(day, item, done, editable, onChange) {
   });
   const label = element('label', 'checklist__label');
   label.htmlFor = id;
-  label.append(element('span', 'checklist__kind', KIND_LABEL[item.kind]), item.text);
+  const kind = element('span', 'checklist__kind', KIND_LABEL[item.kind]);
+  kind.setAttribute('aria-hidden', 'true');
+  label.append(kind, item.text);
   const why = element('details', 'checklist__why');
-  why.append(element('summary', '', 'Why?'), element('p', '', item.why));
-  why.append(element('p', 'checklist__source', `Source: ${item.source}`));
+  why.append(element('summary', '', 'Why?'), element('p', '', item.why), sourceLine(item.source));
   row.append(box, label, why);
   return row;
+}
+
+/** "Source: citation" with a link to it (older plans keep only the citation text). */
+function sourceLine(source) {
+  const {citation, link} = typeof source === 'string' ? {citation: source, link: ''} : source;
+  const line = element('p', 'checklist__source', 'Source: ');
+  if (link) {
+    const anchor = element('a', '', citation);
+    Object.assign(anchor, {href: link, rel: 'noopener', target: '_blank'});
+    line.append(anchor);
+  } else {
+    line.append(citation);
+  }
+  return line;
 }
 
 function element(tag, className = '', text = '') {

@@ -6,6 +6,7 @@
  */
 import {localDay} from '../lib/days.js';
 import {randomId} from '../lib/ids.js';
+import {sourceFor} from '../lib/plan.js';
 import {buildSeries, nextWindow, totalSessions, upcoming} from '../lib/series.js';
 import {loadPlan, recordSession, sessionEvents} from '../lib/store.js';
 import {formatDay} from './due-cards.js';
@@ -98,7 +99,8 @@ function renderSummary(view, {plan, series, today}) {
     text += `After session ${latestDone.number}, the next one would usually be between ${formatDay(window.earliest)} and ${formatDay(window.latest)}.`;
   }
   view.querySelector('[data-series-window]').textContent = text || 'All planned sessions are done.';
-  view.querySelector('[data-series-source]').textContent = plan.schedule.series.source ? `Source: ${plan.schedule.series.source}` : '';
+  const source = sourceFor(plan.schedule, plan.schedule.series.source);
+  view.querySelector('[data-series-source]').textContent = source.citation ? `Source: ${source.citation}` : '';
 }
 
 function renderList(list, {plan, series, today}, {edit, change}) {

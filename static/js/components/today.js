@@ -4,8 +4,8 @@
  * earlier days, all read from IndexedDB (so it opens offline).  A snapshot of
  * the day (lib/snapshot.js) lets the checklist appear before IndexedDB opens.
  */
-import {localDay} from '../lib/days.js';
-import {currentRun, dayPlan} from '../lib/plan.js';
+import {addDays, daysBetween, localDay} from '../lib/days.js';
+import {conditionFor, currentRun, dayPlan, settingOf} from '../lib/plan.js';
 import {buildSeries, upcoming} from '../lib/series.js';
 import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
 import {loadPlan, sessionEvents, startPlan, ticksBetween, useSharedDeviceMode} from '../lib/store.js';
@@ -35,6 +35,8 @@ export async function startToday(root) {
   const form = root.querySelector('[data-onboarding]');
   const show = async (stored) => {
     plan = stored;
+    // Wording that differs for people who needle at home (see app.css [data-setting]).
+    document.documentElement.dataset.setting = settingOf(plan);
     await redraw();
     showToday(root, view, form);
   };
@@ -82,7 +84,9 @@ function revealTheRest(root) {
 async function renderToday(view, plan) {
   const series = buildSeries(plan, await sessionEvents());
   const run = currentRun(plan, series);
-  const today = dayPlan(plan, run.dayNumber);
+  const next = upcoming(series, run.today);
+  const daysToNext = next ? daysBetween(run.today, next.day) : null;
+  const today = dayPlan(plan, run.dayNumber, daysToNext);
   const events = await ticksBetween(run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
   const model = {
@@ -90,9 +94,9 @@ async function renderToday(view, plan) {
     dayStartHour: plan.dayStartHour,
     today: run.today,
     heading: `Day ${run.dayNumber} after session ${run.session.number}`,
-    note: dayNote(plan, run, today.ongoing, upcoming(series, run.today)),
+    note: dayNote(plan, run, today.ongoing, next),
     items: today.items,
-    gates: today.gates,
+    gates: gateLines(plan, run, today),
     cards: seriesCards(plan, series, run.today),
   };
   paint(view, model, ticks);
@@ -146,12 +150,32 @@ function showProgress(view, total, done) {
   view.querySelector('[data-progress-text]').textContent = text;
 }
 
+/**
+ * "Can I use it today?" as plain answers with dates, each with its condition:
+ * "Makeup: not yet — from Sun 6 Dec, if your skin is calm…".  Once the recovery
+ * run is over and every gate is open, one line says so.
+ */
+function gateLines(plan, run, today) {
+  const condition = conditionFor(plan);
+  if (today.ongoing && today.gates.every((gate) => !gate.days_left)) {
+    return [{open: true, text: 'All cleared. Keep up sun protection every day.'}];
+  }
+  return today.gates.map((gate) => {
+    const from = formatDay(addDays(run.session.day, gate.from_day));
+    return gate.days_left
+      ? {open: false, text: `${gate.name}: not yet. From ${from}, ${condition}.`}
+      : {open: true, text: `${gate.name}: yes, from ${from}, ${condition}.`};
+  });
+}
+
 function renderGates(list, gates) {
   list.replaceChildren(
     ...gates.map((gate) => {
+      // A snapshot taken by an older version holds {days_left, message}.
+      const open = 'open' in gate ? gate.open : !gate.days_left;
       const row = document.createElement('li');
-      row.className = gate.days_left ? 'gate' : 'gate gate--open';
-      row.textContent = gate.message;
+      row.className = open ? 'gate gate--open' : 'gate';
+      row.textContent = gate.text || gate.message;
       return row;
     }),
   );

@@ -25,10 +25,48 @@ export function currentRun(plan, series, now = new Date()) {
   return {today, session, dayNumber: daysBetween(session.day, today), yesterday: addDays(today, -1)};
 }
 
-/** The items and gates of one day of the run (the "ongoing" list after the recovery run). */
-export function dayPlan(plan, dayNumber) {
+/**
+ * The items and gates of one day of the run (the "ongoing" list after the recovery
+ * run), in the plan's setting.  `daysToNext` (days until the next planned session,
+ * if any) adds the protocol's pre-care items for that day before the session.
+ */
+export function dayPlan(plan, dayNumber, daysToNext = null) {
   const mode = plan.schedule.modes[plan.mode];
   const ongoing = dayNumber > plan.schedule.recovery_days;
   const entry = ongoing ? mode.ongoing : mode.days[Math.max(0, dayNumber)];
-  return {ongoing, items: entry.items.map((id) => mode.items[id]), gates: entry.gates};
+  const before = daysToNext > 0 ? (mode.before || []).find((day) => day.day === -daysToNext) : null;
+  const ids = [...new Set([...(before?.items || []), ...entry.items])];
+  return {ongoing, items: itemsFor(plan, ids), gates: entry.gates};
+}
+
+/** The plan's setting: "clinic" unless the person needles at home (older plans have none). */
+export function settingOf(plan) {
+  return plan.setting === 'home' ? 'home' : 'clinic';
+}
+
+/** Items by id as the plan's setting words them, leaving out those for the other setting. */
+function itemsFor(plan, ids) {
+  const setting = settingOf(plan);
+  const items = plan.schedule.modes[plan.mode].items;
+  return ids
+    .map((id) => items[id])
+    .filter((item) => !item.settings || item.settings.includes(setting))
+    .map((item) => (setting === 'home' && item.home ? {...item, ...item.home} : item))
+    .map((item) => ({...item, source: sourceFor(plan.schedule, item.source)}));
+}
+
+/**
+ * A source as {citation, link}: newer schedules name sources by id in
+ * `schedule.sources`; older ones (kept on phones since) carry the citation text.
+ */
+export function sourceFor(schedule, reference) {
+  const known = schedule.sources?.[reference];
+  return known ? {citation: known.citation, link: known.link} : {citation: String(reference || ''), link: ''};
+}
+
+/** "if your skin is calm…": the condition every "may be OK again" answer carries. */
+export function conditionFor(plan) {
+  const condition = plan.schedule.condition;
+  if (!condition) return 'if your skin is calm and your practitioner agrees';
+  return condition[settingOf(plan)];
 }
