@@ -2,9 +2,15 @@
 
 Shipped pages live in `pwa/content/`.  A clinic overrides one by dropping a
 file with the same name into `DATA_DIR/content/` (or adds a page with a new
-name).  Every page must carry a title, summary, order, reviewed date and at
-least one source; a file that lacks any of them stops the app at start-up
-with a message naming the file, so a broken page never reaches a client.
+name).  Every page carries a title, summary, order, the date it was last
+updated and the sources it was written from, named by their id in the source
+registry (`pwa/sources.toml`); an unknown id, or a missing field, stops the
+app at start-up with a message naming the file, so a broken page never
+reaches a client.
+
+Clinic files written before the registry keep working: they may still list
+`[[sources]]` tables with `name` and `detail`, and date themselves with
+`reviewed` instead of `updated`.  Shipped pages may not.
 No Flask here: this module only reads and renders files.
 """
 
@@ -18,6 +24,8 @@ from datetime import datetime
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+
+from . import sources as source_registry
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "content"
 FRONT_MATTER_FENCE = "+++"
@@ -33,10 +41,26 @@ class ContentError(ValueError):
 
 @dataclass(frozen=True)
 class Source:
-    """One reference a page's facts come from."""
+    """One reference as a page lists it.
 
-    name: str
-    detail: str = ""
+    From the registry it has every field; from an old clinic `[[sources]]`
+    table only `citation` (the table's name) and `kind` (its detail).
+    """
+
+    citation: str
+    kind: str = ""
+    link: str = ""
+    read_on: date | None = None
+    id: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    """Who reviewed a page and when; `changed_since` if the page was updated after."""
+
+    reviewer: str
+    on: date
+    changed_since: bool
 
 
 @dataclass(frozen=True)
@@ -47,23 +71,46 @@ class Page:
     title: str
     summary: str
     order: int
-    reviewed: date
+    updated: date
     sources: tuple[Source, ...]
     body_html: str
     from_clinic: bool = False
     reviewed_by: str = ""
+    reviewed_on: date | None = None
+
+    def review(self, site_reviewer: str = "", site_reviewed_on: date | None = None):
+        """The review that applies to this page, or None when no clinician has reviewed it.
+
+        The page's own reviewer wins over the site-wide one.  A review dated
+        before the page's last update still counts as who reviewed it, but
+        says that the page has changed since.
+        """
+        if self.reviewed_by and self.reviewed_on is not None:
+            reviewer, on = self.reviewed_by, self.reviewed_on
+        elif site_reviewer and site_reviewed_on is not None:
+            reviewer, on = site_reviewer, site_reviewed_on
+        else:
+            return None
+        return Review(reviewer, on, changed_since=self.updated > on)
 
 
-def load_pages(override_dir: Path | None = None) -> dict[str, Page]:
-    """All pages by slug, in reading order; clinic files replace shipped ones."""
+def load_pages(
+    override_dir: Path | None = None, registry: source_registry.Registry | None = None
+) -> dict[str, Page]:
+    """All pages by slug, in reading order; clinic files replace shipped ones.
+
+    `registry` is the source registry the pages cite (the shipped one when None).
+    """
+    if registry is None:
+        registry = source_registry.load_registry()
     files = {path.stem: (path, False) for path in SHIPPED_DIR.glob("*.md")}
     if override_dir is not None and override_dir.is_dir():
         files.update({path.stem: (path, True) for path in override_dir.glob("*.md")})
-    pages = [parse_page(path, from_clinic) for path, from_clinic in files.values()]
+    pages = [parse_page(path, registry, from_clinic) for path, from_clinic in files.values()]
     return {page.slug: page for page in sorted(pages, key=lambda p: (p.order, p.title))}
 
 
-def parse_page(path: Path, from_clinic: bool = False) -> Page:
+def parse_page(path: Path, registry: source_registry.Registry, from_clinic: bool = False) -> Page:
     """Read one Markdown file with front matter into a `Page`."""
     if not SLUG.match(path.stem):
         raise ContentError(f"{path}: file names use lower-case letters, digits and dashes")
@@ -73,17 +120,26 @@ def parse_page(path: Path, from_clinic: bool = False) -> Page:
         raise ContentError(f"{path}: not UTF-8 text") from None
     meta, body = _split_front_matter(path, text)
     try:
+        title = _required_text(meta, "title")
+        summary = _required_text(meta, "summary")
+        order = _required(meta, "order", int)
+        updated = _updated(meta, from_clinic)
+        cited = _sources(meta, registry, from_clinic, path)
+        reviewed_by, reviewed_on = _page_review(meta, from_clinic)
         return Page(
             slug=path.stem,
-            title=_required_text(meta, "title"),
-            summary=_required_text(meta, "summary"),
-            order=_required(meta, "order", int),
-            reviewed=_required(meta, "reviewed", date),
-            sources=_sources(meta),
+            title=title,
+            summary=summary,
+            order=order,
+            updated=updated,
+            sources=cited,
             body_html=_markdown.render(body),
             from_clinic=from_clinic,
-            reviewed_by=str(meta.get("reviewed_by", "")).strip(),
+            reviewed_by=reviewed_by,
+            reviewed_on=reviewed_on,
         )
+    except source_registry.SourceError as error:
+        raise ContentError(str(error)) from None
     except ValueError as error:
         raise ContentError(f"{path}: {error}") from None
 
@@ -115,13 +171,51 @@ def _required_text(meta: dict, key: str) -> str:
     return value
 
 
-def _sources(meta: dict) -> tuple[Source, ...]:
+def _updated(meta: dict, from_clinic: bool) -> date:
+    # Clinic files from before `updated` existed dated themselves with `reviewed`.
+    if from_clinic and "updated" not in meta and "reviewed" in meta:
+        return _required(meta, "reviewed", date)
+    return _required(meta, "updated", date)
+
+
+def _page_review(meta: dict, from_clinic: bool) -> tuple[str, date | None]:
+    reviewed_by = meta.get("reviewed_by", "")
+    if not isinstance(reviewed_by, str):
+        raise ValueError("front matter 'reviewed_by' must be text")
+    reviewed_by = reviewed_by.strip()
+    if "reviewed_on" in meta:
+        reviewed_on = _required(meta, "reviewed_on", date)
+        if not reviewed_by:
+            raise ValueError("front matter has 'reviewed_on' but no 'reviewed_by'")
+        return reviewed_by, reviewed_on
+    if not reviewed_by:
+        return "", None
+    # An old clinic file: `reviewed` was the date its named reviewer checked it.
+    if from_clinic and "reviewed" in meta:
+        return reviewed_by, _required(meta, "reviewed", date)
+    raise ValueError("front matter has 'reviewed_by' but no 'reviewed_on' date")
+
+
+def _sources(
+    meta: dict, registry: source_registry.Registry, from_clinic: bool, path: Path
+) -> tuple[Source, ...]:
     raw = meta.get("sources")
     if not isinstance(raw, list) or not raw:
-        raise ValueError("front matter needs at least one [[sources]] entry")
-    sources = []
+        raise ValueError('front matter needs a list of source ids, e.g. sources = ["chu2021"]')
+    found = []
     for entry in raw:
-        if not isinstance(entry, dict) or not str(entry.get("name", "")).strip():
-            raise ValueError("every [[sources]] entry needs a 'name'")
-        sources.append(Source(str(entry["name"]).strip(), str(entry.get("detail", "")).strip()))
-    return tuple(sources)
+        if isinstance(entry, str):
+            cited = source_registry.check_cited(registry, entry, str(path))
+            found.append(Source(cited.citation, cited.kind, cited.link, cited.read_on, cited.id))
+        elif from_clinic and isinstance(entry, dict):
+            # The old layout, still accepted from clinic files only.
+            name = entry.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise ValueError("every [[sources]] entry needs a 'name'")
+            found.append(Source(name.strip(), str(entry.get("detail", "")).strip()))
+        else:
+            raise ValueError(
+                f"sources: {entry!r} is not a source id; name sources by their id "
+                "in the source registry"
+            )
+    return tuple(found)

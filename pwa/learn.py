@@ -14,7 +14,9 @@ bp = Blueprint("learn", __name__)
 
 def init_app(app) -> None:
     """Load every explainer page once, so a broken clinic file fails at start-up."""
-    app.extensions["explainer_pages"] = explainer.load_pages(app.config["DATA_DIR"] / "content")
+    app.extensions["explainer_pages"] = explainer.load_pages(
+        app.config["DATA_DIR"] / "content", app.extensions["sources"]
+    )
 
 
 def pages() -> dict[str, explainer.Page]:

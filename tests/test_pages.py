@@ -28,6 +28,8 @@ class PageParser(HTMLParser):
         self.inline_scripts: list[str] = []
         self.style_elements: list[str] = []
         self.style_attributes = 0
+        # Links to a cited source's own page: the one place a page may point off-site.
+        self.source_links: list[dict] = []
         self._stack: list[str] = []
         self._in_nav = False
 
@@ -44,6 +46,9 @@ class PageParser(HTMLParser):
             self.style_elements.append("")
         if "style" in attrs:
             self.style_attributes += 1
+        if tag == "a" and attrs.get("class") == "sources__link":
+            self.source_links.append(attrs)
+            return
         for name in ("href", "src", "action", "poster", "srcset", "content"):
             if attrs.get(name):
                 self.references.append(attrs[name])
@@ -164,6 +169,15 @@ def test_pages_reference_no_other_origin_and_nothing_inline(client, url):
         for text in texts:
             digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
             assert f"'sha256-{digest}'" in sources
+
+
+@pytest.mark.parametrize("url", EXPLAINER_URLS)
+def test_learn_pages_link_off_site_only_to_their_registry_sources(client, url):
+    facts = parse(client.get(url).text)
+    page = load_pages()[url.removeprefix("/learn/")]
+    assert [link["href"] for link in facts.source_links] == [s.link for s in page.sources]
+    for link in facts.source_links:
+        assert "noopener" in link["rel"].split(), link
 
 
 def test_stylesheets_reference_no_other_origin():
