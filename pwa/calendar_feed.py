@@ -22,8 +22,8 @@ from icalendar import Calendar
 from icalendar import Event
 from icalendar import vDuration
 
-from pwa.protocol import CONDITION
 from pwa.protocol import MODES
+from pwa.protocol import condition_for
 from pwa.protocol import gate_message
 
 PRODID = "-//Aftercare//Treatment series feed//EN"
@@ -71,7 +71,10 @@ def build_feed(
         for s in sessions
     ]
     gates = schedule["modes"][plan["mode"]]["days"][0]["gates"]
-    events += _checkpoints(sessions, gates, stamp, feed_key, explicit_titles, checkpoint_hour)
+    checkpoints = _checkpoints(
+        sessions, gates, stamp, feed_key, explicit_titles, checkpoint_hour, condition_for(plan)
+    )
+    events += checkpoints
     for event in events:
         calendar.add_component(event)
 
@@ -115,7 +118,7 @@ def _all_day_trigger(minutes: int, hour: int) -> timedelta:
     return timedelta(days=-(minutes // MINUTES_PER_DAY), hours=hour)
 
 
-def _checkpoints(sessions, gates, stamp, feed_key, explicit, hour) -> list[Event]:
+def _checkpoints(sessions, gates, stamp, feed_key, explicit, hour, condition) -> list[Event]:
     """All-day check-ins for the run after the latest done session, until a later session."""
     done = [s for s in sessions if s["status"] == "done"]
     if not done:
@@ -134,8 +137,8 @@ def _checkpoints(sessions, gates, stamp, feed_key, explicit, hour) -> list[Event
         if run_ends is not None and run_ends <= on:
             break
         if explicit:
-            summary = _explicit_checkpoint_title(from_day, group)
-            description = "\n".join(gate_message(g["name"], from_day, 0) for g in group)
+            summary = _explicit_checkpoint_title(from_day, group, condition)
+            description = "\n".join(gate_message(g["name"], from_day, 0, condition) for g in group)
         else:
             summary, description = f"Aftercare check-in — day {from_day}", NEUTRAL_DESCRIPTION
         uid = f"checkpoint-{latest['session']}-day{from_day}-{feed_key}"
@@ -148,10 +151,10 @@ def _checkpoints(sessions, gates, stamp, feed_key, explicit, hour) -> list[Event
     return events
 
 
-def _explicit_checkpoint_title(from_day: int, group: list[dict]) -> str:
+def _explicit_checkpoint_title(from_day: int, group: list[dict], condition: str) -> str:
     names = [_lower_first(gate["name"]) for gate in group]
     joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-    return f"Day {from_day}: {joined} may resume {CONDITION}"
+    return f"Day {from_day}: {joined} may resume {condition}"
 
 
 def _lower_first(name: str) -> str:

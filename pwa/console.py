@@ -26,6 +26,7 @@ from . import adherence
 from . import devices
 from . import merge
 from . import plans
+from . import readiness
 from . import repository
 from . import series
 from .console_auth import check_csrf
@@ -333,6 +334,8 @@ def _client_row(found: dict) -> dict | None:
     phones = [d for d in repository.list_devices(store, plan_id) if d["device"] != CLINIC_DEVICE]
     seen = [d["last_seen_ms"] for d in phones if not d["revoked"]]
     upcoming = [s for s in sessions if s["status"] == "planned" and s["day"] >= today.isoformat()]
+    for planned in upcoming:
+        planned["readiness"] = readiness.session_readiness(planned["day"], ticks, schedule)
     return {
         **found,
         "plan": plan,

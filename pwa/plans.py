@@ -127,8 +127,8 @@ def check_events_fit(
 
 
 def known_items(chosen: dict) -> set[str]:
-    """Item ids of a protocol in any mode."""
-    return {item["id"] for item in chosen["items"]}
+    """Item ids of a protocol in any mode, and the ids its readiness answers travel under."""
+    return {item["id"] for item in chosen["items"]} | protocol.readiness_ids(chosen)
 
 
 def _time_zone(value: Any) -> None:

@@ -400,12 +400,17 @@ def _gate(gate: dict, day: int) -> dict:
     }
 
 
-def gate_message(name: str, from_day: int, days_left: int) -> str:
+def gate_message(name: str, from_day: int, days_left: int, condition: str = CONDITION) -> str:
     """'Retinoids: from day 7 - 5 more days, if ...': always conditional, never "start"."""
     if days_left == 0:
-        return f"{name}: may be OK again from day {from_day}, {CONDITION}."
+        return f"{name}: may be OK again from day {from_day}, {condition}."
     more = "1 more day" if days_left == 1 else f"{days_left} more days"
-    return f"{name}: from day {from_day} — {more}, {CONDITION}."
+    return f"{name}: from day {from_day} — {more}, {condition}."
+
+
+def condition_for(plan: dict) -> str:
+    """The condition every "may be OK again" carries, in the plan's setting."""
+    return HOME_CONDITION if plan.get("setting") == "home" else CONDITION
 
 
 def _review_line(protocol: dict, reviewer: str, reviewed_on: date | None) -> str:

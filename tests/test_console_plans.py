@@ -78,9 +78,9 @@ def test_standard_mode_by_the_rule_and_pih_risk_when_the_practitioner_chooses(ap
 def test_another_protocol_can_be_chosen_and_its_schedule_is_served(app):
     client = signed_in(app)
     page = client.get("/console/clients/new").text
-    assert "Gentle aftercare (v1)" in page
+    assert "Gentle aftercare (v2)" in page
     plan = create(client, protocol="clinic-gentle")
-    assert plan["protocol"] == {"id": "clinic-gentle", "version": 1}
+    assert plan["protocol"] == {"id": "clinic-gentle", "version": 2}
     schedule = client.get("/protocols/clinic-gentle.json").get_json()
     assert schedule["title"] == "Gentle aftercare"
     assert client.get("/protocols/no-such-protocol.json").status_code == 404

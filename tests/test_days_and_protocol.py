@@ -203,6 +203,10 @@ def test_clinic_file_overrides_the_shipped_protocol(data_dir):
     folder.mkdir(parents=True)
     text = DEFAULT.read_text().replace("version = 2", "version = 3")
     text = text.replace('name = "Makeup"\nfrom_day = 2', 'name = "Makeup"\nfrom_day = 3')
+    # The gate waits a day longer, so its avoid item must too (the loader checks it).
+    makeup = 'into them."\nfrom_day = 0\nto_day = 1'
+    assert makeup in text
+    text = text.replace(makeup, makeup.replace("to_day = 1", "to_day = 2"))
     (folder / "microneedling-default.toml").write_text(text)
     client = create_app({"DATA_DIR": data_dir}).test_client()
     schedule = client.get("/protocol.json").get_json()
@@ -229,7 +233,7 @@ def _broken(data_dir, old, new):
         ('source = "treja-needling"', 'source = "nowhere"', "items[0].source"),
         # A gate closed until day 14 whose avoid item stops on day 6.
         ('id = "no-retinoids"', 'id = "no-retinoids"\nmodes = ["standard"]', "gates[6].covered_by"),
-        ('from_day = 0\nto_day = 13', 'from_day = 0\nto_day = 6', "gates[6].covered_by"),
+        ("from_day = 0\nto_day = 13", "from_day = 0\nto_day = 6", "gates[6].covered_by"),
         ('covered_by = "no-makeup"', 'covered_by = "mineral-spf"', "gates[0].covered_by"),
         (
             'from_day = 2\nsource = "fifth-element-aftercare"',

@@ -7,6 +7,7 @@
 import {addDays, daysBetween} from '../lib/days.js';
 import {nextWindow, upcoming} from '../lib/series.js';
 import {recordSession} from '../lib/store.js';
+import {settingOf} from '../lib/plan.js';
 
 const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
 const EVENING_HOUR = 17;
@@ -39,7 +40,11 @@ export function seriesCards(plan, series, today) {
     cards.push({
       kind: 'due',
       title: `Session ${next.number} is tomorrow${next.time ? ` at ${next.time}` : ''}`,
-      text: 'Follow your practitioner’s instructions for the day before, and arrive with clean skin.',
+      text: `${plan.schedule.readiness?.length ? 'Answer “Ready for your session?” above. ' : ''}${
+        atHome(plan)
+          ? 'Have a new sterile cartridge ready, and needle only calm, unbroken skin.'
+          : 'Follow your practitioner’s instructions for the day before, and arrive with clean skin.'
+      }`,
     });
   } else if (next) {
     const days = daysBetween(today, next.day);
@@ -50,12 +55,16 @@ export function seriesCards(plan, series, today) {
       cards.push({
         kind: 'next',
         title: 'No next session planned',
-        text: `Your next session could be between ${formatDay(window.earliest)} and ${formatDay(window.latest)}. Your practitioner decides; add it on Sessions once it is booked.`,
+        text: `Your next session could be between ${formatDay(window.earliest)} and ${formatDay(window.latest)}. ${
+          atHome(plan) ? 'Add it on Sessions once you have picked a day.' : 'Your practitioner decides; add it on Sessions once it is booked.'
+        }`,
       });
     }
   }
   return cards;
 }
+
+const atHome = (plan) => settingOf(plan) === 'home';
 
 /** Draw `cards` plus, in the evening, a reminder of today's open items. */
 export function renderCards(container, cards, {itemsLeft, timeZone, now = new Date()}) {

@@ -100,6 +100,7 @@ async function renderToday(view, plan) {
     cards: seriesCards(plan, series, run.today),
   };
   paint(view, model, ticks);
+  await showReadiness(view, plan, next, daysToNext);
   // Earlier days are below the fold: their module loads after today is drawn.
   const {renderHistory} = await import('./history.js');
   renderHistory(view, {plan, run, ticks});
@@ -132,6 +133,22 @@ function paint(view, model, ticks) {
   renderGates(view.querySelector('[data-gates]'), model.gates);
   changed();
 }
+
+/** The day before a planned session, and on its day: "Ready for your session?" (loaded only then). */
+async function showReadiness(view, plan, next, daysToNext) {
+  const container = view.querySelector('[data-readiness]');
+  const due = next && daysToNext !== null && daysToNext <= READINESS_DAYS && plan.schedule.readiness?.length;
+  if (!due) {
+    container.hidden = true;
+    return;
+  }
+  const [{renderReadiness}, events] = await Promise.all([import('./readiness.js'), ticksBetween(next.day, next.day)]);
+  const answers = new Map(events.filter((e) => e.item.startsWith('ready-')).map((e) => [e.item, e.done]));
+  renderReadiness(container, {plan, session: next, answers});
+}
+
+// Shown from the day before a session (the issue of a cold sore or a tan is then known).
+const READINESS_DAYS = 1;
 
 function dayNote(plan, run, ongoing, next) {
   const recovery = plan.schedule.recovery_days;
