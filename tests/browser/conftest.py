@@ -8,12 +8,18 @@ is set, where a missing browser is a failure.
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 from helpers import CHROMIUM
 from helpers import CHROMIUM_ARGS
+from helpers import CLINIC
+from helpers import PRACTITIONER_EMAIL
+from helpers import PRACTITIONER_PASSWORD
 from helpers import launch_profile
+from support import ROOT
 from support import RunningServer
+from support import clean_environment
 
 NO_BROWSER = (
     f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM}. "
@@ -93,6 +99,37 @@ def phone(browser):
         device_scale_factor=3,
         is_mobile=True,
         has_touch=True,
+    )
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def clinic_server(tmp_path):
+    """A server with a clinic's settings and one practitioner account."""
+    server = RunningServer(tmp_path / "data", tmp_path / "server.log", WORKERS="2", **CLINIC)
+    server.start()
+    created = subprocess.run(
+        [
+            str(ROOT / ".venv" / "bin" / "flask"),
+            *("--app", "pwa", "practitioner", "create", PRACTITIONER_EMAIL),
+        ],
+        env=clean_environment(DATA_DIR=str(server.data_dir), PWA_PASSWORD=PRACTITIONER_PASSWORD),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert created.returncode == 0, created.stderr
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def desk(playwright, tmp_path):
+    """The practitioner's laptop (axe may scan its pages)."""
+    context = launch_profile(
+        playwright, tmp_path / "desk", viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     yield context
     context.close()

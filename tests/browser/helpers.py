@@ -18,6 +18,17 @@ CHROMIUM_ARGS = [
     "--disable-dev-shm-usage",
 ]
 
+# The clinic of the console tests: a practitioner account and the clinic's settings.
+PRACTITIONER_EMAIL = "dr.ana@harbour-skin.co.uk"
+PRACTITIONER_PASSWORD = "a long practitioner passphrase"
+CLINIC = {
+    "PWA_CLINIC_NAME": "Harbour Skin Clinic",
+    "PWA_CLINIC_PHONE": "+44 20 7946 0000",
+    "PWA_CLINIC_WHATSAPP": "+44 7700 900123",
+    "PWA_CLINIC_BOOKING_URL": "https://harbour-skin.example.co.uk/book",
+    "PWA_CLINIC_TIME_ZONE": "Europe/London",
+}
+
 AXE = ROOT / "service_worker" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 

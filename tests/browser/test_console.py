@@ -8,52 +8,16 @@ from datetime import date
 from datetime import timedelta
 
 import pytest
+from helpers import PRACTITIONER_EMAIL as EMAIL
+from helpers import PRACTITIONER_PASSWORD as PASSWORD
 from helpers import axe_violations
 from helpers import launch_profile
 from helpers import open_controlled
 from playwright.sync_api import expect
-from support import ROOT
-from support import RunningServer
-from support import clean_environment
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
 
 ZBARIMG = shutil.which("zbarimg")
-EMAIL = "dr.ana@harbour-skin.co.uk"
-PASSWORD = "a long practitioner passphrase"
-CLINIC = {
-    "PWA_CLINIC_NAME": "Harbour Skin Clinic",
-    "PWA_CLINIC_PHONE": "+44 20 7946 0000",
-    "PWA_CLINIC_WHATSAPP": "+44 7700 900123",
-    "PWA_CLINIC_BOOKING_URL": "https://harbour-skin.example.co.uk/book",
-    "PWA_CLINIC_TIME_ZONE": TIME_ZONE,
-}
-
-
-@pytest.fixture
-def clinic_server(tmp_path):
-    server = RunningServer(tmp_path / "data", tmp_path / "server.log", WORKERS="2", **CLINIC)
-    server.start()
-    created = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "flask"), "--app", "pwa", "practitioner", "create", EMAIL],
-        env=clean_environment(DATA_DIR=str(server.data_dir), PWA_PASSWORD=PASSWORD),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert created.returncode == 0, created.stderr
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def desk(playwright, tmp_path):
-    context = launch_profile(
-        playwright, tmp_path / "desk", viewport={"width": 1280, "height": 900}, bypass_csp=True
-    )
-    yield context
-    context.close()
 
 
 @pytest.fixture

@@ -64,6 +64,8 @@ function questionRow(question, {plan, session, answers, setting, update}) {
       update();
       try {
         await recordTick(session.day, question.answer_id, yes);
+        // The sync engine sends ticks soon after this event; answers travel the same way.
+        document.dispatchEvent(new CustomEvent('aftercare:tick'));
       } catch (error) {
         // Not saved: show the truth rather than an answer that is not kept.
         if (before === undefined) answers.delete(question.answer_id);
@@ -89,8 +91,11 @@ function showStatus(status, questions, answers, setting) {
   const yes = answered.filter((q) => answers.get(q.answer_id) === true);
   status.className = yes.length ? 'readiness__status readiness__status--word' : 'readiness__status';
   if (yes.length) {
-    const who = setting === 'home' ? 'Read the advice below before you needle' : 'Tell your practitioner before the session';
-    status.textContent = `${who}: ${yes.length === 1 ? '1 answer needs' : `${yes.length} answers need`} a word.`;
+    const answers = yes.length === 1 ? '1 answer needs' : `${yes.length} answers need`;
+    status.textContent =
+      setting === 'home'
+        ? `${answers} care: read the advice before you needle.`
+        : `Tell your practitioner before the session: ${answers} a word.`;
   } else if (answered.length === questions.length) {
     status.textContent = 'All answered, nothing to flag. Thank you.';
   } else {

@@ -1,0 +1,222 @@
+"""Safety on the phone, in real Chromium at 390 x 844: the triage card, what a tick
+means, "Can I use it today?" with dates, the readiness check the day before a
+session (and the console's column for it), and the at-home path's wording.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from datetime import timedelta
+
+import pytest
+from helpers import PRACTITIONER_EMAIL as EMAIL
+from helpers import PRACTITIONER_PASSWORD as PASSWORD
+from helpers import axe_violations
+from helpers import launch_profile
+from playwright.sync_api import expect
+from test_checklist import TIME_ZONE
+from test_checklist import today_here
+
+
+@pytest.fixture
+def checked_phone(playwright, tmp_path):
+    """A phone profile whose pages axe may scan (a strict CSP blocks an injected axe)."""
+    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE, bypass_csp=True)
+    yield context
+    context.close()
+
+
+def _short(day: str) -> str:
+    """As Today writes a date: "Monday 7 December"."""
+    return (
+        f"{date.fromisoformat(day):%A} {date.fromisoformat(day).day} {date.fromisoformat(day):%B}"
+    )
+
+
+def _console_plan(desk, server, nickname: str, last: str, next_day: str | None) -> str:
+    """Sign in, make a client plan; the invitation link."""
+    console = desk.new_page()
+    console.goto(server.url + "/console/login")
+    console.get_by_label("E-mail").fill(EMAIL)
+    console.get_by_label("Password").fill(PASSWORD)
+    console.get_by_role("button", name="Log in").click()
+    console.get_by_role("link", name="New client plan").click()
+    console.get_by_label("Nickname").fill(nickname)
+    console.get_by_label("Date of this session").fill(last)
+    if next_day:
+        console.get_by_label("Next session").fill(next_day)
+    console.get_by_role("button", name="Create plan and invitation").click()
+    link = console.locator("[data-invitation-link]").get_attribute("href")
+    console.close()
+    return link
+
+
+def _take_plan(context, link: str):
+    page = context.new_page()
+    page.goto(link)
+    start = page.get_by_role("button", name="Start")
+    expect(start).to_be_enabled()
+    start.click()
+    page.locator("[data-checklist] input[type=checkbox]").first.wait_for()
+    return page
+
+
+def test_triage_card_tick_meaning_and_dated_answers(clinic_server, desk, checked_phone, tmp_path):
+    session = today_here(2)
+    page = _take_plan(checked_phone, _console_plan(desk, clinic_server, "Ro", session, None))
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 2 after session 1")
+
+    # A tick means "done": the item says what she did, and its name is just that.
+    hint = page.locator(".checklist__hint").first
+    expect(hint).to_have_text("Tick each one once you have done it today.")
+    hands = page.get_by_role("checkbox", name="Kept my hands off my face", exact=True)
+    expect(hands).to_be_visible()
+    hands.check()
+    expect(hands).to_be_checked()
+    row = page.locator("li.checklist__item", has=hands)
+    row.locator("summary", has_text="Why?").click()
+    source = row.locator(".checklist__source a")
+    expect(source).to_have_attribute(
+        "href", "https://monarchbrowandfacials.com/blog/microneedling-aftercare-instructions"
+    )
+
+    # Can I use it today? Plain answers with dates, always conditional.
+    gates = page.locator("[data-gates] li")
+    condition = "if your skin is calm and your practitioner agrees."
+    makeup_day = (date.fromisoformat(session) + timedelta(days=2)).isoformat()
+    retinoid_day = (date.fromisoformat(session) + timedelta(days=14)).isoformat()
+    expect(gates.filter(has_text="Makeup:")).to_have_text(
+        f"Makeup: yes, from {_short(makeup_day)}, {condition}"
+    )
+    expect(gates.filter(has_text="Retinoids")).to_have_text(
+        f"Retinoids (retinol, tretinoin): not yet. From {_short(retinoid_day)}, {condition}"
+    )
+
+    # "Worried about your skin?" is in the first screen and jumps to the card.
+    worried = page.get_by_role("link", name="Worried about your skin? See the warning signs")
+    box = worried.bounding_box()
+    assert box and box["y"] + box["height"] < 844, box
+    worried.click()
+    card = page.locator("#warning-signs")
+    expect(card).to_be_in_viewport()
+    # "Or a doctor" stays beside the clinic's own phone number.
+    expect(
+        card.get_by_role("heading", name="Call your practitioner or a doctor today")
+    ).to_be_visible()
+    expect(
+        card.get_by_role("link", name="Call Harbour Skin Clinic: +44 20 7946 0000")
+    ).to_be_visible()
+    normal = card.locator("h3:has-text('Normal while you heal') + ul")
+    expect(normal).to_contain_text("Mild swelling that goes down each day")
+    emergency = card.locator("h3:has-text('Call emergency services now') + ul")
+    expect(emergency).to_contain_text("Sudden swelling of the lips, tongue or throat")
+    expect(emergency).to_contain_text("Blisters or sores spreading fast over the face")
+    expect(emergency).not_to_contain_text("Swelling of the face")
+    call_today = card.locator("h3:has-text('a doctor today') + ul")
+    expect(call_today).to_contain_text("New firm lumps in the weeks after")
+    expect(call_today).to_contain_text("Red streaks spreading from the area")
+    page.screenshot(path=tmp_path / "warning-card.png")
+    assert not axe_violations(page)
+
+
+def _wait_for_text(page, url: str, text: str, timeout: float = 30.0) -> str:
+    """Reload `url` until its main content holds `text` (a phone syncs a moment after a tap)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        content = page.locator("main").inner_text()
+        if text in content:
+            return content
+        assert time.monotonic() < deadline, f"{text!r} never appeared in {url}:\n{content}"
+        page.wait_for_timeout(250)
+
+
+def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, checked_phone, tmp_path):
+    tomorrow = today_here(-1)
+    link = _console_plan(desk, clinic_server, "Bea", today_here(30), tomorrow)
+    page = _take_plan(checked_phone, link)
+
+    check = page.locator("[data-readiness]")
+    expect(check.get_by_role("heading", name="Ready for session 2?")).to_be_visible()
+    questions = check.locator("fieldset")
+    expect(questions).to_have_count(10)
+    # Pre-care for tomorrow's session is on today's checklist.
+    expect(
+        page.get_by_role(
+            "checkbox", name="Used no retinoids (retinol, tretinoin) or exfoliating acids today"
+        )
+    ).to_be_visible()
+
+    cold_sore = questions.filter(has_text="cold sore")
+    cold_sore.get_by_label("Yes").check()
+    expect(cold_sore).to_contain_text("Tell your practitioner before the session.")
+    expect(check.get_by_role("status")).to_have_text(
+        "Tell your practitioner before the session: 1 answer needs a word."
+    )
+    for index in range(1, 10):
+        questions.nth(index).get_by_label("No").check()
+    expect(check.get_by_role("status")).to_contain_text("1 answer needs a word")
+    page.screenshot(path=tmp_path / "readiness.png", full_page=True)
+    assert not axe_violations(page)
+
+    # The answers stay on the phone after a reload ...
+    page.reload()
+    expect(page.locator("[data-readiness] fieldset").first.get_by_label("Yes")).to_be_checked()
+    # ... and reach the clinic: the console shows the session needs a word, and why.
+    console = desk.new_page()
+    listing = _wait_for_text(console, clinic_server.url + "/console/", "Needs a word")
+    assert "Do you have a cold sore now, or do you often get them?" in listing
+    # She changes her mind; the console follows.
+    page.locator("[data-readiness] fieldset").first.get_by_label("No").check()
+    _wait_for_text(console, clinic_server.url + "/console/", "Ready")
+
+
+def test_at_home_path_names_a_doctor_and_adds_pen_safety(live_server, checked_phone, tmp_path):
+    page = checked_phone.new_page()
+    page.goto(live_server.url + "/")
+    form = page.locator("[data-onboarding]")
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    form.locator("input[name=setting][value='home']").check()
+    form.get_by_label("Date of your most recent session").fill(today_here(30))
+    form.locator("input[name=next_session]").fill(today_here(-1))
+    form.get_by_role("button", name="Start my aftercare").click()
+    page.locator("[data-checklist] input[type=checkbox]").first.wait_for()
+
+    card = page.locator("#warning-signs")
+    assert card.get_by_role("heading", level=3).nth(1).inner_text() == "Call a doctor today"
+    today_text = page.locator("[data-today]").inner_text() + card.inner_text()
+    assert "practitioner" not in today_text.lower()
+    expect(page.locator("[data-gates] li").first).to_contain_text("All cleared")
+
+    check = page.locator("[data-readiness]")
+    cold_sore = check.locator("fieldset").filter(has_text="cold sore")
+    cold_sore.get_by_label("Yes").check()
+    expect(cold_sore).to_contain_text("Don't needle while you have a cold sore.")
+    expect(check.get_by_role("status")).to_have_text(
+        "1 answer needs care: read the advice before you needle."
+    )
+    page.screenshot(path=tmp_path / "at-home.png", full_page=True)
+    assert not axe_violations(page)
+
+
+def test_at_home_session_day_adds_the_cartridge_item(live_server, checked_phone):
+    page = checked_phone.new_page()
+    page.goto(live_server.url + "/")
+    form = page.locator("[data-onboarding]")
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    form.locator("input[name=setting][value='home']").check()
+    form.get_by_role("button", name="Start my aftercare").click()  # last session: today
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 1")
+    expect(
+        page.get_by_role(
+            "checkbox", name="Used a new sterile cartridge on a cleaned pen, and shared neither"
+        )
+    ).to_be_visible()
+    expect(
+        page.get_by_role(
+            "checkbox",
+            name="Put on only plain, fragrance-free products made for freshly needled skin, "
+            "nothing home-made",
+        )
+    ).to_be_visible()
