@@ -43,11 +43,18 @@ def phone_profile(playwright, tmp_path):
     context.close()
 
 
-def onboard(page, last_session: str, skin_type: str = "not-sure", history: str = "not-sure"):
+def onboard(
+    page,
+    last_session: str,
+    skin_type: str = "not-sure",
+    history: str = "not-sure",
+    setting: str = "clinic",
+):
     form = page.locator("[data-onboarding]")
     form.wait_for()
     # Shown from the HTML before its script runs; the script enables the button.
     expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    form.locator(f"input[name=setting][value='{setting}']").check()
     form.get_by_label("Date of your most recent session").fill(last_session)
     form.locator(f"input[name=skin_type][value='{skin_type}']").check()
     form.locator(f"input[name=pih_history][value='{history}']").check()
@@ -104,6 +111,7 @@ def test_bad_onboarding_answers_are_explained_and_save_nothing(live_server, phon
     form = page.locator("[data-onboarding]")
     form.wait_for()
     tomorrow = (local_day(datetime.now(UTC), TIME_ZONE) + timedelta(days=1)).isoformat()
+    form.get_by_label("At a clinic").check()
     form.get_by_label("Date of your most recent session").fill(tomorrow)
     form.get_by_role("button", name="Start my aftercare").click()
     expected = "The most recent session cannot be in the future."

@@ -67,6 +67,8 @@ function planFromServer(planId, wire, schedule) {
   return {
     planId,
     createdAt: new Date().toISOString(),
+    // A server older than the question may leave it out: that means clinic.
+    setting: wire.setting || 'clinic',
     timeZone: wire.time_zone,
     dayStartHour: wire.day_start_hour,
     sessions: wire.sessions,

@@ -9,6 +9,8 @@ import {randomId} from '../lib/ids.js';
 import {modeFor} from '../lib/plan.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+// Where the client has microneedling: at a clinic, or at home with their own device.
+const SETTINGS = ['clinic', 'home'];
 
 /**
  * Show the form and resolve with the new plan once it is valid.
@@ -26,6 +28,14 @@ export function runOnboarding(form) {
   // Disabled in the HTML: a tap before this script arrived would have sent the answers away.
   form.querySelector('[type=submit]').disabled = false;
   const error = form.querySelector('[data-form-error]');
+  // The form's wording follows the answer to "Where do you have microneedling?"
+  // (also an answer the browser restored on a reload).
+  followSetting(form);
+  form.addEventListener('change', (event) => {
+    if (event.target.name === 'setting') followSetting(form);
+    // A message about the question just answered is out of date.
+    if (event.target.name === error.dataset.field) error.hidden = true;
+  });
   return new Promise((resolve) => {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -36,17 +46,36 @@ export function runOnboarding(form) {
         resolve(plan);
       } catch (problem) {
         error.textContent = problem.message;
+        error.dataset.field = problem.field || '';
         error.hidden = false;
-        error.focus?.();
+        // The button is at the foot of a long form: bring the message (at its top) into view.
+        error.scrollIntoView({block: 'center'});
+        error.focus({preventScroll: true});
       }
     });
   });
 }
 
-/** A new plan from the onboarding answers; throws an Error whose message the form shows. */
+/** Show the parts of the form meant for the chosen setting (none before a choice). */
+function followSetting(form) {
+  const chosen = form.elements.setting.value;
+  for (const part of form.querySelectorAll('[data-for-setting]')) {
+    part.hidden = part.dataset.forSetting !== chosen;
+  }
+}
+
+/**
+ * A new plan from the onboarding answers; throws an Error whose message the form
+ * shows (its `field`, when set, names the question it is about).
+ */
 function buildPlan(answers, schedule, now = new Date()) {
   const timeZone = deviceTimeZone();
   const today = localDay(now, timeZone, DEFAULT_DAY_START_HOUR);
+  if (!SETTINGS.includes(answers.setting)) {
+    const problem = new Error('Choose where you have microneedling: at a clinic, or at home with your own device.');
+    problem.field = 'setting';
+    throw problem;
+  }
   const last = answers.last_session;
   const next = answers.next_session || null;
   if (!DATE.test(last || '')) throw new Error('Enter the date of your most recent session.');
@@ -63,6 +92,7 @@ function buildPlan(answers, schedule, now = new Date()) {
   return {
     planId: randomId(16),
     createdAt: now.toISOString(),
+    setting: answers.setting,
     timeZone,
     dayStartHour: DEFAULT_DAY_START_HOUR,
     sessions: [{day: last, number: sessionNumber}],

@@ -27,6 +27,8 @@ export function planForServer(plan) {
     pih_history: plan.pihHistory,
     mode: plan.mode,
     protocol: plan.protocol,
+    // A plan made before the question was asked has none: the server reads that as clinic.
+    ...(plan.setting ? {setting: plan.setting} : {}),
   };
 }
 
