@@ -12,6 +12,7 @@ import pytest
 from helpers import axe_violations
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import wait_for_async
 from playwright.sync_api import expect
 
 from pwa.days import local_day
@@ -175,6 +176,10 @@ def test_onboarding_today_and_history_pass_axe(live_server, playwright, tmp_path
         context.close()
 
 
+TICK_STORED = """async (day) => {
+  const {database} = await import('/static/js/lib/store.js');
+  return Boolean(await (await database()).get('ticks', [day, 'hands-off']));
+}"""
 # Another device's untick arrives in IndexedDB without Today noticing.
 UNTICK_BEHIND_THE_SNAPSHOT = """async (day) => {
   const {database} = await import('/static/js/lib/store.js');
@@ -192,6 +197,8 @@ def test_indexeddb_wins_over_the_quick_snapshot(live_server, phone_profile):
     box = page.locator("[data-checklist=today] [data-item-id='hands-off']")
     box.check()
     expect(page.locator("[data-progress-text]")).to_contain_text("1 of")
+    # The screen changes before the tick's transaction commits: wait for the stored tick.
+    wait_for_async(page, TICK_STORED, today_here(0))
     page.evaluate(UNTICK_BEHIND_THE_SNAPSHOT, today_here(0))
     page.reload()
     # The snapshot still says ticked; the render from IndexedDB follows and wins.
