@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from datetime import timedelta
 
+from . import protocol
 from . import series
 
 
@@ -19,13 +20,12 @@ def run_progress(plan: dict, sessions: list[dict], ticks: dict, schedule: dict, 
     if current is None:
         return None
     start = date.fromisoformat(current["day"])
-    mode = schedule["modes"][plan["mode"]]
     last = min((today - start).days, schedule["recovery_days"])
     complete = 0
     # Today is still under way: only finished days count.
     for number in range(0, last):
         day = (start + timedelta(days=number)).isoformat()
-        items = mode["days"][number]["items"]
+        items = protocol.day_items(schedule, plan, number)
         if all(ticks.get((day, item), {}).get("done") for item in items):
             complete += 1
     return {

@@ -350,6 +350,24 @@ def _cited(schedule: dict, sources: dict) -> dict:
     return {key: {f: sources[key].get(f, "") for f in fields} for key in sorted(named - {None})}
 
 
+def day_items(schedule: dict, plan: dict, day_number: int) -> list[str]:
+    """Ids of the items of one day of the recovery run (0 to recovery_days) in the plan's
+    mode and setting: an item meant only for the other setting is not the plan's to tick."""
+    mode = schedule["modes"][plan["mode"]]
+    setting = plan.get("setting", "clinic")
+    return [
+        item
+        for item in mode["days"][day_number]["items"]
+        if setting in mode["items"][item].get("settings", SETTINGS)
+    ]
+
+
+def precare_days(chosen: dict) -> int:
+    """How many days before a session the protocol's earliest pre-care item starts."""
+    starts = [_in_mode(item, mode)["from_day"] for item in chosen["items"] for mode in MODES]
+    return max([0, *(-day for day in starts)])
+
+
 def readiness_ids(chosen: dict) -> set[str]:
     """The ids under which a device records readiness answers (see `_question`)."""
     return {READINESS_PREFIX + q["id"] for q in chosen.get("readiness", [])}

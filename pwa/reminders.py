@@ -37,6 +37,7 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from . import protocol
 from .days import local_day
 
 TITLES = {
@@ -136,7 +137,7 @@ def _aftercare(clock, plan, sessions, ticks, schedule, daily, now) -> Iterator[C
         zero = max((d for d in done if d <= day), default=None)
         if zero is None or (day - zero).days > schedule["recovery_days"]:
             continue
-        items = schedule["modes"][plan["mode"]]["days"][(day - zero).days]["items"]
+        items = protocol.day_items(schedule, plan, (day - zero).days)
         ticked = (ticks.get((day.isoformat(), item)) or {} for item in items)
         left = sum(1 for event in ticked if event.get("done") is not True)
         if not left:

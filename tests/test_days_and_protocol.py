@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from pwa import create_app
+from pwa.adherence import run_progress
 from pwa.days import day_number
 from pwa.days import local_day
 from pwa.protocol import CONDITION
 from pwa.protocol import NOT_REVIEWED
 from pwa.protocol import SHIPPED_DIR
 from pwa.protocol import ProtocolError
+from pwa.protocol import day_items
 from pwa.protocol import expand
 from pwa.protocol import gate_message
 from pwa.protocol import load_protocols
@@ -263,3 +265,23 @@ def test_bad_toml_names_the_line(data_dir):
     path = _broken(data_dir, "version = 2", "version = = 2")
     with pytest.raises(ProtocolError, match=rf"{path}: not valid TOML .*line \d+"):
         create_app({"DATA_DIR": data_dir})
+
+
+def test_items_for_the_other_setting_are_not_the_plans_to_tick(schedule):
+    clinic = {"mode": "standard", "setting": "clinic"}
+    home = {"mode": "standard", "setting": "home"}
+    assert "home-new-cartridge" not in day_items(schedule, clinic, 0)
+    assert "home-new-cartridge" in day_items(schedule, home, 0)
+    # A plan stored before plans had a setting is a clinic plan.
+    assert day_items(schedule, {"mode": "standard"}, 0) == day_items(schedule, clinic, 0)
+
+
+def test_a_clinic_day_is_complete_without_the_home_only_item(schedule):
+    """The console's adherence counts a day complete when the plan's own items are ticked."""
+    plan = {"mode": "standard", "setting": "clinic", "sessions": [{"day": "2026-12-01"}]}
+    sessions = [{"session": "s1", "day": "2026-12-01", "status": "done", "number": 1}]
+    ticks = {("2026-12-01", item): {"done": True} for item in day_items(schedule, plan, 0)}
+    progress = run_progress(plan, sessions, ticks, schedule, date(2026, 12, 2))
+    assert (progress["days_complete"], progress["days_counted"]) == (1, 1)
+    home = {**plan, "setting": "home"}
+    assert run_progress(home, sessions, ticks, schedule, date(2026, 12, 2))["days_complete"] == 0
