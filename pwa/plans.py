@@ -39,8 +39,10 @@ PLAN_FIELDS = {
     "protocol",
 }
 # A phone made before `setting` existed sends none; that means "clinic", and such a
-# phone must still register (a refusal would block its sync for good).
-OPTIONAL_PLAN_FIELDS = {"setting": "clinic"}
+# phone must still register (a refusal would block its sync for good).  Someone who
+# needles at home may set up before her first session: `starts_planned` says the
+# plan's one session is still to come.
+OPTIONAL_PLAN_FIELDS = {"setting": "clinic", "starts_planned": False}
 MAX_SESSIONS = 50
 # A phone's clock and the server's may disagree by a day at the edges of a day.
 DAY_SLACK = timedelta(days=1)
@@ -78,6 +80,10 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
     _choice(raw["skin_type"], "plan.skin_type", SKIN_TYPES)
     _choice(raw["pih_history"], "plan.pih_history", PIH_HISTORY)
     _choice(raw.get("setting", "clinic"), "plan.setting", SETTINGS)
+    if raw.get("starts_planned", False) not in (True, False):
+        raise PlanError("plan.starts_planned: must be true or false")
+    if raw.get("starts_planned") and len(sessions) != 1:
+        raise PlanError("plan.starts_planned: only a plan with one session can start before it")
     expected = (
         "standard"
         if protocol.standard_mode_allowed(raw["skin_type"], raw["pih_history"])
@@ -114,14 +120,19 @@ def check_events_fit(
         series.check_session_events_fit(plan, list(stored_sessions), events, today)
     except series.SeriesError as error:
         raise PlanError(str(error)) from None
-    first = series.first_done_day(plan, [*stored_sessions, *events])
+    # Pre-care ticks belong to the days before the first session.
+    lead = timedelta(days=protocol.precare_days(protocols[plan["protocol"]["id"]]))
+    first = series.first_done_day(plan, [*stored_sessions, *events]) - lead
     items = known_items(protocols[plan["protocol"]["id"]])
     for index, event in enumerate(events):
         if merge.is_session_event(event):
             continue
         day = date.fromisoformat(event["day"])
         if not first <= day <= today + DAY_SLACK:
-            raise PlanError(f"events[{index}].day: must be between the first session and today")
+            raise PlanError(
+                f"events[{index}].day: must be between the pre-care before the first session "
+                "and today"
+            )
         if event["item"] not in items:
             raise PlanError(f"events[{index}].item: not an item of this plan's protocol")
 

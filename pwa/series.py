@@ -32,9 +32,14 @@ class SeriesError(ValueError):
 
 
 def seed_events(plan: dict) -> list[dict]:
-    """The onboarding answers as session events that any later edit outranks."""
+    """The onboarding answers as session events that any later edit outranks.
+
+    A plan set up before its first session (`starts_planned`) seeds that session as
+    planned; the phone asks on the day after it whether it happened.
+    """
+    status = "planned" if plan.get("starts_planned") else "done"
     seeds = [
-        _seed(f"initial-{session['number']}", session["day"], "done")
+        _seed(f"initial-{session['number']}", session["day"], status)
         for session in plan["sessions"]
     ]
     if plan.get("next_session"):

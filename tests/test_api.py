@@ -280,6 +280,52 @@ def test_a_plan_stored_before_setting_existed_is_answered_as_a_clinic_plan(clien
     assert "setting" not in repository.get_plan(store, phone.plan_id)  # storage is untouched
 
 
+def test_set_up_before_the_first_session_at_home(client, store):
+    """Someone with a pen sets up 5 days before her first session: pre-care ticks sync."""
+    phone = Device(client)
+    plan = new_plan(
+        setting="home",
+        starts_planned=True,
+        sessions=[{"day": today(5), "number": 1}],
+        next_session=None,
+    )
+    assert phone.register(plan).status_code == 201
+    assert repository.get_plan(store, phone.plan_id)["starts_planned"] is True
+    built = series.build(plan, [])
+    assert [(s["day"], s["status"]) for s in built] == [(today(5), "planned")]
+    assert phone.sync([phone.event(item="precare-no-actives")]).status_code == 200
+    # Her answer to "Ready for your session?" on the day before it.
+    answer = phone.event(day=today(1), item="ready-cold-sore", done=False)
+    assert phone.sync([answer]).status_code == 200
+    tablet = join(client, phone)
+    assert tablet.joined.get_json()["plan"]["starts_planned"] is True
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"starts_planned": "yes"}, "plan.starts_planned"),
+        (
+            {
+                "starts_planned": True,
+                "sessions": [{"day": today(-40), "number": 1}, {"day": today(-3), "number": 2}],
+            },
+            "plan.starts_planned",
+        ),
+    ],
+)
+def test_a_bad_starts_planned_is_refused_and_stores_nothing(client, store, changes, message):
+    phone = Device(client)
+    answer = phone.register(new_plan(**changes))
+    assert answer.status_code == 400 and answer.get_json()["message"].startswith(message)
+    assert repository.get_plan(store, phone.plan_id) is None
+
+
+def test_a_plan_without_starts_planned_is_answered_as_started(client, store, phone):
+    tablet = join(client, phone)
+    assert tablet.joined.get_json()["plan"]["starts_planned"] is False
+
+
 def test_expired_join_token_is_refused(client, store, phone):
     token = secrets.token_urlsafe(24)
     repository.add_join_token(store, phone.plan_id, digest(token), int(time.time() * 1000) - 1)
@@ -346,13 +392,16 @@ def test_session_edits_sync_between_devices_and_build_the_same_series(client, st
 
 
 def test_ticks_may_go_back_to_a_session_added_before_the_first(store, phone):
-    early_tick = phone.event(day=today(-10))
+    # The first session was 3 days ago; pre-care ticks may go 14 days before it, no further.
+    early_tick = phone.event(day=today(-18))
     answer = phone.sync([early_tick])
-    assert answer.status_code == 400 and "between the first session" in answer.get_json()["message"]
+    message = answer.get_json()["message"]
+    assert answer.status_code == 400 and "between the pre-care before the first" in message
+    assert phone.sync([phone.event(day=today(-17), item="precare-no-actives")]).status_code == 200
     # The same batch may log the earlier session and tick its days.
-    answer = phone.sync([session_edit(phone, "before", today(-10), "done"), early_tick])
+    answer = phone.sync([session_edit(phone, "before", today(-18), "done"), early_tick])
     assert answer.status_code == 200
-    assert (today(-10), "hands-off") in repository.tick_state(store, phone.plan_id)
+    assert (today(-18), "hands-off") in repository.tick_state(store, phone.plan_id)
 
 
 @pytest.mark.parametrize(

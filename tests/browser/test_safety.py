@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import time
 from datetime import date
+from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import PRACTITIONER_EMAIL as EMAIL
@@ -17,6 +19,14 @@ from helpers import launch_profile
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
+
+from pwa import repository
+from pwa.db import Store
+
+PLAN = """async () => {
+  const {loadPlan} = await import('/static/js/lib/store.js');
+  return loadPlan();
+}"""
 
 
 @pytest.fixture
@@ -218,5 +228,69 @@ def test_at_home_session_day_adds_the_cartridge_item(live_server, checked_phone)
             "checkbox",
             name="Put on only plain, fragrance-free products made for freshly needled skin, "
             "nothing home-made",
+        )
+    ).to_be_visible()
+
+
+def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
+    """Set up five days ahead: pre-care now, the readiness check the day before, day 0 after."""
+    page = checked_phone.new_page()
+    page.goto(live_server.url + "/")
+    form = page.locator("[data-onboarding]")
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    # A date ahead is refused for a clinic client ...
+    form.locator("input[name=setting][value='clinic']").check()
+    first = today_here(-5)
+    form.get_by_label("Date of your most recent session").fill(first)
+    form.get_by_role("button", name="Start my aftercare").click()
+    expect(page.locator("[data-form-error]")).to_have_text(
+        "The most recent session cannot be in the future."
+    )
+    # ... and is her first session, still to come, at home.
+    form.locator("input[name=setting][value='home']").check()
+    expect(form.get_by_label("or of your first if it is still to come")).to_have_value(first)
+    form.get_by_role("button", name="Start my aftercare").click()
+
+    expect(page.locator("[data-day-heading]")).to_have_text("Session 1 is in 5 days")
+    expect(page.locator("[data-day-note]")).to_contain_text(_short(first))
+    precare = page.get_by_role(
+        "checkbox", name="Used no retinoids (retinol, tretinoin) or exfoliating acids today"
+    )
+    precare.check()
+    expect(page.locator("[data-progress-text]")).to_have_text("1 of 2 done today")
+    expect(page.locator("[data-gates] li")).to_have_text("These start on the day of your session.")
+    expect(page.locator("[data-readiness]")).to_be_hidden()
+    expect(page.locator("[data-history] li")).to_have_count(0)
+    plan = page.evaluate(PLAN)
+    assert plan["startsPlanned"] is True
+
+    # The tick reaches the server, which keeps the plan's first session as planned.
+    def stored():
+        found = repository.get_plan(Store(live_server.data_dir / "plans"), plan["planId"])
+        ticks = repository.tick_state(Store(live_server.data_dir / "plans"), plan["planId"])
+        return found and (today_here(), "precare-no-actives") in ticks and found
+
+    deadline = time.monotonic() + 30
+    while not stored():
+        assert time.monotonic() < deadline, "the pre-care tick never reached the server"
+        page.wait_for_timeout(200)
+    assert stored()["starts_planned"] is True
+
+    # Four days on, the session is tomorrow: the readiness check shows.
+    at_noon = datetime.combine(date.fromisoformat(today_here(-4)), datetime.min.time())
+    page.clock.set_system_time(at_noon.replace(hour=12, tzinfo=ZoneInfo(TIME_ZONE)))
+    page.reload()
+    expect(page.locator("[data-day-heading]")).to_have_text("Session 1 is tomorrow")
+    expect(page.locator("[data-readiness] fieldset")).to_have_count(10)
+
+    # On the day: day 0 of the aftercare, with the pen-safety item.
+    page.clock.set_system_time(
+        at_noon.replace(hour=12, tzinfo=ZoneInfo(TIME_ZONE)) + timedelta(days=1)
+    )
+    page.reload()
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 1")
+    expect(
+        page.get_by_role(
+            "checkbox", name="Used a new sterile cartridge on a cleaned pen, and shared neither"
         )
     ).to_be_visible()

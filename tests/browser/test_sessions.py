@@ -162,15 +162,22 @@ def test_a_planned_session_whose_day_passed_asks_to_be_logged(live_server, phone
     expect(page.locator("[data-day-heading]")).to_have_text("Day 2 after session 2")
 
 
-def test_series_rules_match_the_server(live_server, phone):
+@pytest.mark.parametrize("starts_planned", [False, True])
+def test_series_rules_match_the_server(live_server, phone, starts_planned):
     page = phone.new_page()
     page.goto(live_server.url + "/learn/")
     plan = {
         "sessions": [{"day": "2026-03-02", "number": 2}],
         "next_session": "2026-04-06",
         "planned_sessions": 4,
+        "starts_planned": starts_planned,
     }
-    browser_plan = {"sessions": plan["sessions"], "nextSession": "2026-04-06", "plannedSessions": 4}
+    browser_plan = {
+        "sessions": plan["sessions"],
+        "nextSession": "2026-04-06",
+        "plannedSessions": 4,
+        "startsPlanned": starts_planned,
+    }
     events = [
         {
             "id": f"event-{n:04d}",
@@ -198,6 +205,8 @@ def test_series_rules_match_the_server(live_server, phone):
         {k: v for k, v in s.items() if k != "sequence"} for s in series.build(plan, events)
     ]
     assert in_browser == on_server
+    first = next(s for s in on_server if s["session"] == "initial-2")
+    assert first["status"] == ("planned" if starts_planned else "done")
 
 
 def test_evening_card_shows_while_items_are_open_and_goes_when_all_are_ticked(

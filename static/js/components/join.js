@@ -69,6 +69,7 @@ function planFromServer(planId, wire, schedule) {
     createdAt: new Date().toISOString(),
     // A server older than the question may leave it out: that means clinic.
     setting: wire.setting || 'clinic',
+    startsPlanned: Boolean(wire.starts_planned),
     timeZone: wire.time_zone,
     dayStartHour: wire.day_start_hour,
     sessions: wire.sessions,

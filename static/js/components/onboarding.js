@@ -4,7 +4,7 @@
  * server, so the precached page stays the same for everyone).
  */
 import {getSchedule} from '../lib/api.js';
-import {DEFAULT_DAY_START_HOUR, daysBetween, deviceTimeZone, localDay} from '../lib/days.js';
+import {DEFAULT_DAY_START_HOUR, addDays, daysBetween, deviceTimeZone, localDay} from '../lib/days.js';
 import {randomId} from '../lib/ids.js';
 import {modeFor} from '../lib/plan.js';
 
@@ -62,7 +62,13 @@ function followSetting(form) {
   for (const part of form.querySelectorAll('[data-for-setting]')) {
     part.hidden = part.dataset.forSetting !== chosen;
   }
+  // At home she may set up before her first session: its date may be ahead.
+  const today = localDay(new Date(), deviceTimeZone(), DEFAULT_DAY_START_HOUR);
+  form.elements.last_session.max = chosen === 'home' ? addDays(today, MAX_DAYS_AHEAD) : today;
 }
+
+// A first session further ahead than this is a typing mistake, not a plan.
+const MAX_DAYS_AHEAD = 365;
 
 /**
  * A new plan from the onboarding answers; throws an Error whose message the form
@@ -79,7 +85,10 @@ function buildPlan(answers, schedule, now = new Date()) {
   const last = answers.last_session;
   const next = answers.next_session || null;
   if (!DATE.test(last || '')) throw new Error('Enter the date of your most recent session.');
-  if (last > today) throw new Error('The most recent session cannot be in the future.');
+  // At home, a date ahead is her first session, still to come: pre-care until then.
+  const startsPlanned = answers.setting === 'home' && last > today;
+  if (last > today && !startsPlanned) throw new Error('The most recent session cannot be in the future.');
+  if (daysBetween(today, last) > MAX_DAYS_AHEAD) throw new Error('That date is more than a year away.');
   if (daysBetween(last, today) > 365) throw new Error('That session is more than a year ago.');
   if (next && (!DATE.test(next) || next <= last)) {
     throw new Error('The next session must come after the most recent one.');
@@ -96,6 +105,7 @@ function buildPlan(answers, schedule, now = new Date()) {
     timeZone,
     dayStartHour: DEFAULT_DAY_START_HOUR,
     sessions: [{day: last, number: sessionNumber}],
+    ...(startsPlanned ? {startsPlanned: true} : {}),
     nextSession: next,
     plannedSessions: planned,
     skinType: answers.skin_type,

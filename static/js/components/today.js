@@ -87,13 +87,13 @@ async function renderToday(view, plan) {
   const next = upcoming(series, run.today);
   const daysToNext = next ? daysBetween(run.today, next.day) : null;
   const today = dayPlan(plan, run.dayNumber, daysToNext);
-  const events = await ticksBetween(run.session.day, run.today);
+  const events = await ticksBetween(run.dayNumber < 0 ? run.today : run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
   const model = {
     timeZone: plan.timeZone,
     dayStartHour: plan.dayStartHour,
     today: run.today,
-    heading: `Day ${run.dayNumber} after session ${run.session.number}`,
+    heading: heading(run),
     note: dayNote(plan, run, today.ongoing, next),
     items: today.items,
     gates: gateLines(plan, run, today),
@@ -150,7 +150,20 @@ async function showReadiness(view, plan, next, daysToNext) {
 // Shown from the day before a session (the issue of a cold sore or a tan is then known).
 const READINESS_DAYS = 1;
 
+function heading(run) {
+  const {number} = run.session;
+  if (run.dayNumber >= 0) return `Day ${run.dayNumber} after session ${number}`;
+  return run.dayNumber === -1 ? `Session ${number} is tomorrow` : `Session ${number} is in ${-run.dayNumber} days`;
+}
+
 function dayNote(plan, run, ongoing, next) {
+  if (run.dayNumber < 0) {
+    const window = plan.schedule.modes[plan.mode].before?.length || 0;
+    const note = `Session ${run.session.number}: ${formatDay(run.session.day)}.`;
+    return -run.dayNumber > window
+      ? `${note} The list starts ${window} days before it, to get your skin ready.`
+      : `${note} Until then, this list gets your skin ready.`;
+  }
   const recovery = plan.schedule.recovery_days;
   const parts = [ongoing
     ? `Your ${recovery}-day recovery run is over; these daily habits carry on until your next session.`
@@ -161,7 +174,7 @@ function dayNote(plan, run, ongoing, next) {
 
 function showProgress(view, total, done) {
   const percent = total ? Math.round((100 * done) / total) : 100;
-  const text = `${done} of ${total} done today`;
+  const text = total ? `${done} of ${total} done today` : 'Nothing to tick today';
   view.querySelector('[data-ring-done]').setAttribute('stroke-dasharray', `${percent} 100`);
   view.querySelector('[data-ring-label]').textContent = text;
   view.querySelector('[data-progress-text]').textContent = text;
@@ -174,6 +187,7 @@ function showProgress(view, total, done) {
  */
 function gateLines(plan, run, today) {
   const condition = conditionFor(plan);
+  if (today.before) return [{open: true, text: 'These start on the day of your session.'}];
   if (today.ongoing && today.gates.every((gate) => !gate.days_left)) {
     return [{open: true, text: 'All cleared. Keep up sun protection every day.'}];
   }

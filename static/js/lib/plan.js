@@ -32,6 +32,11 @@ export function currentRun(plan, series, now = new Date()) {
  */
 export function dayPlan(plan, dayNumber, daysToNext = null) {
   const mode = plan.schedule.modes[plan.mode];
+  if (dayNumber < 0) {
+    // Before the first session (set up ahead at home): only that session's pre-care.
+    const before = (mode.before || []).find((day) => day.day === dayNumber);
+    return {ongoing: false, before: true, items: itemsFor(plan, before?.items || []), gates: []};
+  }
   const ongoing = dayNumber > plan.schedule.recovery_days;
   const entry = ongoing ? mode.ongoing : mode.days[Math.max(0, dayNumber)];
   const before = daysToNext > 0 ? (mode.before || []).find((day) => day.day === -daysToNext) : null;

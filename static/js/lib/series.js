@@ -13,9 +13,10 @@ function seed(session, day, status) {
   return {id: `seed-${session}`, device: SEED_DEVICE, counter: 0, ts: 0, session, day, time: null, status};
 }
 
-/** The onboarding answers as session events. */
+/** The onboarding answers as session events (a plan set up before its first session seeds it planned). */
 export function seedEvents(plan) {
-  const seeds = plan.sessions.map((s) => seed(`initial-${s.number}`, s.day, 'done'));
+  const status = plan.startsPlanned ? 'planned' : 'done';
+  const seeds = plan.sessions.map((s) => seed(`initial-${s.number}`, s.day, status));
   if (plan.nextSession) seeds.push(seed('initial-next', plan.nextSession, 'planned'));
   return seeds;
 }

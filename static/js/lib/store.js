@@ -128,6 +128,8 @@ export async function eraseAll() {
 
 /** Latest tick events for every item on the days from `firstDay` to `lastDay`. */
 export async function ticksBetween(firstDay, lastDay) {
+  // A session after today (set up ahead, or a clock behind) has no days yet.
+  if (firstDay > lastDay) return [];
   const range = IDBKeyRange.bound([firstDay, ''], [lastDay, '\uffff']);
   const events = await (await database()).getAll('ticks', range);
   remember(events);

@@ -29,6 +29,7 @@ export function planForServer(plan) {
     protocol: plan.protocol,
     // A plan made before the question was asked has none: the server reads that as clinic.
     ...(plan.setting ? {setting: plan.setting} : {}),
+    ...(plan.startsPlanned ? {starts_planned: true} : {}),
   };
 }
 
