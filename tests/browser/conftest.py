@@ -133,3 +133,15 @@ def desk(playwright, tmp_path):
     )
     yield context
     context.close()
+
+
+@pytest.fixture
+def checked_phone(playwright, tmp_path):
+    """A phone profile in London whose pages axe may scan (a strict CSP blocks an injected
+    axe; the app's own scripts are all from 'self' and test_pages_in_browser runs them
+    under the CSP)."""
+    context = launch_profile(
+        playwright, tmp_path / "phone", timezone_id="Europe/London", bypass_csp=True
+    )
+    yield context
+    context.close()

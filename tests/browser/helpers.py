@@ -72,6 +72,24 @@ def open_controlled(context, url):
     return page
 
 
+def new_client_plan(desk, server_url: str, nickname: str, last: str, next_day: str = "") -> str:
+    """Sign in to the console on the practitioner's laptop, make a plan; its invitation link."""
+    console = desk.new_page()
+    console.goto(server_url + "/console/login")
+    console.get_by_label("E-mail").fill(PRACTITIONER_EMAIL)
+    console.get_by_label("Password").fill(PRACTITIONER_PASSWORD)
+    console.get_by_role("button", name="Log in").click()
+    console.get_by_role("link", name="New client plan").click()
+    console.get_by_label("Nickname").fill(nickname)
+    console.get_by_label("Date of this session").fill(last)
+    if next_day:
+        console.get_by_label("Next session").fill(next_day)
+    console.get_by_role("button", name="Create plan and invitation").click()
+    link = console.locator("[data-invitation-link]").get_attribute("href")
+    console.close()
+    return link
+
+
 def axe_violations(page) -> list[tuple[str, list]]:
     """Run axe-core in the page (its context must bypass the CSP) and list what fails."""
     page.add_script_tag(path=str(AXE))

@@ -12,6 +12,7 @@ from helpers import PRACTITIONER_EMAIL as EMAIL
 from helpers import PRACTITIONER_PASSWORD as PASSWORD
 from helpers import axe_violations
 from helpers import launch_profile
+from helpers import new_client_plan
 from helpers import open_controlled
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
@@ -95,16 +96,7 @@ def test_practitioner_hands_a_plan_to_a_client_phone_by_qr_code(
 
 
 def test_a_used_invitation_says_so_before_the_tap(clinic_server, desk, client_phone):
-    console = desk.new_page()
-    console.goto(clinic_server.url + "/console/login")
-    console.get_by_label("E-mail").fill(EMAIL)
-    console.get_by_label("Password").fill(PASSWORD)
-    console.get_by_role("button", name="Log in").click()
-    console.get_by_role("link", name="New client plan").click()
-    console.get_by_label("Nickname").fill("Sam")
-    console.get_by_label("Date of this session").fill(today_here(0))
-    console.get_by_role("button", name="Create plan and invitation").click()
-    link = console.locator("[data-invitation-link]").get_attribute("href")
+    link = new_client_plan(desk, clinic_server.url, "Sam", today_here(0))
 
     first = client_phone.new_page()
     first.goto(link)

@@ -11,11 +11,8 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-from helpers import PRACTITIONER_EMAIL as EMAIL
-from helpers import PRACTITIONER_PASSWORD as PASSWORD
 from helpers import axe_violations
-from helpers import launch_profile
+from helpers import new_client_plan
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
@@ -29,14 +26,6 @@ PLAN = """async () => {
 }"""
 
 
-@pytest.fixture
-def checked_phone(playwright, tmp_path):
-    """A phone profile whose pages axe may scan (a strict CSP blocks an injected axe)."""
-    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE, bypass_csp=True)
-    yield context
-    context.close()
-
-
 def _short(day: str) -> str:
     """As Today writes a date: "Monday 7 December"."""
     return (
@@ -44,22 +33,16 @@ def _short(day: str) -> str:
     )
 
 
-def _console_plan(desk, server, nickname: str, last: str, next_day: str | None) -> str:
-    """Sign in, make a client plan; the invitation link."""
-    console = desk.new_page()
-    console.goto(server.url + "/console/login")
-    console.get_by_label("E-mail").fill(EMAIL)
-    console.get_by_label("Password").fill(PASSWORD)
-    console.get_by_role("button", name="Log in").click()
-    console.get_by_role("link", name="New client plan").click()
-    console.get_by_label("Nickname").fill(nickname)
-    console.get_by_label("Date of this session").fill(last)
-    if next_day:
-        console.get_by_label("Next session").fill(next_day)
-    console.get_by_role("button", name="Create plan and invitation").click()
-    link = console.locator("[data-invitation-link]").get_attribute("href")
-    console.close()
-    return link
+def _form(context, server):
+    """Today's onboarding form on a new page, once its script has enabled it."""
+    page = context.new_page()
+    page.goto(server.url + "/")
+    form = page.locator("[data-onboarding]")
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    return page, form
+
+
+CARTRIDGE = "Used a new sterile cartridge on a cleaned pen, and shared neither"
 
 
 def _take_plan(context, link: str):
@@ -74,7 +57,7 @@ def _take_plan(context, link: str):
 
 def test_triage_card_tick_meaning_and_dated_answers(clinic_server, desk, checked_phone, tmp_path):
     session = today_here(2)
-    page = _take_plan(checked_phone, _console_plan(desk, clinic_server, "Ro", session, None))
+    page = _take_plan(checked_phone, new_client_plan(desk, clinic_server.url, "Ro", session))
     expect(page.locator("[data-day-heading]")).to_have_text("Day 2 after session 1")
 
     # A tick means "done": the item says what she did, and its name is just that.
@@ -144,7 +127,7 @@ def _wait_for_text(page, url: str, text: str, timeout: float = 30.0) -> str:
 
 def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, checked_phone, tmp_path):
     tomorrow = today_here(-1)
-    link = _console_plan(desk, clinic_server, "Bea", today_here(30), tomorrow)
+    link = new_client_plan(desk, clinic_server.url, "Bea", today_here(30), tomorrow)
     page = _take_plan(checked_phone, link)
 
     check = page.locator("[data-readiness]")
@@ -183,10 +166,7 @@ def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, check
 
 
 def test_at_home_path_names_a_doctor_and_adds_pen_safety(live_server, checked_phone, tmp_path):
-    page = checked_phone.new_page()
-    page.goto(live_server.url + "/")
-    form = page.locator("[data-onboarding]")
-    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    page, form = _form(checked_phone, live_server)
     form.locator("input[name=setting][value='home']").check()
     form.get_by_label("Date of your most recent session").fill(today_here(30))
     form.locator("input[name=next_session]").fill(today_here(-1))
@@ -211,18 +191,11 @@ def test_at_home_path_names_a_doctor_and_adds_pen_safety(live_server, checked_ph
 
 
 def test_at_home_session_day_adds_the_cartridge_item(live_server, checked_phone):
-    page = checked_phone.new_page()
-    page.goto(live_server.url + "/")
-    form = page.locator("[data-onboarding]")
-    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    page, form = _form(checked_phone, live_server)
     form.locator("input[name=setting][value='home']").check()
     form.get_by_role("button", name="Start my aftercare").click()  # last session: today
     expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 1")
-    expect(
-        page.get_by_role(
-            "checkbox", name="Used a new sterile cartridge on a cleaned pen, and shared neither"
-        )
-    ).to_be_visible()
+    expect(page.get_by_role("checkbox", name=CARTRIDGE)).to_be_visible()
     expect(
         page.get_by_role(
             "checkbox",
@@ -234,10 +207,7 @@ def test_at_home_session_day_adds_the_cartridge_item(live_server, checked_phone)
 
 def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
     """Set up five days ahead: pre-care now, the readiness check the day before, day 0 after."""
-    page = checked_phone.new_page()
-    page.goto(live_server.url + "/")
-    form = page.locator("[data-onboarding]")
-    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    page, form = _form(checked_phone, live_server)
     # A date ahead is refused for a clinic client ...
     form.locator("input[name=setting][value='clinic']").check()
     first = today_here(-5)
@@ -289,8 +259,4 @@ def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
     )
     page.reload()
     expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 1")
-    expect(
-        page.get_by_role(
-            "checkbox", name="Used a new sterile cartridge on a cleaned pen, and shared neither"
-        )
-    ).to_be_visible()
+    expect(page.get_by_role("checkbox", name=CARTRIDGE)).to_be_visible()

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import axe_violations
-from helpers import launch_profile
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
@@ -41,12 +40,8 @@ BUILD_IN_BROWSER = """async ([plan, events]) => {
 
 
 @pytest.fixture
-def phone_profile(playwright, tmp_path):
-    # bypass_csp only so that axe-core can be injected; the app's own scripts
-    # are all from 'self' and a test in test_pages_in_browser runs them under the CSP.
-    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE, bypass_csp=True)
-    yield context
-    context.close()
+def phone_profile(checked_phone):
+    return checked_phone
 
 
 def add_session(page, day: str, time: str = "", done: bool = False):
