@@ -167,7 +167,9 @@ function dayNote(plan, run, ongoing, next) {
   const recovery = plan.schedule.recovery_days;
   const parts = [ongoing
     ? `Your ${recovery}-day recovery run is over; these daily habits carry on until your next session.`
-    : `Recovery day ${run.dayNumber} of ${recovery}.`];
+    : run.dayNumber === 0
+      ? `Day 0 is the day of the session itself; your ${recovery}-day recovery run starts today.`
+      : `Recovery day ${run.dayNumber} of ${recovery}.`];
   if (next && next.day > run.today) parts.push(`Next session: ${formatDay(next.day)}.`);
   return parts.join(' ');
 }
