@@ -163,7 +163,7 @@ HELP_TIERS = {
     "Emergency now: call emergency services": [
         "sudden swelling of your lips, tongue or throat",
         "hives (raised, itchy welts) with swelling",
-        "trouble breathing",
+        "trouble breathing or swallowing",
         "red streaks with a fever and feeling very unwell",
         "blisters or sores spreading fast over your face",
     ],

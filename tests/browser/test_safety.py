@@ -134,7 +134,11 @@ def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, check
     expect(check.get_by_role("heading", name="Ready for session 2?")).to_be_visible()
     questions = check.locator("fieldset")
     expect(questions).to_have_count(10)
-    # Pre-care for tomorrow's session is on today's checklist.
+    # Pre-care for tomorrow's session is on today's checklist, and the gates say so.
+    expect(page.locator("[data-gates] li")).to_have_text(
+        "Your last session’s waits are over. Before your next session, hold off what the list"
+        " above says."
+    )
     expect(
         page.get_by_role(
             "checkbox", name="Used no retinoids (retinol, tretinoin) or exfoliating acids today"
@@ -177,7 +181,7 @@ def test_at_home_path_names_a_doctor_and_adds_pen_safety(live_server, checked_ph
     assert card.get_by_role("heading", level=3).nth(1).inner_text() == "Call a doctor today"
     today_text = page.locator("[data-today]").inner_text() + card.inner_text()
     assert "practitioner" not in today_text.lower()
-    expect(page.locator("[data-gates] li").first).to_contain_text("All cleared")
+    expect(page.locator("[data-gates] li")).to_contain_text("Your last session’s waits are over.")
 
     check = page.locator("[data-readiness]")
     cold_sore = check.locator("fieldset").filter(has_text="cold sore")
@@ -253,10 +257,29 @@ def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
     expect(page.locator("[data-day-heading]")).to_have_text("Session 1 is tomorrow")
     expect(page.locator("[data-readiness] fieldset")).to_have_count(10)
 
-    # On the day: day 0 of the aftercare, with the pen-safety item.
+    # On the day: nothing of the aftercare until she says the session happened (a "yes"
+    # above may mean it should not); then day 0, with the pen-safety item.
     page.clock.set_system_time(
         at_noon.replace(hour=12, tzinfo=ZoneInfo(TIME_ZONE)) + timedelta(days=1)
     )
     page.reload()
+    expect(page.locator("[data-day-heading]")).to_have_text("Session 1 is today")
+    expect(page.locator("[data-readiness] fieldset")).to_have_count(10)
+    expect(page.get_by_role("checkbox", name=CARTRIDGE)).to_have_count(0)
+    page.get_by_role("button", name="I have had my session").click()
     expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 1")
+    expect(page.locator("[data-day-note]")).to_contain_text(
+        "Day 0 is the day of the session itself"
+    )
     expect(page.get_by_role("checkbox", name=CARTRIDGE)).to_be_visible()
+
+
+def test_after_the_recovery_run_everything_is_cleared(live_server, checked_phone):
+    page, form = _form(checked_phone, live_server)
+    form.locator("input[name=setting][value='clinic']").check()
+    form.get_by_label("Date of your most recent session").fill(today_here(20))
+    form.get_by_role("button", name="Start my aftercare").click()
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 20 after session 1")
+    expect(page.locator("[data-gates] li")).to_have_text(
+        "All cleared. Keep up sun protection every day."
+    )

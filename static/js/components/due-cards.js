@@ -40,7 +40,7 @@ export function seriesCards(plan, series, today) {
     cards.push({
       kind: 'due',
       title: `Session ${next.number} is tomorrow${next.time ? ` at ${next.time}` : ''}`,
-      text: `${plan.schedule.readiness?.length ? 'Answer “Ready for your session?” above. ' : ''}${
+      text: `${plan.schedule.readiness?.length ? `Answer “Ready for session ${next.number}?” above. ` : ''}${
         atHome(plan)
           ? 'Have a new sterile cartridge ready, and needle only calm, unbroken skin.'
           : 'Follow your practitioner’s instructions for the day before, and arrive with clean skin.'

@@ -19,7 +19,10 @@ export function renderHistory(root, {plan, run, ticks}) {
   const list = root.querySelector('[data-history]');
   yesterdayBox.replaceChildren();
   list.replaceChildren();
-  for (let day = run.dayNumber - 1; day >= 0; day -= 1) {
+  // No earlier days yet (day 0, or before the first session): no empty heading either.
+  const earliest = run.session.status === 'done' ? 0 : run.dayNumber;
+  root.querySelector('[data-history-section]').hidden = run.dayNumber - 1 < earliest;
+  for (let day = run.dayNumber - 1; day >= earliest; day -= 1) {
     const date = addDays(run.session.day, day);
     const {items} = dayPlan(plan, day);
     const describe = () => {

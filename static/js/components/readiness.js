@@ -22,11 +22,11 @@ export function renderReadiness(container, {plan, session, answers}) {
   const heading = element('h2', '', `Ready for session ${session.number}?`);
   heading.id = 'readiness-heading';
   container.setAttribute('aria-labelledby', heading.id);
-  const intro = element(
-    'p',
-    '',
-    `Before ${formatDay(session.day)}, answer these so nothing is missed. Your answers stay on this phone and sync with your plan.`,
-  );
+  const who =
+    setting === 'home'
+      ? 'Your answers are saved with your plan; no clinic sees them.'
+      : 'Your answers are saved with your plan, and your practitioner sees any “yes” before the session.';
+  const intro = element('p', '', `Before ${formatDay(session.day)}, answer these so nothing is missed. ${who}`);
   const status = element('p', 'readiness__status');
   status.setAttribute('role', 'status');
   container.append(heading, intro, status);

@@ -86,7 +86,7 @@ async function renderToday(view, plan) {
   const run = currentRun(plan, series);
   const next = upcoming(series, run.today);
   const daysToNext = next ? daysBetween(run.today, next.day) : null;
-  const today = dayPlan(plan, run.dayNumber, daysToNext);
+  const today = dayPlan(plan, run.dayNumber, daysToNext, run.session.status === 'done');
   const events = await ticksBetween(run.dayNumber < 0 ? run.today : run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
   const model = {
@@ -152,11 +152,17 @@ const READINESS_DAYS = 1;
 
 function heading(run) {
   const {number} = run.session;
+  if (run.session.status !== 'done' && run.dayNumber >= 0) {
+    return run.dayNumber === 0 ? `Session ${number} is today` : `Did session ${number} happen?`;
+  }
   if (run.dayNumber >= 0) return `Day ${run.dayNumber} after session ${number}`;
   return run.dayNumber === -1 ? `Session ${number} is tomorrow` : `Session ${number} is in ${-run.dayNumber} days`;
 }
 
 function dayNote(plan, run, ongoing, next) {
+  if (run.session.status !== 'done' && run.dayNumber >= 0) {
+    return 'Log it below once you have had it (or change its date on Sessions): the aftercare starts from that day.';
+  }
   if (run.dayNumber < 0) {
     const window = plan.schedule.modes[plan.mode].before?.length || 0;
     const note = `Session ${run.session.number}: ${formatDay(run.session.day)}.`;
@@ -191,7 +197,11 @@ function gateLines(plan, run, today) {
   const condition = conditionFor(plan);
   if (today.before) return [{open: true, text: 'These start on the day of your session.'}];
   if (today.ongoing && today.gates.every((gate) => !gate.days_left)) {
-    return [{open: true, text: 'All cleared. Keep up sun protection every day.'}];
+    // Pre-care for the next session may ask her to hold off some of them again.
+    const text = today.precare
+      ? 'Your last session’s waits are over. Before your next session, hold off what the list above says.'
+      : 'All cleared. Keep up sun protection every day.';
+    return [{open: true, text}];
   }
   return today.gates.map((gate) => {
     const from = formatDay(addDays(run.session.day, gate.from_day));

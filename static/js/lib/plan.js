@@ -20,7 +20,8 @@ export function currentRun(plan, series, now = new Date()) {
   const today = localDay(now, plan.timeZone, plan.dayStartHour);
   // Every done session may have been moved past today or removed on another
   // device: fall back to the earliest one so Today still shows a day.
-  const first = {session: 'initial', ...plan.sessions[0], status: 'done'};
+  // A plan set up before its first session keeps it planned until it is logged.
+  const first = {session: 'initial', ...plan.sessions[0], status: plan.startsPlanned ? 'planned' : 'done'};
   const session = currentSession(series, today) || series.find((s) => s.status === 'done') || first;
   return {today, session, dayNumber: daysBetween(session.day, today), yesterday: addDays(today, -1)};
 }
@@ -30,10 +31,11 @@ export function currentRun(plan, series, now = new Date()) {
  * run), in the plan's setting.  `daysToNext` (days until the next planned session,
  * if any) adds the protocol's pre-care items for that day before the session.
  */
-export function dayPlan(plan, dayNumber, daysToNext = null) {
+export function dayPlan(plan, dayNumber, daysToNext = null, sessionDone = true) {
   const mode = plan.schedule.modes[plan.mode];
-  if (dayNumber < 0) {
-    // Before the first session (set up ahead at home): only that session's pre-care.
+  if (dayNumber < 0 || !sessionDone) {
+    // Before the first session (set up ahead at home): only that session's pre-care,
+    // and on its day nothing of the aftercare until she logs that it happened.
     const before = (mode.before || []).find((day) => day.day === dayNumber);
     return {ongoing: false, before: true, items: itemsFor(plan, before?.items || []), gates: []};
   }
@@ -41,7 +43,7 @@ export function dayPlan(plan, dayNumber, daysToNext = null) {
   const entry = ongoing ? mode.ongoing : mode.days[Math.max(0, dayNumber)];
   const before = daysToNext > 0 ? (mode.before || []).find((day) => day.day === -daysToNext) : null;
   const ids = [...new Set([...(before?.items || []), ...entry.items])];
-  return {ongoing, items: itemsFor(plan, ids), gates: entry.gates};
+  return {ongoing, precare: Boolean(before?.items.length), items: itemsFor(plan, ids), gates: entry.gates};
 }
 
 /** The plan's setting: "clinic" unless the person needles at home (older plans have none). */
