@@ -68,6 +68,8 @@ def test_triage_card_tick_meaning_and_dated_answers(clinic_server, desk, checked
     hands.check()
     expect(hands).to_be_checked()
     row = page.locator("li.checklist__item", has=hands)
+    # Its "Why?" says, to a screen reader, which item it explains.
+    expect(row.locator("summary")).to_have_text("Why? Kept my hands off my face")
     row.locator("summary", has_text="Why?").click()
     source = row.locator(".checklist__source a")
     expect(source).to_have_attribute(

@@ -61,7 +61,10 @@ function itemRow(day, item, done, editable, onChange) {
   kind.setAttribute('aria-hidden', 'true');
   label.append(kind, item.text);
   const why = element('details', 'checklist__why');
-  why.append(element('summary', '', 'Why?'), element('p', '', item.why), sourceLine(item.source));
+  // Every expander reads "Why?"; a screen reader also hears which item it explains.
+  const summary = element('summary', '', 'Why?');
+  summary.append(element('span', 'visually-hidden', ` ${item.text}`));
+  why.append(summary, element('p', '', item.why), sourceLine(item.source));
   row.append(box, label, why);
   return row;
 }
