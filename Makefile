@@ -93,15 +93,16 @@ browser:
 		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium zbar-tools"; \
 	fi
 
+# Lighthouse 12 (pinned in bench/package-lock.json; 13 needs a newer Node), only for make bench.
+# Defined above the rule that needs it: make expands a rule's prerequisites as it reads it.
+BENCH_NODE_STAMP := bench/node_modules/.installed
+
 # Speed and size budgets, measured against a real server (not part of make test):
 # every bench/ script runs, then one table with each target and PASS/FAIL, and the
 # machine it ran on (also in bench/results/summary.md for the README).  The target
 # fails if any budget did.
 bench: setup-test browser bench-tools $(BENCH_NODE_STAMP)
 	$(BIN)/python bench/run.py
-
-# Lighthouse 12 (pinned in bench/package-lock.json; 13 needs a newer Node), only for make bench.
-BENCH_NODE_STAMP := bench/node_modules/.installed
 
 $(BENCH_NODE_STAMP): bench/package.json bench/package-lock.json
 	npm ci --prefix bench --no-audit --no-fund --loglevel=error

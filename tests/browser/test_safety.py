@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from helpers import axe_violations
 from helpers import new_client_plan
+from helpers import open_controlled
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
@@ -285,3 +286,26 @@ def test_after_the_recovery_run_everything_is_cleared(live_server, checked_phone
     expect(page.locator("[data-gates] li")).to_have_text(
         "All cleared. Keep up sun protection every day."
     )
+
+
+def test_readiness_check_works_with_the_server_stopped(own_server, checked_phone):
+    page = open_controlled(checked_phone, own_server.url + "/")
+    form = page.locator("[data-onboarding]")
+    expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
+    form.locator("input[name=setting][value='home']").check()
+    form.get_by_label("Date of your most recent session").fill(today_here(30))
+    form.locator("input[name=next_session]").fill(today_here(-1))
+    form.get_by_role("button", name="Start my aftercare").click()
+    expect(page.locator("[data-readiness] fieldset")).to_have_count(10)
+
+    own_server.stop()  # a real outage from here on
+    page.reload()
+    check = page.locator("[data-readiness]")
+    spots = check.locator("fieldset").filter(has_text="spots, rash")
+    spots.get_by_label("Yes").check()
+    expect(spots).to_contain_text("Don't needle until the skin has healed.")
+    page.reload()
+    expect(
+        check.locator("fieldset").filter(has_text="spots, rash").get_by_label("Yes")
+    ).to_be_checked()
+    expect(page.locator("#warning-signs")).to_contain_text("Call a doctor today")
