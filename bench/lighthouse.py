@@ -241,6 +241,10 @@ def today_evidence(report: dict, heading: str) -> list[str]:
                 continue
             text = " ".join(str(entry.get(key) or "") for key in ("snippet", "selector"))
             label = entry.get("nodeLabel") or ""
+            # Every copy of Today's HTML holds the form; with a plan it is hidden, and an
+            # audit that walks the whole DOM (dom-size) may still name it.
+            if 'data-onboarding=""' in text and 'hidden=""' in text:
+                continue
             if 'data-onboarding=""' in text or "Start my aftercare" in label:
                 raise LighthouseFailed(
                     f"Lighthouse saw the onboarding form on Today ({audit['id']}: {text})"

@@ -111,6 +111,8 @@ def _checked(data: dict, stem: str, registry: source_registry.Registry) -> dict:
         _check_readiness(question, index, sources)
     _check_warning_signs(data.get("warning_signs"), sources)
     _check_series(data, sources)
+    # Read on every sync: worked out once here.
+    data["_precare_days"] = _precare_days(data)
     return data
 
 
@@ -364,7 +366,11 @@ def day_items(schedule: dict, plan: dict, day_number: int) -> list[str]:
 
 def precare_days(chosen: dict) -> int:
     """How many days before a session the protocol's earliest pre-care item starts."""
-    starts = [_in_mode(item, mode)["from_day"] for item in chosen["items"] for mode in MODES]
+    return chosen["_precare_days"]
+
+
+def _precare_days(data: dict) -> int:
+    starts = [_in_mode(item, mode)["from_day"] for item in data.get("items", []) for mode in MODES]
     return max([0, *(-day for day in starts)])
 
 
