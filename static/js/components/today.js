@@ -22,7 +22,7 @@ export async function startToday(root) {
   let queue = Promise.resolve();
   const redraw = () =>
     (queue = queue.then(async () => {
-      if (plan) shown = await renderToday(view, plan);
+      if (plan) shown = await keepingFocus(() => renderToday(view, plan));
     }));
   // Listen before the first render: a sync that lands meanwhile must redraw.
   document.addEventListener('aftercare:remote-changes', redraw);
@@ -66,6 +66,18 @@ export async function startToday(root) {
     document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
     await show(created);
   });
+}
+
+/**
+ * Run a redraw without losing her place: the control that had focus (a checkbox
+ * or an answer, whose ids name their day and item) has it again afterwards.
+ */
+async function keepingFocus(draw) {
+  const focused = document.activeElement?.id;
+  const result = await draw();
+  const again = focused && document.getElementById(focused);
+  if (again && again !== document.activeElement) again.focus({preventScroll: true});
+  return result;
 }
 
 /** Today's checklist in place of the onboarding form, whatever the boot script guessed. */

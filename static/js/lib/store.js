@@ -82,7 +82,8 @@ export async function pendingEvents(limit) {
 /**
  * After a sync: drop acknowledged events from the outbox, keep the newer of
  * local and remote events (ticks and session edits), and store the cursor.
- * Returns how many ticks or sessions changed.
+ * Returns how many ticks or sessions another device changed: the answer also
+ * carries this phone's own events back, which change nothing on screen.
  */
 export async function applySync(acknowledged, remote, cursor) {
   const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
@@ -93,9 +94,10 @@ export async function applySync(acknowledged, remote, cursor) {
     const current = await store.get('session' in event ? event.session : [event.day, event.item]);
     // The server's copy of our own event wins too: it may have clamped a clock
     // that ran ahead.
-    if (!current || current.id === event.id || isLater(event, current)) {
+    const own = current?.id === event.id;
+    if (!current || own || isLater(event, current)) {
       store.put(event);
-      changed += 1;
+      if (!own) changed += 1;
     }
   }
   tx.objectStore('meta').put(cursor, 'cursor');
