@@ -1,10 +1,17 @@
-"""A keyboard user keeps her place: no redraw for the phone's own events coming back from
-the server, and a redraw for another device's change leaves focus where it was."""
+"""A keyboard user keeps her place (no redraw for the phone's own events coming back from
+the server; a redraw for another device's change leaves focus where it was), and any phone
+clock gives a Today with the warning signs and no uncaught error."""
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
@@ -40,3 +47,34 @@ def test_a_keyboard_tick_keeps_focus_through_its_sync_and_a_redraw(live_server, 
     )
     page.keyboard.press("Space")  # and the keyboard still works on it
     expect(box).not_to_be_checked()
+
+
+def test_any_phone_clock_gives_a_today_and_no_uncaught_error(live_server, checked_phone):
+    """Clock offsets from -30 to +30 days around a plan whose session was 2 days ago."""
+    page = checked_phone.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(live_server.url + "/")
+    session = today_here(2)
+    onboard(page, session, setting="clinic")
+    noon = datetime.combine(date.fromisoformat(today_here()), datetime.min.time())
+    noon = noon.replace(hour=12, tzinfo=ZoneInfo(TIME_ZONE))
+    for offset in range(-30, 31, 5):
+        page.clock.set_system_time(noon + timedelta(days=offset))
+        page.reload()
+        heading = page.locator("[data-day-heading]")
+        expect(heading).not_to_be_empty()
+        expect(page.locator("#warning-signs")).to_be_visible()
+        if offset < -2:  # before the session: the phone's clock must be wrong
+            expect(heading).to_have_text("Your phone’s date looks wrong")
+            expect(page.locator("[data-day-note]")).to_contain_text(
+                f"before your session 1 on {_long(session)}"
+            )
+        else:
+            expect(heading).to_have_text(f"Day {offset + 2} after session 1")
+    assert errors == []
+
+
+def _long(day: str) -> str:
+    found = date.fromisoformat(day)
+    return f"{found:%A}, {found.day} {found:%B} {found.year}"

@@ -98,7 +98,9 @@ async function renderToday(view, plan) {
   const run = currentRun(plan, series);
   const next = upcoming(series, run.today);
   const daysToNext = next ? daysBetween(run.today, next.day) : null;
-  const today = dayPlan(plan, run.dayNumber, daysToNext, run.session.status === 'done');
+  const today = clockBehind(run)
+    ? {ongoing: false, before: true, items: [], gates: []}
+    : dayPlan(plan, run.dayNumber, daysToNext, run.session.status === 'done');
   const events = await ticksBetween(run.dayNumber < 0 ? run.today : run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
   const model = {
@@ -162,8 +164,16 @@ async function showReadiness(view, plan, next, daysToNext) {
 // Shown from the day before a session (the issue of a cold sore or a tan is then known).
 const READINESS_DAYS = 1;
 
+// With the year: a clock that is wrong may be wrong by a year.
+const FULL_DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC'});
+const withYear = (day) => FULL_DATE.format(new Date(day));
+
+/** A done session after today: the phone's clock must be behind (or set to another year). */
+const clockBehind = (run) => run.session.status === 'done' && run.dayNumber < 0;
+
 function heading(run) {
   const {number} = run.session;
+  if (clockBehind(run)) return 'Your phone’s date looks wrong';
   if (run.session.status !== 'done' && run.dayNumber >= 0) {
     return run.dayNumber === 0 ? `Session ${number} is today` : `Did session ${number} happen?`;
   }
@@ -172,6 +182,9 @@ function heading(run) {
 }
 
 function dayNote(plan, run, ongoing, next) {
+  if (clockBehind(run)) {
+    return `This phone says today is ${withYear(run.today)}, before your session ${run.session.number} on ${withYear(run.session.day)}. Check the date and time in your phone’s settings; the warning signs below still apply.`;
+  }
   if (run.session.status !== 'done' && run.dayNumber >= 0) {
     return 'Log it below once you have had it (or change its date on Sessions): the aftercare starts from that day.';
   }
@@ -193,7 +206,8 @@ function dayNote(plan, run, ongoing, next) {
 }
 
 function showProgress(view, total, done) {
-  const percent = total ? Math.round((100 * done) / total) : 100;
+  // Nothing to tick (before a session, a wrong clock) is not "all done": the ring stays empty.
+  const percent = total ? Math.round((100 * done) / total) : 0;
   const text = total ? `${done} of ${total} done today` : 'Nothing to tick today';
   view.querySelector('[data-ring-done]').setAttribute('stroke-dasharray', `${percent} 100`);
   view.querySelector('[data-ring-label]').textContent = text;
@@ -207,6 +221,7 @@ function showProgress(view, total, done) {
  */
 function gateLines(plan, run, today) {
   const condition = conditionFor(plan);
+  if (clockBehind(run)) return [{open: false, text: 'Shown again once the phone’s date is right.'}];
   if (today.before) return [{open: true, text: 'These start on the day of your session.'}];
   if (today.ongoing && today.gates.every((gate) => !gate.days_left)) {
     // Pre-care for the next session may ask her to hold off some of them again.
