@@ -8,7 +8,7 @@ import {checkInvitation, getSchedule, joinPlan, redeemInvitation} from '../lib/a
 import {randomId} from '../lib/ids.js';
 import {persistStorage} from '../lib/persist.js';
 import {modeFor} from '../lib/plan.js';
-import {loadPlan, startPlan, useSharedDeviceMode} from '../lib/store.js';
+import {getMeta, loadPlan, startPlan, useSharedDeviceMode} from '../lib/store.js';
 import {syncOnce} from '../lib/sync.js';
 
 export async function startJoin(root) {
@@ -21,6 +21,9 @@ export async function startJoin(root) {
   history.replaceState(null, '', window.location.pathname);
   const error = box.querySelector('[data-join-error]');
   const button = box.querySelector('[data-join-button]');
+  // Back after Start, or the same link opened again: the plan is here already.
+  const here = await alreadyHere(invitation, planId, token);
+  if (here) return showAlreadyHere(box, here);
   if ((!invitation && !planId) || !token) {
     button.hidden = true;
     const ask = invitation ? 'Ask your clinic for a new one.' : 'Make a new one on your other device.';
@@ -52,7 +55,9 @@ export async function startJoin(root) {
       const plan = planFromServer(answer.plan_id, answer.plan, await getSchedule(answer.plan.protocol.id));
       const shared = box.querySelector('[data-join-shared]')?.checked;
       if (shared) useSharedDeviceMode();
-      await startPlan(plan, device, {registered: true, cursor: 0});
+      // Kept (as a hash) so that opening the same invitation again is recognised.
+      const seen = invitation ? {invitation: await hashOf(token)} : {};
+      await startPlan(plan, device, {registered: true, cursor: 0, ...seen});
       await syncOnce();
       if (!shared) persistStorage();
       window.location.assign('/');
@@ -82,6 +87,32 @@ function planFromServer(planId, wire, schedule) {
     protocol: wire.protocol,
     schedule,
   };
+}
+
+/**
+ * Whether the plan this link would bring is on this phone already: a message to show,
+ * or null.  With no link left in the address (back after Start) any plan here is hers.
+ */
+async function alreadyHere(invitation, planId, token) {
+  const plan = await loadPlan();
+  if (!plan) return null;
+  if (!token) return 'Your aftercare plan is on this phone.';
+  const same = invitation ? (await getMeta('invitation')) === (await hashOf(token)) : plan.planId === planId;
+  return same ? 'This plan is already on this phone.' : null;
+}
+
+function showAlreadyHere(box, message) {
+  const parts = '[data-join-intro], [data-join-button], [data-join-shared], [data-join-warning]';
+  for (const part of box.querySelectorAll(parts)) {
+    (part.closest('label') || part).hidden = true;
+  }
+  box.querySelector('[data-join-already-text]').textContent = message;
+  box.querySelector('[data-join-already]').hidden = false;
+}
+
+async function hashOf(text) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 function fail(error, message) {
