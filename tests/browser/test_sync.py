@@ -92,7 +92,7 @@ def test_outbox_drains_exactly_once_after_an_outage(own_server, profile):
 
 
 def test_a_joined_device_sees_the_ticks_and_a_later_untick_wins(
-    own_server, profile, second_profile
+    own_server, profile, second_profile, browser
 ):
     first = open_controlled(profile, own_server.url + "/")
     onboard(first, today_here(2))
@@ -117,12 +117,17 @@ def test_a_joined_device_sees_the_ticks_and_a_later_untick_wins(
     expect(box).to_be_checked(timeout=15_000)
     assert second.locator("[data-day-heading]").inner_text() == "Day 2 after session 1"
 
-    # The same link cannot be used twice.
-    third = second_profile.new_page()
+    # Opened again on the device that used it, the link says the plan is already there ...
+    again = second_profile.new_page()
+    again.goto(href)
+    expect(again.locator("[data-join-already]")).to_contain_text("already on this phone")
+    again.close()
+    # ... and on any other device it cannot be used twice.
+    third = browser.new_context().new_page()
     third.goto(href)
     third.get_by_role("button", name="Add this device").click()
     expect(third.get_by_role("alert").last).to_contain_text("expired or was already used")
-    third.close()
+    third.context.close()
 
     box.uncheck()
     wait_for_server_state(own_server, plan_id, "hands-off", False)
@@ -238,11 +243,17 @@ def test_settings_with_a_link_and_the_join_page_pass_axe(own_server, playwright,
         page.goto(own_server.url + "/")
         link = show_device_link(page, own_server.url)
         assert axe_violations(page) == []
-        page.goto(link.get_attribute("href"))
-        expect(
-            page.get_by_role("button", name="Replace my plan and add this device")
-        ).to_be_enabled()
+        href = link.get_attribute("href")
+        page.goto(href)  # its own link: the plan is here already
+        expect(page.locator("[data-join-already]")).to_contain_text("already on this phone")
         assert axe_violations(page) == []
+        other = launch_profile(
+            playwright, tmp_path / "other", color_scheme=scheme, bypass_csp=True
+        ).new_page()
+        other.goto(href)  # a device without the plan is offered it
+        expect(other.get_by_role("button", name="Add this device")).to_be_enabled()
+        assert axe_violations(other) == []
+        other.context.close()
     finally:
         context.close()
 
