@@ -285,3 +285,29 @@ def test_a_clinic_day_is_complete_without_the_home_only_item(schedule):
     assert (progress["days_complete"], progress["days_counted"]) == (1, 1)
     home = {**plan, "setting": "home"}
     assert run_progress(home, sessions, ticks, schedule, date(2026, 12, 2))["days_complete"] == 0
+
+
+def test_adherence_counts_from_the_day_she_started_as_a_share_of_items(schedule):
+    """Invited on day 3 of her run, she ticked everything on days 3 and 4 and half of day 5."""
+    plan = {"mode": "pih_risk", "setting": "clinic", "sessions": [{"day": "2026-12-01"}]}
+    sessions = [{"session": "s1", "day": "2026-12-01", "status": "done", "number": 1}]
+    ticks = {}
+    for number, share in ((3, 1.0), (4, 1.0), (5, 0.5)):
+        day = f"2026-12-0{1 + number}"
+        items = day_items(schedule, plan, number)
+        for item in items[: round(len(items) * share)]:
+            ticks[(day, item)] = {"done": True}
+    today = date(2026, 12, 7)  # day 6, still under way
+    progress = run_progress(plan, sessions, ticks, schedule, today, started=date(2026, 12, 4))
+    due = sum(len(day_items(schedule, plan, n)) for n in (3, 4, 5))
+    assert progress["days_before_start"] == 3 and progress["days_counted"] == 3
+    assert progress["days_complete"] == 2
+    assert progress["items_due"] == due
+    assert progress["items_done"] == len(ticks)
+    # Sun protection is counted on its own: not among the ticked half on day 5.
+    assert ("2026-12-06", "mineral-spf") not in ticks
+    assert progress["key"] == [
+        {"id": "mineral-spf", "label": "Sun protection", "days_done": 2, "days_due": 3}
+    ]
+    # Without a start day every finished day counts, the untouched ones as nothing done.
+    assert run_progress(plan, sessions, ticks, schedule, today)["days_counted"] == 6

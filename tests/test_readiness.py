@@ -60,7 +60,7 @@ def _token(page: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def _console_with_a_phone(app, next_day: str):
+def _console_with_a_phone(app, next_day: str | None, last_days_ago: int = 30):
     """Sign in, make a plan whose next session is `next_day`, link a phone to it."""
     console = app.test_client()
     console.post(
@@ -75,8 +75,8 @@ def _console_with_a_phone(app, next_day: str):
     form = {
         "csrf_token": _token(console.get("/console/clients/new").text),
         "nickname": "Bea",
-        "last_session": (today - timedelta(days=30)).isoformat(),
-        "next_session": next_day,
+        "last_session": (today - timedelta(days=last_days_ago)).isoformat(),
+        "next_session": next_day or "",
         "session_number": "1",
         "planned_sessions": "3",
         "skin_type": "IV",
@@ -126,3 +126,14 @@ def test_an_answer_for_an_unknown_question_is_refused_and_changes_nothing(app):
     assert re.search(
         r"data-readiness>\s*<span[^>]*>Not answered</span>", console.get("/console/").text
     )
+
+
+def test_a_client_invited_late_is_not_counted_for_the_days_before(app):
+    """Linked on day 6 of her run: the console counts nothing before day 6 against her."""
+    console, phone = _console_with_a_phone(app, None, last_days_ago=6)
+    detail = console.get(f"/console/clients/{phone.plan_id}").text
+    assert "no finished days yet since the client started on day 6" in detail
+    listing = console.get("/console/").text
+    assert "day 6:\n      no finished days yet" in listing
+    # Her ticks for today (day 6) count once the day is over; until then nothing is due.
+    assert "0 of" not in re.search(r"data-progress>(.*?)</p>", detail, re.S).group(1)

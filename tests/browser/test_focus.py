@@ -78,3 +78,14 @@ def test_any_phone_clock_gives_a_today_and_no_uncaught_error(live_server, checke
 def _long(day: str) -> str:
     found = date.fromisoformat(day)
     return f"{found:%A}, {found.day} {found:%B} {found.year}"
+
+
+def test_days_before_she_set_up_are_not_failures(live_server, checked_phone):
+    page = checked_phone.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(5), setting="clinic")
+    rows = page.locator("[data-history] li")
+    expect(rows).to_have_count(4)  # days 0 to 3; day 4 is yesterday, still tickable
+    for row in rows.all():
+        expect(row).to_contain_text("before you started")
+    expect(page.locator("[data-yesterday] summary")).to_contain_text("Yesterday: Day 4")

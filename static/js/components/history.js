@@ -1,8 +1,9 @@
 /**
  * Earlier days of the run: yesterday can still be ticked; older days show
- * how much was done.
+ * how much was done, or "before you started" for an untouched day before the
+ * plan was set up on this phone (not a failure: she did not have the app yet).
  */
-import {addDays} from '../lib/days.js';
+import {addDays, localDay} from '../lib/days.js';
 import {dayPlan} from '../lib/plan.js';
 import {renderChecklist} from './checklist.js';
 
@@ -22,12 +23,14 @@ export function renderHistory(root, {plan, run, ticks}) {
   // No earlier days yet (day 0, or before the first session): no empty heading either.
   const earliest = run.session.status === 'done' ? 0 : run.dayNumber;
   root.querySelector('[data-history-section]').hidden = run.dayNumber - 1 < earliest;
+  const started = plan.createdAt ? localDay(new Date(plan.createdAt), plan.timeZone, plan.dayStartHour) : '';
   for (let day = run.dayNumber - 1; day >= earliest; day -= 1) {
     const date = addDays(run.session.day, day);
     const {items} = dayPlan(plan, day);
     const describe = () => {
       const done = items.filter((item) => ticks.get(`${date}|${item.id}`)).length;
-      return `Day ${day} · ${SHORT_DATE.format(new Date(date))} · ${done} of ${items.length} done`;
+      const when = `Day ${day} · ${SHORT_DATE.format(new Date(date))}`;
+      return !done && date < started ? `${when} · before you started` : `${when} · ${done} of ${items.length} done`;
     };
     if (day < run.dayNumber - 1) {
       const row = document.createElement('li');
