@@ -88,4 +88,6 @@ def test_days_before_she_set_up_are_not_failures(live_server, checked_phone):
     expect(rows).to_have_count(4)  # days 0 to 3; day 4 is yesterday, still tickable
     for row in rows.all():
         expect(row).to_contain_text("before you started")
-    expect(page.locator("[data-yesterday] summary")).to_contain_text("Yesterday: Day 4")
+    yesterday = page.locator("[data-yesterday] > details > summary")
+    expect(yesterday).to_contain_text("Yesterday: Day 4")
+    expect(yesterday).to_contain_text("0 of")  # still hers to tick

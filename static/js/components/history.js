@@ -27,14 +27,16 @@ export function renderHistory(root, {plan, run, ticks}) {
   for (let day = run.dayNumber - 1; day >= earliest; day -= 1) {
     const date = addDays(run.session.day, day);
     const {items} = dayPlan(plan, day);
-    const describe = () => {
+    // Yesterday can still be ticked, so it always shows its count.
+    const describe = (mayBeBefore = false) => {
       const done = items.filter((item) => ticks.get(`${date}|${item.id}`)).length;
       const when = `Day ${day} · ${SHORT_DATE.format(new Date(date))}`;
-      return !done && date < started ? `${when} · before you started` : `${when} · ${done} of ${items.length} done`;
+      const before = mayBeBefore && !done && date < started;
+      return before ? `${when} · before you started` : `${when} · ${done} of ${items.length} done`;
     };
     if (day < run.dayNumber - 1) {
       const row = document.createElement('li');
-      row.textContent = describe();
+      row.textContent = describe(true);
       list.append(row);
       continue;
     }
