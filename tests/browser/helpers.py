@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC
+from datetime import datetime
 from pathlib import Path
 
 from support import ROOT
@@ -70,6 +72,14 @@ def open_controlled(context, url):
     page.goto(url)
     page.evaluate(WAIT_UNTIL_CONTROLLED)
     return page
+
+
+def as_today_writes(day) -> str:
+    """A date as the app writes it ("Monday 7 December"), with the year when it is not this
+    year ("Monday, 4 January 2027"), like formatDay in static/js/components/due-cards.js."""
+    if day.year == datetime.now(UTC).year:
+        return f"{day:%A} {day.day} {day:%B}"
+    return f"{day:%A}, {day.day} {day:%B} {day.year}"
 
 
 def new_client_plan(desk, server_url: str, nickname: str, last: str, next_day: str = "") -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import new_client_plan
 from helpers import open_controlled
@@ -28,10 +29,7 @@ PLAN = """async () => {
 
 
 def _short(day: str) -> str:
-    """As Today writes a date: "Monday 7 December"."""
-    return (
-        f"{date.fromisoformat(day):%A} {date.fromisoformat(day).day} {date.fromisoformat(day):%B}"
-    )
+    return as_today_writes(date.fromisoformat(day))
 
 
 def _form(context, server):

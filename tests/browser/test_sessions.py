@@ -269,3 +269,25 @@ def test_a_shared_device_keeps_the_plan_only_while_the_tab_is_open(own_server, p
     again.goto(own_server.url + "/")
     again.locator("[data-onboarding]").wait_for()
     assert again.evaluate(RAW_STORAGE) == {"plans": 0, "local": 0}
+
+
+def test_a_session_date_the_server_would_refuse_is_refused_at_entry(live_server, phone_profile):
+    """A year typed wrong (2099) never reaches the outbox, where it would stop sync."""
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(3))
+    limits = page.evaluate(
+        "async () => { const s = await import('/static/js/lib/series.js');"
+        " return [s.FURTHEST_BACK_DAYS, s.FURTHEST_AHEAD_DAYS]; }"
+    )
+    assert limits == [series.FURTHEST_BACK.days, series.FURTHEST_AHEAD.days]
+    page.goto(live_server.url + "/sessions/")
+    page.get_by_role("button", name="Add a session").click()
+    form = page.locator("[data-session-form]")
+    form.get_by_label("Date", exact=True).fill("2099-01-01")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("[data-form-error]")).to_have_text(
+        "Thursday, 1 January 2099 is more than 3 years back or 2 years ahead. Check the year."
+    )
+    assert len(page.evaluate(SESSION_EVENTS)) == 0
+    assert page.evaluate(OUTBOX) == 0

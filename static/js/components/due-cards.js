@@ -12,7 +12,10 @@ import {settingOf} from '../lib/plan.js';
 const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
 const EVENING_HOUR = 17;
 
-export const formatDay = (day) => DATE.format(new Date(day));
+const WITH_YEAR = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC'});
+/** "Sunday 6 December"; with the year when it is not this year ("Monday, 1 December 2031"). */
+export const formatDay = (day, now = new Date()) =>
+  (day.slice(0, 4) === String(now.getFullYear()) ? DATE : WITH_YEAR).format(new Date(day));
 
 /** The series part of the cards: plain data, so Today's snapshot can keep it. */
 export function seriesCards(plan, series, today) {

@@ -7,6 +7,7 @@ import {getSchedule} from '../lib/api.js';
 import {DEFAULT_DAY_START_HOUR, addDays, daysBetween, deviceTimeZone, localDay} from '../lib/days.js';
 import {randomId} from '../lib/ids.js';
 import {modeFor} from '../lib/plan.js';
+import {FURTHEST_AHEAD_DAYS} from '../lib/series.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 // Where the client has microneedling: at a clinic, or at home with their own device.
@@ -92,6 +93,9 @@ function buildPlan(answers, schedule, now = new Date()) {
   if (daysBetween(last, today) > 365) throw new Error('That session is more than a year ago.');
   if (next && (!DATE.test(next) || next <= last)) {
     throw new Error('The next session must come after the most recent one.');
+  }
+  if (next && daysBetween(today, next) > FURTHEST_AHEAD_DAYS) {
+    throw new Error('The next session is more than 2 years away. Check the year.');
   }
   const sessionNumber = Number(answers.session_number);
   const planned = Number(answers.planned_sessions);

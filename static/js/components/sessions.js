@@ -4,10 +4,17 @@
  * offline: each change is a session event saved on the phone and synced
  * like a tick.
  */
-import {localDay} from '../lib/days.js';
+import {addDays, localDay} from '../lib/days.js';
 import {randomId} from '../lib/ids.js';
 import {sourceFor} from '../lib/plan.js';
-import {buildSeries, nextWindow, totalSessions, upcoming} from '../lib/series.js';
+import {
+  FURTHEST_AHEAD_DAYS,
+  FURTHEST_BACK_DAYS,
+  buildSeries,
+  nextWindow,
+  totalSessions,
+  upcoming,
+} from '../lib/series.js';
 import {loadPlan, recordSession, sessionEvents} from '../lib/store.js';
 import {formatDay} from './due-cards.js';
 
@@ -72,6 +79,10 @@ function readForm(form, {today, series}, editing) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error('Enter the date of the session.');
   if (time && !/^\d{2}:\d{2}$/.test(time)) throw new Error('Enter the time as hours and minutes, or leave it empty.');
   if (done && day > today) throw new Error('A session in the future cannot be logged as done yet.');
+  // The server refuses dates this far off: a year typed wrong would never sync.
+  if (day < addDays(today, -FURTHEST_BACK_DAYS) || day > addDays(today, FURTHEST_AHEAD_DAYS)) {
+    throw new Error(`${formatDay(day)} is more than 3 years back or 2 years ahead. Check the year.`);
+  }
   const doneCount = series.filter((s) => s.status === 'done').length;
   if (!done && editing?.status === 'done' && doneCount === 1) {
     throw new Error('Keep at least one session logged as done: your aftercare counts from it.');

@@ -8,6 +8,10 @@ import {addDays} from './days.js';
 import {isLater} from './merge.js';
 
 const SEED_DEVICE = 'plan-seed';
+// How far a session's date may be from today, as the server allows (pwa/series.py
+// FURTHEST_BACK and FURTHEST_AHEAD; tests/browser/test_sessions.py keeps them equal).
+export const FURTHEST_BACK_DAYS = 3 * 365;
+export const FURTHEST_AHEAD_DAYS = 2 * 365;
 
 function seed(session, day, status) {
   return {id: `seed-${session}`, device: SEED_DEVICE, counter: 0, ts: 0, session, day, time: null, status};
