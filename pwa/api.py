@@ -66,14 +66,21 @@ def sync(plan_id: str):
     raw_events = body.get("events")
     events = [] if raw_events == [] else merge.validate_batch(raw_events)
     now = datetime.now(UTC)
-    plans.check_events_fit(snap.plan, events, _protocols(), now, snap.session_events())
+    events, set_aside = plans.fitting_events(
+        snap.plan, events, _protocols(), now, snap.session_events()
+    )
     if events:
         changes, latest = repository.apply_and_read(
             _store(), plan_id, device_id, events, _now_ms(), cursor, seen=snap
         )
     else:
         changes, latest = snap.changes_since(cursor)
-    return {"cursor": latest, "events": changes, "acknowledged": [e["id"] for e in events]}
+    return {
+        "cursor": latest,
+        "events": changes,
+        "acknowledged": [e["id"] for e in events],
+        "set_aside": set_aside,
+    }
 
 
 @bp.post("/plans/<plan_id>/join-tokens")

@@ -137,6 +137,42 @@ def check_events_fit(
             raise PlanError(f"events[{index}].item: not an item of this plan's protocol")
 
 
+def fitting_events(
+    plan: dict,
+    events: list[dict],
+    protocols: dict[str, dict],
+    now: datetime,
+    stored_sessions: list[dict] = (),
+) -> tuple[list[dict], list[dict]]:
+    """The events that fit the plan, and [{"id", "message"}] for those set aside.
+
+    One event that does not fit (a date typed wrong, a clock that ran ahead) must not
+    stop the rest from syncing, or the phone would resend the batch for ever.  Session
+    edits are weighed first, each against the ones kept before it, so a batch may still
+    log an earlier session and tick its days.
+    """
+    try:
+        check_events_fit(plan, events, protocols, now, stored_sessions)
+        return events, []
+    except PlanError:
+        pass  # look at each event on its own
+    order = sorted(range(len(events)), key=lambda i: not merge.is_session_event(events[i]))
+    kept_sessions: list[dict] = []
+    kept, set_aside = set(), []
+    for index in order:
+        event = events[index]
+        try:
+            check_events_fit(plan, [event], protocols, now, [*stored_sessions, *kept_sessions])
+        except PlanError as error:
+            message = str(error).replace("events[0]", f"events[{index}]", 1)
+            set_aside.append({"id": event["id"], "message": message})
+            continue
+        kept.add(index)
+        if merge.is_session_event(event):
+            kept_sessions.append(event)
+    return [events[i] for i in range(len(events)) if i in kept], set_aside
+
+
 def known_items(chosen: dict) -> set[str]:
     """Item ids of a protocol in any mode, and the ids its readiness answers travel under."""
     return {item["id"] for item in chosen["items"]} | protocol.readiness_ids(chosen)

@@ -118,11 +118,12 @@ def test_answers_sync_and_the_console_shows_who_needs_a_word(app):
     assert re.search(r"data-readiness>\s*<span[^>]*>Ready</span>", console.get("/console/").text)
 
 
-def test_an_answer_for_an_unknown_question_is_refused_and_changes_nothing(app):
+def test_an_answer_for_an_unknown_question_is_set_aside_and_changes_nothing(app):
     tomorrow = (plan_today(ZONE) + timedelta(days=1)).isoformat()
     console, phone = _console_with_a_phone(app, tomorrow)
     refused = phone.post_sync([phone.new_event(day=tomorrow, item="ready-made-up", done=True)])
-    assert refused.status_code == 400 and "item" in refused.get_json()["message"]
+    (aside,) = refused.get_json()["set_aside"]
+    assert refused.status_code == 200 and "item" in aside["message"]
     assert re.search(
         r"data-readiness>\s*<span[^>]*>Not answered</span>", console.get("/console/").text
     )

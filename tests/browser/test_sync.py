@@ -318,3 +318,37 @@ def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profil
     assert state["plan"] is False and state["snapshot"] == 0
     devices = repository.list_devices(Store(own_server.data_dir / "plans"), plan_id)
     assert [d["revoked"] for d in devices if d["device"] == device] == [True]
+
+
+BAD_SESSION = """async () => {
+  // What an older version of the app let through: a session typed as 2099.
+  const {recordSession} = await import('/static/js/lib/store.js');
+  await recordSession({session: 'typo', day: '2099-01-01', time: null, status: 'planned'});
+  document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
+}"""
+FIXED_SESSION = """async () => {
+  const {recordSession} = await import('/static/js/lib/store.js');
+  await recordSession({session: 'typo', day: '%s', time: null, status: 'planned'});
+  document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
+}"""
+
+
+def test_a_set_aside_change_is_explained_and_sync_goes_on(live_server, profile):
+    page = open_controlled(profile, live_server.url + "/")
+    onboard(page, today_here(2))
+    status = page.locator("[data-sync-status]")
+    expect(status).to_have_text("Synced just now", timeout=15_000)
+    plan_id = page.evaluate(PLAN_ID)
+    page.evaluate(BAD_SESSION)
+    expect(status).to_contain_text(
+        "The session dated 2099-01-01 was not saved on the server (must be within 3 years before"
+        " and 2 years after today). Change its date on Sessions.",
+        timeout=15_000,
+    )
+    # Sync goes on: a later tick reaches the server, and the bad edit is not resent.
+    page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
+    wait_for_server_state(live_server, plan_id, "hands-off", True)
+    assert page.evaluate("async () => (await import('/static/js/lib/store.js')).outboxSize()") == 0
+    # Fixing the date clears the explanation.
+    page.evaluate(FIXED_SESSION % today_here(-30))
+    expect(status).to_have_text("Synced just now", timeout=15_000)

@@ -8,6 +8,21 @@ import {startSync} from '../lib/sync.js';
 const MINUTE = 60 * 1000;
 
 function describe(status, waiting) {
+  const synced = describeSync(status, waiting);
+  const aside = status.setAside || [];
+  return aside.length ? `${synced}. ${aside.map(plainWords).join(' ')}` : synced;
+}
+
+/** A set-aside change in plain words, with what to do about it. */
+function plainWords({event, message}) {
+  const reason = message.replace(/^events\[\d+\]\.\w+: /, '');
+  if ('session' in event) {
+    return `The session dated ${event.day} was not saved on the server (${reason}). Change its date on Sessions.`;
+  }
+  return `A tick for ${event.day} was not saved on the server (${reason}). Check your phone's date.`;
+}
+
+function describeSync(status, waiting) {
   if (status.state === 'offline') return waiting ? 'Offline — will sync' : 'Saved on this phone';
   if (status.state === 'failed') return 'Sync failed — retrying';
   if (status.state === 'unlinked') {

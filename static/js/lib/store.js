@@ -85,9 +85,23 @@ export async function pendingEvents(limit) {
  * Returns how many ticks or sessions another device changed: the answer also
  * carries this phone's own events back, which change nothing on screen.
  */
-export async function applySync(acknowledged, remote, cursor) {
+export async function applySync(acknowledged, remote, cursor, setAside = []) {
   const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
-  for (const id of acknowledged) tx.objectStore('outbox').delete(id);
+  const outbox = tx.objectStore('outbox');
+  // Set aside by the server (say a date typed years wrong): kept here with the reason,
+  // never sent again; a later change to the same session or box that is stored clears it.
+  let aside = (await tx.objectStore('meta').get('setAside')) || [];
+  for (const {id, message} of setAside) {
+    const event = await outbox.get(id);
+    if (event) aside.push({event, message});
+    outbox.delete(id);
+  }
+  for (const id of acknowledged) {
+    const event = await outbox.get(id);
+    if (event) aside = aside.filter((entry) => keyOf(entry.event) !== keyOf(event));
+    outbox.delete(id);
+  }
+  tx.objectStore('meta').put(aside.slice(-20), 'setAside');
   let changed = 0;
   for (const event of remote) {
     const store = tx.objectStore('session' in event ? 'sessions' : 'ticks');
@@ -105,6 +119,13 @@ export async function applySync(acknowledged, remote, cursor) {
   await tx.done;
   remember(remote.filter((event) => !('session' in event)));
   return changed;
+}
+
+const keyOf = (event) => ('session' in event ? `session|${event.session}` : `${event.day}|${event.item}`);
+
+/** Changes the server set aside, each {event, message}, oldest first. */
+export async function setAsideEvents() {
+  return (await (await database()).get('meta', 'setAside')) || [];
 }
 
 /** Everything this phone holds, for "Export my data". */

@@ -7,7 +7,7 @@
  * and takes in other devices' ticks and session edits.
  */
 import {registerPlan, syncPlan} from './api.js';
-import {applySync, getMeta, loadPlan, pendingEvents, setMeta} from './store.js';
+import {applySync, getMeta, loadPlan, pendingEvents, setMeta, setAsideEvents} from './store.js';
 
 const BATCH = 200;
 const FIRST_RETRY_MS = 1000;
@@ -46,7 +46,7 @@ export async function syncOnce() {
   for (;;) {
     const events = await pendingEvents(BATCH);
     const answer = await syncPlan(plan.planId, auth, events, (await getMeta('cursor')) || 0);
-    changed += await applySync(answer.acknowledged, answer.events, answer.cursor);
+    changed += await applySync(answer.acknowledged, answer.events, answer.cursor, answer.set_aside || []);
     if (events.length < BATCH) return {state: 'synced', changed};
   }
 }
@@ -74,7 +74,7 @@ export function startSync({onStatus, onRemoteChanges}) {
     try {
       const {state, changed} = await syncOnce();
       delay = FIRST_RETRY_MS;
-      onStatus({state, lastSync: await getMeta('lastSync')});
+      onStatus({state, lastSync: await getMeta('lastSync'), setAside: await setAsideEvents()});
       if (changed) onRemoteChanges();
       schedule(POLL_MS);
     } catch (error) {
