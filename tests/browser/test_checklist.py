@@ -155,6 +155,9 @@ def test_yesterday_can_still_be_ticked(live_server, phone_profile):
     assert box.get_attribute("data-day") == today_here(1)
     box.check()
     expect(yesterday.locator("> summary")).to_contain_text("1 of")
+    # The screen changes before the tick's transaction commits (about 14 ms): a reload
+    # in between would be a tap the phone never kept.  Wait for the stored tick.
+    wait_for_async(page, TICK_STORED, today_here(1))
     page.reload()
     page.locator("[data-yesterday] > details > summary").click()
     expect(page.locator("[data-yesterday] [data-item-id='hands-off']")).to_be_checked()

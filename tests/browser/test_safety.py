@@ -15,6 +15,7 @@ from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import new_client_plan
 from helpers import open_controlled
+from helpers import wait_for_async
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
@@ -22,6 +23,10 @@ from test_checklist import today_here
 from pwa import repository
 from pwa.db import Store
 
+ANSWER_STORED = """async ([day, item]) => {
+  const {database} = await import('/static/js/lib/store.js');
+  return Boolean(await (await database()).get('ticks', [day, item]));
+}"""
 PLAN = """async () => {
   const {loadPlan} = await import('/static/js/lib/store.js');
   return loadPlan();
@@ -123,7 +128,7 @@ def _wait_for_text(page, url: str, text: str, timeout: float = 30.0) -> str:
         if text in content:
             return content
         assert time.monotonic() < deadline, f"{text!r} never appeared in {url}:\n{content}"
-        page.wait_for_timeout(250)
+        page.wait_for_timeout(250)  # the pause between polls of a condition, not the condition
 
 
 def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, checked_phone, tmp_path):
@@ -248,7 +253,7 @@ def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
     deadline = time.monotonic() + 30
     while not stored():
         assert time.monotonic() < deadline, "the pre-care tick never reached the server"
-        page.wait_for_timeout(200)
+        page.wait_for_timeout(200)  # the pause between polls of a condition, not the condition
     assert stored()["starts_planned"] is True
 
     # Four days on, the session is tomorrow: the readiness check shows.
@@ -302,6 +307,8 @@ def test_readiness_check_works_with_the_server_stopped(own_server, checked_phone
     spots = check.locator("fieldset").filter(has_text="spots, rash")
     spots.get_by_label("Yes").check()
     expect(spots).to_contain_text("Don't needle until the skin has healed.")
+    # The screen changes before the answer's transaction commits: wait for it, then reload.
+    wait_for_async(page, ANSWER_STORED, [today_here(-1), "ready-spots-infection"])
     page.reload()
     expect(
         check.locator("fieldset").filter(has_text="spots, rash").get_by_label("Yes")
