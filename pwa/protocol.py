@@ -13,6 +13,7 @@ which day it is.  No Flask here.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -111,7 +112,23 @@ def _cited(schedule: dict, sources: dict) -> dict:
         for item in mode["items"].values():
             named |= {item["source"], item.get("home", {}).get("source")}
     fields = ("id", "citation", "link", "kind", "read_on")
-    return {key: {f: sources[key].get(f, "") for f in fields} for key in sorted(named - {None})}
+    return {
+        key: {**{f: sources[key].get(f, "") for f in fields}, "short": _short(sources[key])}
+        for key in sorted(named - {None})
+    }
+
+
+def _short(source: dict) -> str:
+    """A citation in a few words: 'Chu 2021' for 'Chu S, Foulad DP, … 2021;47(9)…', the
+    publisher for a page with no year ('Fifth Element Esthetics')."""
+    citation = source["citation"]
+    # A journal's "2021;47(9)" first: a title may hold other years ("2018-2023.").
+    year = re.search(r"\b(?:19|20)\d\d(?=;)", citation) or re.search(
+        r"\b(?:19|20)\d\d(?=\.|$)", citation
+    )
+    if not year:
+        return citation.split(". ")[0].rstrip(".")
+    return f"{re.split(r'[ ,.]', citation, maxsplit=1)[0]} {year.group(0)}"
 
 
 def day_items(schedule: dict, plan: dict, day_number: int) -> list[str]:

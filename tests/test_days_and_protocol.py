@@ -311,3 +311,10 @@ def test_adherence_counts_from_the_day_she_started_as_a_share_of_items(schedule)
     ]
     # Without a start day every finished day counts, the untouched ones as nothing done.
     assert run_progress(plan, sessions, ticks, schedule, today)["days_counted"] == 6
+
+
+def test_each_cited_source_has_a_short_name_for_tight_places(schedule):
+    shorts = {key: source["short"] for key, source in schedule["sources"].items()}
+    assert shorts["chu2021"] == "Chu 2021"
+    assert shorts["cdc-mmwr-2024"] == "Stadelman-Behar 2024"  # not the 2018-2023 of its title
+    assert shorts["fifth-element-aftercare"] == "Fifth Element Esthetics"

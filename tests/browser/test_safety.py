@@ -115,6 +115,8 @@ def test_triage_card_tick_meaning_and_dated_answers(clinic_server, desk, checked
     call_today = card.locator("h3:has-text('a doctor today') + ul")
     expect(call_today).to_contain_text("New firm lumps in the weeks after")
     expect(call_today).to_contain_text("Red streaks spreading from the area")
+    chu = card.get_by_role("link", name="Chu 2021")
+    expect(chu).to_have_attribute("href", "https://pubmed.ncbi.nlm.nih.gov/34448760/")
     page.screenshot(path=tmp_path / "warning-card.png")
     assert not axe_violations(page)
 

@@ -7,7 +7,8 @@
  * and takes in other devices' ticks and session edits.
  */
 import {registerPlan, syncPlan} from './api.js';
-import {applySync, getMeta, loadPlan, pendingEvents, setMeta, setAsideEvents} from './store.js';
+import {isLater} from './merge.js';
+import {database, getMeta, loadPlan, pendingEvents, remember, setMeta} from './store.js';
 
 const BATCH = 200;
 const FIRST_RETRY_MS = 1000;
@@ -102,4 +103,55 @@ export function startSync({onStatus, onRemoteChanges}) {
   document.addEventListener('aftercare:plan-started', () => run());
   run();
   return {syncNow: run};
+}
+
+// Applying an answer lives here, not in store.js: only syncing needs it, and store.js is
+// on Today's critical path.
+/**
+ * After a sync: drop acknowledged events from the outbox, keep the newer of
+ * local and remote events (ticks and session edits), and store the cursor.
+ * Returns how many ticks or sessions another device changed: the answer also
+ * carries this phone's own events back, which change nothing on screen.
+ */
+export async function applySync(acknowledged, remote, cursor, setAside = []) {
+  const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
+  const outbox = tx.objectStore('outbox');
+  // Set aside by the server (say a date typed years wrong): kept here with the reason,
+  // never sent again; a later change to the same session or box that is stored clears it.
+  let aside = (await tx.objectStore('meta').get('setAside')) || [];
+  for (const {id, message} of setAside) {
+    const event = await outbox.get(id);
+    if (event) aside.push({event, message});
+    outbox.delete(id);
+  }
+  for (const id of acknowledged) {
+    const event = await outbox.get(id);
+    if (event) aside = aside.filter((entry) => keyOf(entry.event) !== keyOf(event));
+    outbox.delete(id);
+  }
+  tx.objectStore('meta').put(aside.slice(-20), 'setAside');
+  let changed = 0;
+  for (const event of remote) {
+    const store = tx.objectStore('session' in event ? 'sessions' : 'ticks');
+    const current = await store.get('session' in event ? event.session : [event.day, event.item]);
+    // The server's copy of our own event wins too: it may have clamped a clock
+    // that ran ahead.
+    const own = current?.id === event.id;
+    if (!current || own || isLater(event, current)) {
+      store.put(event);
+      if (!own) changed += 1;
+    }
+  }
+  tx.objectStore('meta').put(cursor, 'cursor');
+  tx.objectStore('meta').put(Date.now(), 'lastSync');
+  await tx.done;
+  remember(remote.filter((event) => !('session' in event)));
+  return changed;
+}
+
+const keyOf = (event) => ('session' in event ? `session|${event.session}` : `${event.day}|${event.item}`);
+
+/** Changes the server set aside, each {event, message}, oldest first. */
+export async function setAsideEvents() {
+  return (await (await database()).get('meta', 'setAside')) || [];
 }
