@@ -9,14 +9,28 @@ protection) counted on their own.  No Flask, no storage.
 
 from __future__ import annotations
 
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from datetime import timedelta
 
 from . import protocol
 from . import series
+from .days import local_day
 
 # The items the console calls out on their own, by a short name: for PIH, sun protection.
 KEY_ITEMS = {"mineral-spf": "Sun protection"}
+
+
+def started_day(plan: dict, phones: list[dict]) -> date | None:
+    """The plan's day on which the client's first phone was linked (`added_ms` of each
+    device): days before it are not hers to have ticked."""
+    if not phones:
+        return None
+    first_ms = min(phone["added_ms"] for phone in phones)
+    return local_day(
+        datetime.fromtimestamp(first_ms / 1000, UTC), plan["time_zone"], plan["day_start_hour"]
+    )
 
 
 def run_progress(

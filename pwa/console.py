@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC
-from datetime import date
 from datetime import datetime
 
 from flask import Blueprint
@@ -343,21 +342,12 @@ def _client_row(found: dict) -> dict | None:
         "sessions": sessions,
         "total": series.total_sessions(plan, sessions),
         "progress": adherence.run_progress(
-            plan, sessions, ticks, schedule, today, _started(plan, phones)
+            plan, sessions, ticks, schedule, today, adherence.started_day(plan, phones)
         ),
         "last_sync_ms": max(seen) if seen else None,
         "devices": phones,
         "next_session": upcoming[0] if upcoming else None,
     }
-
-
-def _started(plan: dict, phones: list[dict]) -> date | None:
-    """The plan's day on which the client's first phone was linked: days before it are not hers."""
-    if not phones:
-        return None
-    first_ms = min(phone["added_ms"] for phone in phones)
-    instant = datetime.fromtimestamp(first_ms / 1000, UTC)
-    return local_day(instant, plan["time_zone"], plan["day_start_hour"])
 
 
 def _try_login(email: str, password: str) -> str | None:

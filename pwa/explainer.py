@@ -40,21 +40,6 @@ class ContentError(ValueError):
 
 
 @dataclass(frozen=True)
-class Source:
-    """One reference as a page lists it.
-
-    From the registry it has every field; from an old clinic `[[sources]]`
-    table only `citation` (the table's name) and `kind` (its detail).
-    """
-
-    citation: str
-    kind: str = ""
-    link: str = ""
-    read_on: date | None = None
-    id: str = ""
-
-
-@dataclass(frozen=True)
 class Review:
     """Who reviewed a page and when; `changed_since` if the page was updated after."""
 
@@ -72,7 +57,7 @@ class Page:
     summary: str
     order: int
     updated: date
-    sources: tuple[Source, ...]
+    sources: tuple[source_registry.Source, ...]
     body_html: str
     from_clinic: bool = False
     reviewed_by: str = ""
@@ -198,7 +183,7 @@ def _page_review(meta: dict, from_clinic: bool) -> tuple[str, date | None]:
 
 def _sources(
     meta: dict, registry: source_registry.Registry, from_clinic: bool, path: Path
-) -> tuple[Source, ...]:
+) -> tuple[source_registry.Source, ...]:
     raw = meta.get("sources")
     if not isinstance(raw, list) or not raw:
         raise ValueError('front matter needs a list of source ids, e.g. sources = ["chu2021"]')
@@ -206,13 +191,13 @@ def _sources(
     for entry in raw:
         if isinstance(entry, str):
             cited = source_registry.check_cited(registry, entry, str(path))
-            found.append(Source(cited.citation, cited.kind, cited.link, cited.read_on, cited.id))
+            found.append(cited)
         elif from_clinic and isinstance(entry, dict):
             # The old layout, still accepted from clinic files only.
             name = entry.get("name")
             if not isinstance(name, str) or not name.strip():
                 raise ValueError("every [[sources]] entry needs a 'name'")
-            found.append(Source(name.strip(), str(entry.get("detail", "")).strip()))
+            found.append(source_registry.uncatalogued(name, str(entry.get("detail", ""))))
         else:
             raise ValueError(
                 f"sources: {entry!r} is not a source id; name sources by their id "

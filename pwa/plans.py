@@ -24,8 +24,6 @@ from .days import local_day
 
 SKIN_TYPES = ("I", "II", "III", "IV", "V", "VI", "not-sure")
 PIH_HISTORY = ("yes", "no", "not-sure")
-# Where the client has microneedling: a clinic, or at home with their own device.
-SETTINGS = ("clinic", "home")
 CREDENTIAL = re.compile(r"[A-Za-z0-9_-]{22,128}")
 PLAN_FIELDS = {
     "time_zone",
@@ -79,7 +77,7 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
     _whole(raw["planned_sessions"], "plan.planned_sessions", 1, MAX_SESSIONS)
     _choice(raw["skin_type"], "plan.skin_type", SKIN_TYPES)
     _choice(raw["pih_history"], "plan.pih_history", PIH_HISTORY)
-    _choice(raw.get("setting", "clinic"), "plan.setting", SETTINGS)
+    _choice(raw.get("setting", "clinic"), "plan.setting", protocol.SETTINGS)
     if raw.get("starts_planned", False) not in (True, False):
         raise PlanError("plan.starts_planned: must be true or false")
     if raw.get("starts_planned") and len(sessions) != 1:

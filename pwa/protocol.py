@@ -18,13 +18,10 @@ from datetime import date
 from pathlib import Path
 
 from . import sources as source_registry
-from .protocol_file import DEFAULT_SERIES  # noqa: F401  (part of this module's interface)
-from .protocol_file import KINDS  # noqa: F401
 from .protocol_file import MODES
 from .protocol_file import SETTINGS
 from .protocol_file import SHIPPED_DIR
-from .protocol_file import TIMES  # noqa: F401
-from .protocol_file import ProtocolError  # noqa: F401
+from .protocol_file import ProtocolError  # noqa: F401  (callers catch it from here)
 from .protocol_file import in_mode
 from .protocol_file import parse_protocol
 

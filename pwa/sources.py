@@ -32,15 +32,20 @@ class Source:
     citation: str
     link: str
     kind: str
-    read_on: date
+    read_on: date | None
     supports: str
 
     def as_json(self) -> dict:
         """The fields a phone keeps offline (dates as ISO text)."""
-        return {**asdict(self), "read_on": self.read_on.isoformat()}
+        return {**asdict(self), "read_on": self.read_on.isoformat() if self.read_on else ""}
 
 
 Registry = dict[str, Source]
+
+
+def uncatalogued(citation: str, kind: str = "") -> Source:
+    """A source a clinic's older page lists by name alone, outside the registry."""
+    return Source("", citation.strip(), "", kind.strip(), None, "")
 
 
 def load_registry(override_file: Path | None = None) -> Registry:

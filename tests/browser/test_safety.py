@@ -5,7 +5,6 @@ session (and the console's column for it), and the at-home path's wording.
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from datetime import datetime
 from datetime import timedelta
@@ -19,6 +18,7 @@ from helpers import wait_for_async
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
+from test_sync import wait_for_server_state
 
 from pwa import repository
 from pwa.db import Store
@@ -121,16 +121,15 @@ def test_triage_card_tick_meaning_and_dated_answers(clinic_server, desk, checked
     assert not axe_violations(page)
 
 
-def _wait_for_text(page, url: str, text: str, timeout: float = 30.0) -> str:
-    """Reload `url` until its main content holds `text` (a phone syncs a moment after a tap)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        page.goto(url)
-        content = page.locator("main").inner_text()
-        if text in content:
-            return content
-        assert time.monotonic() < deadline, f"{text!r} never appeared in {url}:\n{content}"
-        page.wait_for_timeout(250)  # the pause between polls of a condition, not the condition
+PAGE_HOLDS = """async ([url, text]) => (await (await fetch(url)).text()).includes(text)"""
+
+
+def _wait_for_text(page, url: str, text: str) -> str:
+    """Once `url` holds `text` (a phone syncs a moment after a tap), its main content."""
+    page.goto(url)
+    wait_for_async(page, PAGE_HOLDS, [url, text], timeout=30.0)
+    page.goto(url)
+    return page.locator("main").inner_text()
 
 
 def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, checked_phone, tmp_path):
@@ -247,16 +246,9 @@ def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
     assert plan["startsPlanned"] is True
 
     # The tick reaches the server, which keeps the plan's first session as planned.
-    def stored():
-        found = repository.get_plan(Store(live_server.data_dir / "plans"), plan["planId"])
-        ticks = repository.tick_state(Store(live_server.data_dir / "plans"), plan["planId"])
-        return found and (today_here(), "precare-no-actives") in ticks and found
-
-    deadline = time.monotonic() + 30
-    while not stored():
-        assert time.monotonic() < deadline, "the pre-care tick never reached the server"
-        page.wait_for_timeout(200)  # the pause between polls of a condition, not the condition
-    assert stored()["starts_planned"] is True
+    wait_for_server_state(live_server, plan["planId"], "precare-no-actives", True)
+    stored = repository.get_plan(Store(live_server.data_dir / "plans"), plan["planId"])
+    assert stored["starts_planned"] is True
 
     # Four days on, the session is tomorrow: the readiness check shows.
     at_noon = datetime.combine(date.fromisoformat(today_here(-4)), datetime.min.time())

@@ -70,7 +70,7 @@ function itemRow(day, item, done, editable, onChange) {
 }
 
 /** "Source: citation" with a link to it (older plans keep only the citation text). */
-function sourceLine(source) {
+export function sourceLine(source) {
   const {citation, link} = typeof source === 'string' ? {citation: source, link: ''} : source;
   const line = element('p', 'checklist__source', 'Source: ');
   if (link) {

@@ -13,9 +13,11 @@ const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', 
 const EVENING_HOUR = 17;
 
 const WITH_YEAR = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC'});
+/** "Monday, 1 December 2031". */
+export const formatDayWithYear = (day) => WITH_YEAR.format(new Date(day));
 /** "Sunday 6 December"; with the year when it is not this year ("Monday, 1 December 2031"). */
 export const formatDay = (day, now = new Date()) =>
-  (day.slice(0, 4) === String(now.getFullYear()) ? DATE : WITH_YEAR).format(new Date(day));
+  day.slice(0, 4) === String(now.getFullYear()) ? DATE.format(new Date(day)) : formatDayWithYear(day);
 
 /** The series part of the cards: plain data, so Today's snapshot can keep it. */
 export function seriesCards(plan, series, today) {

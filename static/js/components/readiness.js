@@ -9,6 +9,7 @@
  */
 import {settingOf, sourceFor} from '../lib/plan.js';
 import {recordTick} from '../lib/store.js';
+import {sourceLine} from './checklist.js';
 import {formatDay} from './due-cards.js';
 
 /**
@@ -45,10 +46,7 @@ function questionRow(question, {plan, session, answers, setting, update}) {
   const showAdvice = () => {
     advice.replaceChildren();
     if (answers.get(question.answer_id) !== true) return;
-    const {citation, link} = sourceFor(plan.schedule, question.source);
-    const source = element('p', 'checklist__source', 'Source: ');
-    source.append(link ? Object.assign(element('a', '', citation), {href: link, rel: 'noopener', target: '_blank'}) : citation);
-    advice.append(element('p', '', question[setting]), source);
+    advice.append(element('p', '', question[setting]), sourceLine(sourceFor(plan.schedule, question.source)));
   };
   for (const [value, label] of [['yes', 'Yes'], ['no', 'No']]) {
     const id = `ready-${session.day}-${question.id}-${value}`;

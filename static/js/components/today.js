@@ -10,7 +10,7 @@ import {buildSeries, upcoming} from '../lib/series.js';
 import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
 import {loadPlan, sessionEvents, startPlan, ticksBetween, useSharedDeviceMode} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
-import {formatDay, renderCards, seriesCards} from './due-cards.js';
+import {formatDay, formatDayWithYear, renderCards, seriesCards} from './due-cards.js';
 
 /** Start Today; resolves once something is on screen (the checklist or the form). */
 export async function startToday(root) {
@@ -157,24 +157,22 @@ async function showReadiness(view, plan, next, daysToNext) {
     return;
   }
   const [{renderReadiness}, events] = await Promise.all([import('./readiness.js'), ticksBetween(next.day, next.day)]);
-  const answers = new Map(events.filter((e) => e.item.startsWith('ready-')).map((e) => [e.item, e.done]));
+  const answers = new Map(events.map((event) => [event.item, event.done]));
   renderReadiness(container, {plan, session: next, answers});
 }
 
 // Shown from the day before a session (the issue of a cold sore or a tan is then known).
 const READINESS_DAYS = 1;
 
-// With the year: a clock that is wrong may be wrong by a year.
-const FULL_DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC'});
-const withYear = (day) => FULL_DATE.format(new Date(day));
-
 /** A done session after today: the phone's clock must be behind (or set to another year). */
 const clockBehind = (run) => run.session.status === 'done' && run.dayNumber < 0;
+/** A first session still to come (set up ahead at home) whose day has come: not logged yet. */
+const notLoggedYet = (run) => run.session.status !== 'done' && run.dayNumber >= 0;
 
 function heading(run) {
   const {number} = run.session;
   if (clockBehind(run)) return 'Your phone’s date looks wrong';
-  if (run.session.status !== 'done' && run.dayNumber >= 0) {
+  if (notLoggedYet(run)) {
     return run.dayNumber === 0 ? `Session ${number} is today` : `Did session ${number} happen?`;
   }
   if (run.dayNumber >= 0) return `Day ${run.dayNumber} after session ${number}`;
@@ -183,9 +181,10 @@ function heading(run) {
 
 function dayNote(plan, run, ongoing, next) {
   if (clockBehind(run)) {
-    return `This phone says today is ${withYear(run.today)}, before your session ${run.session.number} on ${withYear(run.session.day)}. Check the date and time in your phone’s settings; the warning signs below still apply.`;
+    // With the years: a clock that is wrong may be wrong by a year.
+    return `This phone says today is ${formatDayWithYear(run.today)}, before your session ${run.session.number} on ${formatDayWithYear(run.session.day)}. Check the date and time in your phone’s settings; the warning signs below still apply.`;
   }
-  if (run.session.status !== 'done' && run.dayNumber >= 0) {
+  if (notLoggedYet(run)) {
     return 'Log it below once you have had it (or change its date on Sessions): the aftercare starts from that day.';
   }
   if (run.dayNumber < 0) {

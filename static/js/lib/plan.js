@@ -36,14 +36,18 @@ export function dayPlan(plan, dayNumber, daysToNext = null, sessionDone = true) 
   if (dayNumber < 0 || !sessionDone) {
     // Before the first session (set up ahead at home): only that session's pre-care,
     // and on its day nothing of the aftercare until she logs that it happened.
-    const before = (mode.before || []).find((day) => day.day === dayNumber);
-    return {ongoing: false, before: true, items: itemsFor(plan, before?.items || []), gates: []};
+    return {ongoing: false, before: true, items: itemsFor(plan, precareOn(mode, dayNumber)), gates: []};
   }
   const ongoing = dayNumber > plan.schedule.recovery_days;
   const entry = ongoing ? mode.ongoing : mode.days[Math.max(0, dayNumber)];
-  const before = daysToNext > 0 ? (mode.before || []).find((day) => day.day === -daysToNext) : null;
-  const ids = [...new Set([...(before?.items || []), ...entry.items])];
-  return {ongoing, precare: Boolean(before?.items.length), items: itemsFor(plan, ids), gates: entry.gates};
+  const precare = daysToNext > 0 ? precareOn(mode, -daysToNext) : [];
+  const ids = [...new Set([...precare, ...entry.items])];
+  return {ongoing, precare: precare.length > 0, items: itemsFor(plan, ids), gates: entry.gates};
+}
+
+/** Item ids of the pre-care day `dayNumber` (-1 is the day before a session); none in older schedules. */
+function precareOn(mode, dayNumber) {
+  return (mode.before || []).find((day) => day.day === dayNumber)?.items || [];
 }
 
 /** The plan's setting: "clinic" unless the person needles at home (older plans have none). */
