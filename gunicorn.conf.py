@@ -4,7 +4,8 @@ HOST, PORT, WORKERS and DATA_DIR come from the environment.  The master
 process builds the app once in `on_starting`, before any worker exists: that
 creates the data folder, its secret key and the VAPID key exactly once, and a
 bad setting or a broken clinic content file stops the server with one clear
-line instead of every worker failing to boot.  Once the server is up, the
+line instead of every worker failing to boot; it also compiles the rules that name
+a phone's browser, which the workers then share.  Once the server is up, the
 master starts one reminder scheduler process beside the workers (REMINDERS=0
 turns it off, e.g. where cron runs `flask reminders send-due` instead).
 """
@@ -42,6 +43,9 @@ def on_starting(server):
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
     server.log.info("Data folder: %s", app.config["DATA_DIR"])
+    from pwa.devices import prepare_names
+
+    prepare_names()
     # Temp files of writes cut short by a crash or a kill; the data is safe without them.
     removed = app.extensions["store"].remove_stale_temp_files()
     if removed:

@@ -50,7 +50,9 @@ def register_plan():
     device_id = _device_id(body.get("device_id"))
     credential = plans.check_credential(body.get("credential"), "credential")
     plan = plans.check_plan(body.get("plan"), _protocols())
-    created = devices.register(_store(), plan_id, plan, device_id, credential, _now_ms())
+    created = devices.register(
+        _store(), plan_id, plan, device_id, credential, _now_ms(), _device_name()
+    )
     if created is None:
         return error_response(409, "conflict", "A plan with this id already exists.")
     return {"plan_id": plan_id, "cursor": 0}, 201 if created else 200
@@ -65,13 +67,17 @@ def sync(plan_id: str):
     cursor = body["cursor"]
     raw_events = body.get("events")
     events = [] if raw_events == [] else merge.validate_batch(raw_events)
-    now = datetime.now(UTC)
+    now_ms = _now_ms()
     events, set_aside = plans.fitting_events(
-        snap.plan, events, _protocols(), now, snap.session_events()
+        snap.plan,
+        events,
+        _protocols(),
+        datetime.fromtimestamp(now_ms / 1000, UTC),
+        snap.session_events(),
     )
     if events:
         changes, latest = repository.apply_and_read(
-            _store(), plan_id, device_id, events, _now_ms(), cursor, seen=snap
+            _store(), plan_id, device_id, events, now_ms, cursor, seen=snap
         )
     else:
         changes, latest = snap.changes_since(cursor)
@@ -80,6 +86,9 @@ def sync(plan_id: str):
         "events": changes,
         "acknowledged": [e["id"] for e in events],
         "set_aside": set_aside,
+        # A phone learns from this how far its own clock is off, and stamps its edits with
+        # the corrected time (static/js/lib/sync.js).
+        "server_time": now_ms,
     }
 
 
@@ -97,7 +106,7 @@ def join():
     token = plans.check_credential(body.get("token"), "token")
     device_id = _device_id(body.get("device_id"))
     credential = plans.check_credential(body.get("credential"), "credential")
-    plan = devices.join(_store(), plan_id, token, device_id, credential, _now_ms())
+    plan = devices.join(_store(), plan_id, token, device_id, credential, _now_ms(), _device_name())
     if plan is None:
         return error_response(404, "not_found", "This link has expired or was already used.")
     return {"plan_id": plan_id, "plan": plans.with_defaults(plan), "cursor": 0}
@@ -126,7 +135,9 @@ def redeem_invitation():
         return error_response(404, "not_found", INVITATION_GONE)
     # The device first, so a refused device id leaves the invitation unused.
     try:
-        repository.add_device(_store(), plan_id, device_id, devices.digest(credential), _now_ms())
+        repository.add_device(
+            _store(), plan_id, device_id, devices.digest(credential), _now_ms(), _device_name()
+        )
     except repository.DeviceExists:
         return error_response(409, "conflict", "device_id: already used on this plan")
     try:
@@ -161,6 +172,40 @@ def forget_device(plan_id: str):
     response = current_app.response_class(status=204)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+@bp.get("/plans/<plan_id>/devices")
+def list_devices(plan_id: str):
+    """The plan's linked devices (not the clinic's console), for Settings."""
+    device_id = _authorised(plan_id)
+    return {
+        "devices": [
+            {
+                "device_id": device["device"],
+                "name": device["name"],
+                "added_ms": device["added_ms"],
+                "last_seen_ms": device["last_seen_ms"],
+                "this_device": device["device"] == device_id,
+            }
+            for device in repository.list_devices(_store(), plan_id)
+            if not device["revoked"] and device["device"] != devices.CLINIC_DEVICE
+        ]
+    }
+
+
+@bp.delete("/plans/<plan_id>/devices/<device_id>")
+def remove_device(plan_id: str, device_id: str):
+    """Unlink another of the plan's devices (a lost phone): its credential stops working."""
+    asking = _authorised(plan_id)
+    if device_id == asking:
+        return error_response(400, "invalid", "device_id: this device; use forget instead")
+    listed = {d["device"]: d for d in repository.list_devices(_store(), plan_id)}
+    other = listed.get(device_id)
+    if other is None or other["revoked"] or device_id == devices.CLINIC_DEVICE:
+        return error_response(404, "not_found", "No such device on this plan.")
+    repository.revoke_device(_store(), plan_id, device_id)
+    repository.remove_push(_store(), plan_id, device_id)
+    return "", 204
 
 
 @bp.delete("/plans/<plan_id>")
@@ -281,6 +326,10 @@ def _device_id(value) -> str:
     if not isinstance(value, str) or not merge.DEVICE_ID.fullmatch(value):
         raise plans.PlanError("device_id: must be 8 to 64 characters of A-Z a-z 0-9 _ -")
     return value
+
+
+def _device_name() -> str:
+    return devices.readable_name(request.headers.get("User-Agent", ""))
 
 
 def _store():

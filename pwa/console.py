@@ -44,8 +44,7 @@ from .days import local_day
 bp = Blueprint("console", __name__)
 
 NICKNAME_MAX = 40
-# The clinic's own device on each client plan: console edits are its events.
-CLINIC_DEVICE = "clinic-console"
+CLINIC_DEVICE = devices.CLINIC_DEVICE
 WRONG_LOGIN = "Wrong e-mail or password."
 LOCKED = "Too many wrong attempts: this account is locked for a while. Try again later."
 SECOND_STEP = "second step"
@@ -213,7 +212,9 @@ def new_client():
     plan_id = secrets.token_urlsafe(16)
     # The clinic's device has a credential nobody holds: it only writes from here.
     unusable = devices.digest(accounts.new_secret())
-    repository.create_plan(_store(), plan_id, plan, CLINIC_DEVICE, unusable, now_ms())
+    repository.create_plan(
+        _store(), plan_id, plan, CLINIC_DEVICE, unusable, now_ms(), name="Your clinic"
+    )
     repository.add_client(clinic_store(), plan_id, current_practitioner()["id"], nickname, now_ms())
     return _invitation_page(plan_id, nickname)
 

@@ -15,11 +15,28 @@ import secrets
 from base64 import b64encode
 
 import segno
+import ua_parser
 
 from . import repository
 
 JOIN_TOKEN_TTL_MS = 24 * 60 * 60 * 1000
 SCHEME = "Bearer "
+# The clinic's own device on each plan made in the console: console edits are its events.
+# Its credential is one nobody holds, and it is not one of the client's devices to list.
+CLINIC_DEVICE = "clinic-console"
+NAME_MAX = 60
+
+
+def readable_name(user_agent: str) -> str:
+    """How a device is shown to its owner, from its browser's User-Agent:
+    "Chrome Mobile on Android", "Mobile Safari on iPhone"; "" when it says nothing usable."""
+    found = ua_parser.parse(user_agent[:512])
+    browser = found.user_agent.family if found.user_agent else ""
+    system = found.os.family if found.os else ""
+    if found.device and found.device.family in ("iPhone", "iPad"):
+        system = found.device.family  # "iOS" says less to most people
+    parts = [part for part in (browser, system) if part and part != "Other"]
+    return " on ".join(parts)[:NAME_MAX]
 
 
 def digest(secret: str) -> str:
@@ -27,11 +44,17 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("ascii")).hexdigest()
 
 
-def register(store, plan_id, plan, device_id, credential, now_ms) -> bool | None:
+def prepare_names() -> None:
+    """Compile the browser rules that `readable_name` uses (about 0.3 s) once, in
+    gunicorn's master before it forks, so no worker makes a phone wait for it."""
+    readable_name("Mozilla/5.0")
+
+
+def register(store, plan_id, plan, device_id, credential, now_ms, name="") -> bool | None:
     """Store a new plan: True when created, False when this same device already did
     (a retried request), None when another device's plan has the id."""
     try:
-        repository.create_plan(store, plan_id, plan, device_id, digest(credential), now_ms)
+        repository.create_plan(store, plan_id, plan, device_id, digest(credential), now_ms, name)
         return True
     except repository.PlanExists:
         if repository.device_is_valid(store, plan_id, device_id, digest(credential)):
@@ -71,12 +94,12 @@ def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:
     return {"link": link, "qr": qr_data_url(link), "expires_ms": expires_ms}
 
 
-def join(store, plan_id, token, device_id, credential, now_ms) -> dict | None:
+def join(store, plan_id, token, device_id, credential, now_ms, name="") -> dict | None:
     """Redeem a join token for a new device; the plan, or None if the token is not good."""
     try:
         if not repository.redeem_join_token(store, plan_id, digest(token), now_ms):
             return None
-        repository.add_device(store, plan_id, device_id, digest(credential), now_ms)
+        repository.add_device(store, plan_id, device_id, digest(credential), now_ms, name)
     except (repository.PlanNotFound, repository.DeviceExists):
         return None
     return repository.get_plan(store, plan_id)

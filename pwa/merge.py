@@ -50,6 +50,21 @@ def event_order(event: dict[str, Any]) -> tuple[int, str, int, str]:
     return (event["ts"], event["device"], event["counter"], event["id"])
 
 
+def arrived(event: dict[str, Any], now_ms: int) -> dict[str, Any]:
+    """The event as the server stores it: stamped no later than the moment it arrived.
+
+    A phone whose clock runs fast would otherwise win every merge against edits made
+    after its own, for as long as its clock is ahead.  Nothing can have been done after
+    it reached the server, so arrival is a true upper bound.  Clamping keeps the order
+    of one device's edits: its stamps rise with each edit of a box (the phone stamps
+    one past the newest it knows), min() with a non-decreasing arrival time keeps them
+    non-decreasing, and a tie falls to the counter, which the phone bumps on every edit.
+    """
+    if event["ts"] <= now_ms:
+        return event
+    return {**event, "ts": now_ms}
+
+
 def is_session_event(event: dict[str, Any]) -> bool:
     """Session events carry a `session` field; everything else is a tick."""
     return "session" in event

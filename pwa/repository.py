@@ -88,9 +88,6 @@ __all__ = [
     "update_plan",
 ]
 
-# A phone whose clock runs fast would win every later merge, so no tick may
-# claim a time further ahead of the server than this (security notes §4.7).
-MAX_CLOCK_AHEAD_MS = 5 * 60 * 1000
 # "Last sync" shown to the clinic is kept to the minute; more would be a disk write per poll.
 LAST_SEEN_EVERY_MS = 60 * 1000
 
@@ -126,9 +123,18 @@ class UnknownDevice(LookupError):
 
 
 def create_plan(
-    store: Store, plan_id: str, plan: dict, device_id: str, credential_hash: str, now_ms: int
+    store: Store,
+    plan_id: str,
+    plan: dict,
+    device_id: str,
+    credential_hash: str,
+    now_ms: int,
+    name: str = "",
 ) -> None:
-    """Store a new plan and its first device; raise PlanExists if the id is taken."""
+    """Store a new plan and its first device; raise PlanExists if the id is taken.
+
+    `name` is how the device is shown to its owner ("Chrome Mobile on Android").
+    """
     if not isinstance(plan, dict):
         raise ValueError("plan must be a dict")
     _check_new_device(device_id, credential_hash)
@@ -136,7 +142,7 @@ def create_plan(
         if _meta(tdb) is not None:
             raise PlanExists(plan_id)
         tdb.table(PLAN).insert({"plan": plan, "seq": 0, "created_ms": now_ms})
-        tdb.table(DEVICES).insert(_new_device(device_id, credential_hash, now_ms))
+        tdb.table(DEVICES).insert(_new_device(device_id, credential_hash, now_ms, name))
 
 
 def get_plan(store: Store, plan_id: str) -> dict | None:
@@ -174,7 +180,7 @@ def delete_plan(store: Store, plan_id: str) -> bool:
 
 
 def add_device(
-    store: Store, plan_id: str, device_id: str, credential_hash: str, now_ms: int
+    store: Store, plan_id: str, device_id: str, credential_hash: str, now_ms: int, name: str = ""
 ) -> None:
     """Link another device; raise DeviceExists if the id was ever used on this plan."""
     _check_new_device(device_id, credential_hash)
@@ -183,7 +189,7 @@ def add_device(
         # A revoked id is refused too: re-adding it would bring it back to life.
         if devices.contains(where("device") == device_id):
             raise DeviceExists(device_id)
-        devices.insert(_new_device(device_id, credential_hash, now_ms))
+        devices.insert(_new_device(device_id, credential_hash, now_ms, name))
 
 
 def revoke_device(store: Store, plan_id: str, device_id: str) -> bool:
@@ -206,10 +212,13 @@ def device_is_valid(store: Store, plan_id: str, device_id: str, credential_hash:
 
 
 def list_devices(store: Store, plan_id: str) -> list[dict]:
-    """The plan's devices, oldest first, without their credential hashes."""
+    """The plan's devices, oldest first, without their credential hashes.
+
+    A device stored before names were kept has none: its name is "".
+    """
     with store.reading(plan_id) as tdb:
         _require_meta(tdb, plan_id)
-        return [_public_device(device) for device in tdb.table(DEVICES).all()]
+        return [{"name": "", **_public_device(d)} for d in tdb.table(DEVICES).all()]
 
 
 # Join tokens
@@ -473,7 +482,7 @@ def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
     """Everything stored for the plan, for the client's "export my data" (no secrets)."""
     with store.reading(plan_id) as tdb:
         meta = _require_meta(tdb, plan_id)
-        devices = [_public_device(device) for device in tdb.table(DEVICES).all()]
+        devices = [{"name": "", **_public_device(device)} for device in tdb.table(DEVICES).all()]
         events = sorted(tdb.table(EVENTS).all(), key=lambda event: event["seq"])
     return {
         "plan_id": plan_id,
@@ -758,9 +767,10 @@ def _check_new_device(device_id: Any, credential_hash: Any) -> None:
         raise ValueError("credential hash must be a non-empty string")
 
 
-def _new_device(device_id: str, credential_hash: str, now_ms: int) -> dict:
+def _new_device(device_id: str, credential_hash: str, now_ms: int, name: str) -> dict:
     return {
         "device": device_id,
+        "name": name,
         "credential_hash": credential_hash,
         "added_ms": now_ms,
         "last_seen_ms": now_ms,
@@ -785,6 +795,4 @@ def _accepted_events(device_id: str, events: list[dict], now_ms: int) -> list[di
         # win every same-millisecond tie that the device id decides.
         if event["device"] != device_id:
             raise merge.EventError(f"events[{index}].device: must be the sending device's id")
-    for event in batch:
-        event["ts"] = min(event["ts"], now_ms + MAX_CLOCK_AHEAD_MS)
-    return batch
+    return [merge.arrived(event, now_ms) for event in batch]

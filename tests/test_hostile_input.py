@@ -283,7 +283,7 @@ def test_arbitrary_bodies_get_a_json_refusal_or_fit_the_description(world, path,
             headers = {"Authorization": f"Bearer {secrets.token_urlsafe(12)}.{'x' * 32}"}
         before = world.snapshot()
         answer = world.client.open(
-            path.format(plan_id=world.plan_id),
+            path.format(plan_id=world.plan_id, device_id=world.device_id),
             method=method.upper(),
             data=data,
             content_type=content_type,

@@ -8,6 +8,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from pwa.merge import EventError
+from pwa.merge import arrived
 from pwa.merge import event_order
 from pwa.merge import merge
 from pwa.merge import validate_batch
@@ -133,6 +134,83 @@ def test_double_tap_in_one_millisecond_is_ordered_by_counter(ts, counters, done,
     ]
     arrived = [taps[i] for i in tap_order]
     assert merge({}, arrived)[("2026-03-01", "spf")]["id"] == "tap-second"
+
+
+# Clocks that can't be trusted.  A phone stamps an edit with its own clock (corrected
+# by what it has learned of the server's), at least one past the newest stamp it
+# knows for the box; the server pulls a stamp from the future back to the moment
+# the event arrived (merge.arrived).
+
+DAY_MS = 86_400_000
+
+
+def phone_stamps(clock_readings: list[int]) -> list[int]:
+    """The stamps a phone gives successive edits of one box, as static/js/lib/store.js does."""
+    stamps = []
+    for reading in clock_readings:
+        stamps.append(max(reading, stamps[-1] + 1) if stamps else reading)
+    return stamps
+
+
+@properties
+@given(
+    real_times=st.lists(st.integers(10 * DAY_MS, 20 * DAY_MS), min_size=1, max_size=12).map(sorted),
+    skews=st.data(),
+    cuts=st.data(),
+    delays=st.data(),
+    arrival_order=st.data(),
+)
+def test_one_devices_edits_keep_their_order_whatever_its_clock(
+    real_times, skews, cuts, delays, arrival_order
+):
+    """Any clock (days fast or slow, changed between edits), sent in any batches that
+    arrive at any later times: the edit made last wins, on every replica."""
+    readings = [
+        t + skews.draw(st.integers(-5 * DAY_MS, 5 * DAY_MS), label="skew") for t in real_times
+    ]
+    stamps = phone_stamps(readings)
+    edits = [
+        event(id=f"edit-{n:04d}", counter=n + 1, ts=ts, done=n % 2 == 0)
+        for n, ts in enumerate(stamps)
+    ]
+    # Batches go in the order made; each arrives after its last edit was made.
+    ends = sorted(cuts.draw(st.sets(st.integers(1, len(edits))), label="cuts") | {len(edits)})
+    stored, start, arrival = [], 0, 0
+    for end in ends:
+        made = real_times[end - 1]
+        arrival = max(arrival, made) + delays.draw(st.integers(0, 3 * DAY_MS), label="delay")
+        stored += [arrived(edit, arrival) for edit in edits[start:end]]
+        start = end
+    shuffled = arrival_order.draw(st.permutations(stored), label="order")
+    assert merge({}, shuffled)[("2026-03-01", "spf")]["id"] == edits[-1]["id"]
+
+
+@properties
+@given(
+    fast_stamp=st.integers(0, 2**53 - 1),
+    fast_arrival=st.integers(10 * DAY_MS, 20 * DAY_MS),
+    later_by=st.integers(1, DAY_MS),
+    other_skew=st.integers(0, 5 * DAY_MS),
+    other_delay=st.integers(0, DAY_MS),
+)
+def test_a_fast_clock_never_outranks_an_edit_made_after_it_arrived(
+    fast_stamp, fast_arrival, later_by, other_skew, other_delay
+):
+    """However far ahead the first phone's clock ran, an edit made on another device
+    after that phone's edit reached the server wins (unless that device's clock is slow)."""
+    fast = arrived(event(id="fast-0001", device="tablet-bbbb", ts=fast_stamp), fast_arrival)
+    made = fast_arrival + later_by
+    other = event(id="later-001", device="phone-aaaa", ts=made + other_skew, done=False)
+    other = arrived(other, made + other_delay)
+    for order in ([fast, other], [other, fast]):
+        assert merge({}, order)[("2026-03-01", "spf")]["id"] == "later-001"
+
+
+def test_arrived_pulls_back_only_a_stamp_from_the_future():
+    future = event(ts=5000)
+    assert arrived(future, 4000) == {**future, "ts": 4000}
+    assert arrived(future, 6000) is future
+    assert future["ts"] == 5000, "the event given is left alone"
 
 
 def test_later_untick_beats_earlier_tick():

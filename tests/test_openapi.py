@@ -112,6 +112,7 @@ class World:
         registration = examples("/api/plans", "post")["plan"]
         assert self.client.post("/api/plans", json=registration).status_code == 201
         self.plan_id = registration["plan_id"]
+        self.device_id = registration["device_id"]
         self.auth = {
             "Authorization": f"Bearer {registration['device_id']}.{registration['credential']}"
         }
@@ -127,7 +128,7 @@ class World:
         assert made.status_code == 201
 
     def send(self, path: str, method: str, body=None, **kwargs):
-        url = path.format(plan_id=self.plan_id)
+        url = path.format(plan_id=self.plan_id, device_id=self.device_id)
         if body is not None:
             kwargs["json"] = body
         return self.client.open(url, method=method.upper(), headers=self.auth, **kwargs)

@@ -1,6 +1,6 @@
 /**
  * What every page starts once its own content is on screen: install help,
- * linked devices, joining, sessions, calendar, notifications, sync status and
+ * linked devices, restoring from a file, joining, sessions, calendar, notifications, sync status and
  * the service worker.  Each component does nothing on a page without its
  * elements.  Loaded by both entries once their page is on screen: app.js
  * (every page but Today) and today-app.js (Today).
@@ -12,9 +12,10 @@
  * offer may come while the components load.
  */
 export async function startComponents(keptInstallOffer = () => null) {
-  const [install, devices, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
+  const [install, devices, restore, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
+    import('./components/restore.js'),
     import('./components/join.js'),
     import('./components/sessions.js'),
     import('./components/calendar.js'),
@@ -24,6 +25,7 @@ export async function startComponents(keptInstallOffer = () => null) {
   ]);
   install.startInstallHelp(document, keptInstallOffer());
   devices.startDevices(document);
+  restore.startRestore(document);
   join.startJoin(document);
   sessions.startSessions(document);
   calendar.startCalendar(document);

@@ -84,6 +84,14 @@ def profile(playwright, tmp_path):
 
 
 @pytest.fixture
+def second_profile(playwright, tmp_path):
+    """Another phone of the same person, in London."""
+    context = launch_profile(playwright, tmp_path / "second", timezone_id="Europe/London")
+    yield context
+    context.close()
+
+
+@pytest.fixture
 def own_server(tmp_path):
     """A server of the test's own, which the test may stop (a real outage) and restart."""
     server = RunningServer(tmp_path / "data", tmp_path / "server.log", WORKERS="2")

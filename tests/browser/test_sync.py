@@ -22,6 +22,7 @@ from test_checklist import onboard
 from test_checklist import today_here
 
 from pwa import repository
+from pwa.db import PlanNotFound
 from pwa.db import Store
 
 OUTBOX_SIZE = """async () => {
@@ -48,13 +49,6 @@ def show_device_link(page, base_url):
     return link
 
 
-@pytest.fixture
-def second_profile(playwright, tmp_path):
-    context = launch_profile(playwright, tmp_path / "second", timezone_id=TIME_ZONE)
-    yield context
-    context.close()
-
-
 def server_events(server, plan_id):
     return repository.export_plan(Store(server.data_dir / "plans"), plan_id)["events"]
 
@@ -63,7 +57,10 @@ def wait_for_server_state(server, plan_id, item, done, timeout=15.0):
     """Poll the real TinyDB file until the winning tick of `item` is `done`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        state = repository.tick_state(Store(server.data_dir / "plans"), plan_id)
+        try:
+            state = repository.tick_state(Store(server.data_dir / "plans"), plan_id)
+        except PlanNotFound:  # the phone has not registered the plan yet
+            state = {}
         if any(key[1] == item and event["done"] is done for key, event in state.items()):
             return
         time.sleep(0.2)

@@ -1,12 +1,15 @@
 /**
- * Settings: "Use on another device" (a single-use link and its QR code),
+ * Settings: "Your devices" (the list, with Remove: components/device-list.js) and
+ * "Use on another device" (a single-use link and its QR code),
  * "Export my data" (a JSON file of everything on this phone), "Delete my
  * data" (this phone and the server) and "Forget this device" (unlink it and
  * clear everything the app keeps in this browser).
  */
 import {createJoinLink, deletePlan, forgetDevice} from '../lib/api.js';
 import {isSharedDevice} from '../lib/shared-device.js';
-import {eraseAll, exportAll, getMeta, loadPlan} from '../lib/store.js';
+import {exportAll} from '../lib/backup.js';
+import {showDeviceList} from './device-list.js';
+import {eraseAll, getMeta, loadPlan} from '../lib/store.js';
 
 export async function startDevices(root) {
   const box = root.querySelector('[data-devices]');
@@ -19,6 +22,7 @@ export async function startDevices(root) {
   if (note) note.hidden = !(plan && isSharedDevice());
   box.querySelector('[data-devices-offline]').hidden = !plan || registered;
   box.querySelector('[data-devices-ready]').hidden = !registered;
+  if (registered) showDeviceList(box.querySelector('[data-device-list]'), plan.planId, auth);
   const error = box.querySelector('[data-devices-error]');
   const makeLink = box.querySelector('[data-make-link]');
   makeLink.disabled = false;

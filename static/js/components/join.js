@@ -7,9 +7,8 @@
 import {checkInvitation, getSchedule, joinPlan, redeemInvitation} from '../lib/api.js';
 import {randomId} from '../lib/ids.js';
 import {persistStorage} from '../lib/persist.js';
-import {modeFor} from '../lib/plan.js';
 import {getMeta, loadPlan, startPlan, useSharedDeviceMode} from '../lib/store.js';
-import {syncOnce} from '../lib/sync.js';
+import {planFromServer, syncOnce} from '../lib/sync.js';
 
 export async function startJoin(root) {
   const box = root.querySelector('[data-join]');
@@ -66,27 +65,6 @@ export async function startJoin(root) {
       fail(error, problem.offline ? 'You are offline. Connect and tap again.' : problem.message);
     }
   });
-}
-
-function planFromServer(planId, wire, schedule) {
-  return {
-    planId,
-    createdAt: new Date().toISOString(),
-    // A server older than the question may leave it out: that means clinic.
-    setting: wire.setting || 'clinic',
-    startsPlanned: Boolean(wire.starts_planned),
-    timeZone: wire.time_zone,
-    dayStartHour: wire.day_start_hour,
-    sessions: wire.sessions,
-    nextSession: wire.next_session,
-    plannedSessions: wire.planned_sessions,
-    skinType: wire.skin_type,
-    pihHistory: wire.pih_history,
-    // The plan's own mode: a practitioner may have chosen the stricter one.
-    mode: wire.mode || modeFor(schedule, wire.skin_type, wire.pih_history),
-    protocol: wire.protocol,
-    schedule,
-  };
 }
 
 /**

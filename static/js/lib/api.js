@@ -53,6 +53,16 @@ export function joinPlan(body) {
   return request('POST', '/api/join', {body});
 }
 
+/** The plan's linked devices: [{device_id, name, added_ms, last_seen_ms, this_device}]. */
+export async function listDevices(planId, auth) {
+  return (await request('GET', `/api/plans/${planId}/devices`, {auth})).devices;
+}
+
+/** Unlink another of the plan's devices (a lost phone). */
+export function removeDevice(planId, auth, deviceId) {
+  return request('DELETE', `/api/plans/${planId}/devices/${encodeURIComponent(deviceId)}`, {auth});
+}
+
 export function deletePlan(planId, auth) {
   return request('DELETE', `/api/plans/${planId}`, {auth});
 }

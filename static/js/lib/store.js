@@ -78,18 +78,6 @@ export async function pendingEvents(limit) {
   return events.sort((a, b) => a.counter - b.counter).slice(0, limit);
 }
 
-/** Everything this phone holds, for "Export my data". */
-export async function exportAll() {
-  const db = await database();
-  const [plan, ticks, sessions, outbox] = await Promise.all([
-    db.get('plan', 'current'),
-    db.getAll('ticks'),
-    db.getAll('sessions'),
-    db.getAll('outbox'),
-  ]);
-  return {exported_at: new Date().toISOString(), plan, ticks, sessions, waiting_to_sync: outbox};
-}
-
 /** Remove the plan and everything with it from this phone. */
 export async function eraseAll() {
   const tx = (await database()).transaction(ALL, 'readwrite');
@@ -124,10 +112,19 @@ function forgetCaches() {
 async function deviceState() {
   if (!cachedDevice) {
     const db = await database();
-    cachedDevice = {id: await db.get('meta', 'device'), counter: (await db.get('meta', 'counter')) || 0};
+    const [id, counter, clock] = await Promise.all(['device', 'counter', 'clock'].map((key) => db.get('meta', key)));
+    cachedDevice = {id, counter: counter || 0, clock: clock || {offset: 0, server: 0}};
   }
   return cachedDevice;
 }
+
+/** The server's clock as the last sync learned it (lib/sync.js learnClock). */
+export function useClock(clock) {
+  if (cachedDevice) cachedDevice.clock = clock;
+}
+
+// This phone's clock, corrected by what it knows of the server's.
+const now = ({clock}) => Math.max(Date.now() + clock.offset, clock.server);
 
 /** Note the newest timestamp of each box in `events` (ticks from a sync, say). */
 export function remember(events) {
@@ -140,8 +137,8 @@ export function remember(events) {
 /**
  * Record one tick: new state, outbox entry and counter in a single
  * write-only transaction; resolves when IndexedDB has committed it.  The
- * timestamp is at least one past the newest edit of the same box, so the
- * user's latest tap wins the merge even if this phone's clock is behind.
+ * timestamp is this phone's clock corrected by the server's, and at least one
+ * past the newest edit of the same box, so the latest tap wins the merge.
  * (Two tabs of the app could hand out the same counter; the event id still
  * keeps such events apart.)
  */
@@ -149,7 +146,7 @@ export async function recordTick(day, item, done) {
   const state = await deviceState();
   const db = await database();
   state.counter += 1;
-  const ts = Math.max(Date.now(), (latestTs.get(`${day}|${item}`) || 0) + 1);
+  const ts = Math.max(now(state), (latestTs.get(`${day}|${item}`) || 0) + 1);
   const event = {id: crypto.randomUUID(), device: state.id, counter: state.counter, ts, day, item, done};
   remember([event]);
   const tx = db.transaction(['ticks', 'outbox', 'meta'], 'readwrite');
@@ -176,7 +173,7 @@ export async function recordSession(change) {
   const tx = (await database()).transaction(['sessions', 'outbox', 'meta'], 'readwrite');
   const current = await tx.objectStore('sessions').get(change.session);
   state.counter += 1;
-  const ts = Math.max(Date.now(), (current?.ts || 0) + 1);
+  const ts = Math.max(now(state), (current?.ts || 0) + 1);
   const event = {id: crypto.randomUUID(), device: state.id, counter: state.counter, ts, ...change};
   tx.objectStore('meta').put(state.counter, 'counter');
   tx.objectStore('sessions').put(event);

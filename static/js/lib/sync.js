@@ -8,7 +8,8 @@
  */
 import {registerPlan, syncPlan} from './api.js';
 import {isLater} from './merge.js';
-import {database, getMeta, loadPlan, pendingEvents, remember, setMeta} from './store.js';
+import {modeFor} from './plan.js';
+import {database, getMeta, loadPlan, pendingEvents, remember, setMeta, useClock} from './store.js';
 
 const BATCH = 200;
 const FIRST_RETRY_MS = 1000;
@@ -34,6 +35,28 @@ export function planForServer(plan) {
   };
 }
 
+/** The plan in this phone's shape, from the server's answer to a join, invitation or restore. */
+export function planFromServer(planId, wire, schedule) {
+  return {
+    planId,
+    createdAt: new Date().toISOString(),
+    // A server older than the question may leave it out: that means clinic.
+    setting: wire.setting || 'clinic',
+    startsPlanned: Boolean(wire.starts_planned),
+    timeZone: wire.time_zone,
+    dayStartHour: wire.day_start_hour,
+    sessions: wire.sessions,
+    nextSession: wire.next_session,
+    plannedSessions: wire.planned_sessions,
+    skinType: wire.skin_type,
+    pihHistory: wire.pih_history,
+    // The plan's own mode: a practitioner may have chosen the stricter one.
+    mode: wire.mode || modeFor(schedule, wire.skin_type, wire.pih_history),
+    protocol: wire.protocol,
+    schedule,
+  };
+}
+
 /** One sync round; resolves with {state, changed} or throws the ApiError that stopped it. */
 export async function syncOnce() {
   const plan = await loadPlan();
@@ -46,8 +69,10 @@ export async function syncOnce() {
   let changed = 0;
   for (;;) {
     const events = await pendingEvents(BATCH);
+    const sent = Date.now();
     const answer = await syncPlan(plan.planId, auth, events, (await getMeta('cursor')) || 0);
-    changed += await applySync(answer.acknowledged, answer.events, answer.cursor, answer.set_aside || []);
+    const clock = learnClock(answer.server_time, sent, Date.now());
+    changed += await applySync(answer.acknowledged, answer.events, answer.cursor, answer.set_aside || [], clock);
     if (events.length < BATCH) return {state: 'synced', changed};
   }
 }
@@ -58,13 +83,22 @@ export async function syncOnce() {
  */
 export function startSync({onStatus, onRemoteChanges}) {
   let timer = null;
+  let dueAt = Infinity;
   let delay = FIRST_RETRY_MS;
   let running = false;
   // A sync asked for while one runs (a tick mid-round) must not be lost.
   let again = false;
+  // The earliest asked for wins: a round that ends just after a tick must not push the
+  // tick's quick sync back to the next poll (performance.now(): the phone's clock may jump).
   const schedule = (ms) => {
+    const at = performance.now() + ms;
+    if (at >= dueAt) return;
     clearTimeout(timer);
-    timer = setTimeout(run, ms);
+    dueAt = at;
+    timer = setTimeout(() => {
+      dueAt = Infinity;
+      run();
+    }, ms);
   };
   async function run() {
     if (running) {
@@ -113,7 +147,7 @@ export function startSync({onStatus, onRemoteChanges}) {
  * Returns how many ticks or sessions another device changed: the answer also
  * carries this phone's own events back, which change nothing on screen.
  */
-export async function applySync(acknowledged, remote, cursor, setAside = []) {
+export async function applySync(acknowledged, remote, cursor, setAside = [], clock = null) {
   const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
   const outbox = tx.objectStore('outbox');
   // Set aside by the server (say a date typed years wrong): kept here with the reason,
@@ -144,9 +178,29 @@ export async function applySync(acknowledged, remote, cursor, setAside = []) {
   }
   tx.objectStore('meta').put(cursor, 'cursor');
   tx.objectStore('meta').put(Date.now(), 'lastSync');
+  if (clock) tx.objectStore('meta').put(clock, 'clock');
   await tx.done;
   remember(remote.filter((event) => !('session' in event)));
   return changed;
+}
+
+// Below this, the difference is the network's delay, not a wrong clock.
+const CLOCK_NOISE_MS = 2000;
+
+/**
+ * What this phone knows of the server's clock after an answer sent at `sent` and
+ * received at `received` (this phone's clock): {offset, server}.  New edits are
+ * stamped max(phone clock + offset, server) by store.js, so a phone whose clock is
+ * days fast or slow still stamps them in the order they were made.  `server`, the
+ * latest server time seen, is a floor: time only moves on, so an offset learned
+ * before the phone's clock was put right can never stamp an edit earlier than that.
+ */
+export function learnClock(serverTime, sent, received) {
+  if (!Number.isSafeInteger(serverTime)) return null; // an older server: keep what we had
+  const offset = serverTime - Math.round((sent + received) / 2);
+  const clock = {offset: Math.abs(offset) < CLOCK_NOISE_MS ? 0 : offset, server: serverTime};
+  useClock(clock);
+  return clock;
 }
 
 const keyOf = (event) => ('session' in event ? `session|${event.session}` : `${event.day}|${event.item}`);

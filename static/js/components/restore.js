@@ -1,0 +1,32 @@
+/**
+ * Settings: "Restore from a saved file", shown only on a phone with no plan.  The work
+ * is lib/backup.js's, loaded only when a file is picked.
+ */
+import {loadPlan} from '../lib/store.js';
+
+export async function startRestore(root) {
+  const box = root.querySelector('[data-restore]');
+  if (!box || (await loadPlan())) return;
+  box.hidden = false;
+  const input = box.querySelector('[data-restore-file]');
+  const status = box.querySelector('[data-restore-status]');
+  input.addEventListener('change', async () => {
+    const [file] = input.files;
+    if (!file) return;
+    input.disabled = true;
+    status.textContent = 'Restoring…';
+    const {RestoreError, restoreFrom} = await import('../lib/backup.js');
+    try {
+      const {samePlan} = await restoreFrom(await file.text());
+      status.textContent = samePlan
+        ? 'Your plan is back on this phone, with your sessions and ticks. The phone the file came from was unlinked.'
+        : 'Your plan is back on this phone as a new plan, with your sessions and ticks. It syncs when you are online.';
+      box.querySelector('[data-restore-done]').hidden = false;
+      document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
+    } catch (problem) {
+      input.disabled = false;
+      input.value = '';
+      status.textContent = problem instanceof RestoreError ? problem.message : `Nothing was restored: ${problem.message}`;
+    }
+  });
+}
