@@ -29,6 +29,9 @@ worker_class = "gthread"
 threads = int(os.environ.get("THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
+# No control socket: nothing here uses gunicornc, and its default path is shared by every
+# gunicorn of the same user, so two instances on one host would take each other's.
+control_socket_disable = True
 
 
 def on_starting(server):

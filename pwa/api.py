@@ -227,10 +227,12 @@ def calendar_link(plan_id: str):
 @bp.post("/plans/<plan_id>/calendar-link")
 def new_calendar_link(plan_id: str):
     """A new private feed link; the one before it stops working."""
-    _authorised(plan_id)
+    device_id = _authorised(plan_id)
     explicit = _boolean(_json_body().get("explicit_titles", False), "explicit_titles")
     token = secrets.token_urlsafe(24)
-    repository.set_calendar_link(_store(), plan_id, devices.digest(token), explicit, _now_ms())
+    repository.set_calendar_link(
+        _store(), plan_id, devices.digest(token), explicit, _now_ms(), made_by=device_id
+    )
     feed = url_for("sessions.feed", plan=plan_id, key=token, _external=True)
     webcal = "webcal://" + feed.split("://", 1)[1]
     return {"feed_url": feed, "webcal_url": webcal, "explicit_titles": explicit}, 201

@@ -26,8 +26,9 @@ def resolve(data_dir: str | os.PathLike[str] | None, root: Path) -> Path:
 
 
 def ensure_secret_key(data_dir: Path) -> str:
-    """Return the deployment's secret key, creating it on first use."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    """Return the deployment's secret key, creating it (and the folder, 0700) on first use."""
+    # Only the server's user may list the folder: file names are plan ids.
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_path = data_dir / SECRET_KEY_FILE
     if not key_path.exists():
         _create_secret_key(key_path)

@@ -82,6 +82,8 @@ def _claimed_device(header: str) -> tuple[str, str] | None:
     if not header.startswith(SCHEME) or "." not in header:
         return None
     device_id, _, credential = header.removeprefix(SCHEME).partition(".")
+    if not credential.isascii():
+        return None  # no credential we hand out has such a character: a stranger's 404
     return device_id, digest(credential)
 
 
@@ -89,14 +91,16 @@ def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:
     """A single-use link (token in the fragment) and its QR code as an SVG data URL."""
     token = secrets.token_urlsafe(24)
     expires_ms = now_ms + JOIN_TOKEN_TTL_MS
-    repository.add_join_token(store, plan_id, digest(token), expires_ms)
+    repository.add_join_token(store, plan_id, digest(token), expires_ms, now_ms)
     link = f"{join_url}#{plan_id}.{token}"
     return {"link": link, "qr": qr_data_url(link), "expires_ms": expires_ms}
 
 
 def join(store, plan_id, token, device_id, credential, now_ms, name="") -> dict | None:
-    """Redeem a join token for a new device; the plan, or None if the token is not good."""
+    """Redeem a join token for a new device; the plan, or None if the token is not good.
+    repository.TooMany if the plan has all the devices it may have (the token stays unused)."""
     try:
+        repository.check_room_for_device(store, plan_id)
         if not repository.redeem_join_token(store, plan_id, digest(token), now_ms):
             return None
         repository.add_device(store, plan_id, device_id, digest(credential), now_ms, name)

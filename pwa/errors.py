@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 
 from flask import Flask
+from flask import current_app
 from flask import render_template
 from flask import request
 from werkzeug.exceptions import HTTPException
@@ -38,6 +39,10 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(gone, lambda e: handle_http_error(NotFound()))
     app.register_error_handler(
         repository.StoreBusy, lambda e: handle_http_error(ServiceUnavailable())
+    )
+    # A per-plan limit: a clear refusal the phone shows as it is.
+    app.register_error_handler(
+        repository.TooMany, lambda e: error_response(409, "too_many", str(e))
     )
     app.register_error_handler(OSError, handle_os_error)
 
@@ -77,6 +82,10 @@ def handle_os_error(error: OSError):
 
 
 def handle_unexpected_error(error: Exception):
-    # Flask logs the traceback before calling this handler; the client gets
-    # a calm page (or JSON) that reveals nothing about the server.
+    # Flask logs only exceptions that no handler takes, and this one takes them all:
+    # log the traceback here, where an operator will look.  The client gets a calm
+    # page (or JSON) that reveals nothing about the server.
+    current_app.logger.error(
+        "Unexpected error on %s %s", request.method, request.path, exc_info=error
+    )
     return handle_http_error(InternalServerError())

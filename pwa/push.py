@@ -85,7 +85,7 @@ class PushError(ValueError):
 
 def ensure_vapid_key(data_dir: Path) -> Path:
     """Path of the deployment's VAPID private key, creating it on first use."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_path = data_dir / VAPID_KEY_FILE
     if not key_path.exists():
         _create_vapid_key(key_path)

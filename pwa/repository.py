@@ -68,7 +68,9 @@ __all__ = [
     "PlanNotFound",
     "StoreBusy",
     "UnknownDevice",
+    "TooMany",
     "add_device",
+    "check_room_for_device",
     "add_join_token",
     "PlanSnapshot",
     "apply_and_read",
@@ -90,6 +92,10 @@ __all__ = [
 
 # "Last sync" shown to the clinic is kept to the minute; more would be a disk write per poll.
 LAST_SEEN_EVERY_MS = 60 * 1000
+# A person has a phone or two and perhaps a tablet; these keep a plan's file small
+# whatever a caller does with a valid credential.
+MAX_DEVICES = 10
+MAX_WAITING_LINKS = 5
 
 PLAN = "plan"
 DEVICES = "devices"
@@ -98,6 +104,17 @@ EVENTS = "events"
 CALENDAR = "calendar"
 PUSH = "push"
 SENT = "sent"
+# The export's name for each table of a plan's file (PLAN becomes its top-level fields).
+EXPORTED_AS = {
+    PLAN: "plan",
+    DEVICES: "devices",
+    EVENTS: "events",
+    TOKENS: "device_links",
+    CALENDAR: "calendar_link",
+    PUSH: "push",
+    SENT: "reminders_sent",
+}
+PRESENT = "present"
 # Marker files naming the plans that have push subscriptions, so the reminder
 # sender visits those plans only, not every plan on disk.
 PUSH_INDEX = "push-index"
@@ -117,6 +134,10 @@ class DeviceExists(Exception):
 
 class UnknownDevice(LookupError):
     """The device is not linked to the plan, or was revoked."""
+
+
+class TooMany(Exception):
+    """A per-plan limit (devices, device links waiting) is reached; the message says which."""
 
 
 # Plans
@@ -182,23 +203,49 @@ def delete_plan(store: Store, plan_id: str) -> bool:
 def add_device(
     store: Store, plan_id: str, device_id: str, credential_hash: str, now_ms: int, name: str = ""
 ) -> None:
-    """Link another device; raise DeviceExists if the id was ever used on this plan."""
+    """Link another device; raise DeviceExists if the id was ever used on this plan, and
+    TooMany if the plan has MAX_DEVICES linked already."""
     _check_new_device(device_id, credential_hash)
     with store.locked(plan_id) as tdb:
         devices = tdb.table(DEVICES)
         # A revoked id is refused too: re-adding it would bring it back to life.
         if devices.contains(where("device") == device_id):
             raise DeviceExists(device_id)
+        _check_room(devices)
         devices.insert(_new_device(device_id, credential_hash, now_ms, name))
 
 
+def check_room_for_device(store: Store, plan_id: str) -> None:
+    """Raise TooMany if the plan has all the devices it may have (PlanNotFound if none)."""
+    if not _well_formed(plan_id):
+        raise PlanNotFound(plan_id)
+    with store.reading(plan_id) as tdb:
+        _require_meta(tdb, plan_id)
+        _check_room(tdb.table(DEVICES))
+
+
+def _check_room(devices) -> None:
+    if devices.count(where("revoked") == False) >= MAX_DEVICES:  # noqa: E712 (a query)
+        raise TooMany(
+            f"This plan has {MAX_DEVICES} devices, the most it can have. "
+            "Remove one in Settings on another device first."
+        )
+
+
 def revoke_device(store: Store, plan_id: str, device_id: str) -> bool:
-    """Stop accepting the device's credential; False if the plan has no such device."""
+    """Stop accepting the device's credential, and whatever it could still open: every
+    device link waiting to be used (one it made would let a new device in) and the
+    calendar feed it made.  False if the plan has no such device."""
     with store.locked(plan_id) as tdb:
         devices = tdb.table(DEVICES)
         if not devices.contains(where("device") == device_id):
             return False
         devices.update({"revoked": True}, where("device") == device_id)
+        tdb.table(TOKENS).truncate()
+        # A feed stored before its maker was recorded may be this device's: it goes too.
+        feeds = tdb.table(CALENDAR)
+        if any(link.get("made_by", device_id) == device_id for link in feeds.all()):
+            feeds.truncate()
     return True
 
 
@@ -224,13 +271,28 @@ def list_devices(store: Store, plan_id: str) -> list[dict]:
 # Join tokens
 
 
-def add_join_token(store: Store, plan_id: str, token_hash: str, expires_ms: int) -> None:
-    """Remember a token (by its hash) that may link one more device until `expires_ms`."""
+def add_join_token(
+    store: Store, plan_id: str, token_hash: str, expires_ms: int, now_ms: int = 0
+) -> None:
+    """Remember a token (by its hash) that may link one more device until `expires_ms`.
+
+    Used and expired tokens are dropped here, so they never pile up; TooMany if
+    MAX_WAITING_LINKS are still waiting at `now_ms`.
+    """
     if not isinstance(token_hash, str) or not token_hash:
         raise ValueError("token hash must be a non-empty string")
     token = {"token_hash": token_hash, "expires_ms": expires_ms, "used_ms": None}
     with store.locked(plan_id) as tdb:
-        tdb.table(TOKENS).upsert(token, where("token_hash") == token_hash)
+        tokens = tdb.table(TOKENS)
+        dead = (where("used_ms") != None) | (where("expires_ms") <= now_ms)  # noqa: E711
+        # Counted before anything is removed: a refusal changes nothing.
+        if len(tokens) - tokens.count(dead) >= MAX_WAITING_LINKS:
+            raise TooMany(
+                f"At most {MAX_WAITING_LINKS} device links can wait to be used at once. "
+                "Use one, or wait a day for them to expire."
+            )
+        tokens.remove(dead)
+        tokens.upsert(token, where("token_hash") == token_hash)
 
 
 def redeem_join_token(store: Store, plan_id: str, token_hash: str, now_ms: int) -> bool:
@@ -370,11 +432,22 @@ def session_events(store: Store, plan_id: str) -> list[dict]:
 
 
 def set_calendar_link(
-    store: Store, plan_id: str, token_hash: str, explicit_titles: bool, now_ms: int
+    store: Store,
+    plan_id: str,
+    token_hash: str,
+    explicit_titles: bool,
+    now_ms: int,
+    made_by: str = "",
 ) -> None:
-    """Make `token_hash` the plan's only calendar token: any older link stops working."""
+    """Make `token_hash` the plan's only calendar token: any older link stops working.
+    `made_by`, the device that asked, takes the link with it when it is removed."""
     _check_hash(token_hash)
-    link = {"token_hash": token_hash, "explicit_titles": bool(explicit_titles), "made_ms": now_ms}
+    link = {
+        "token_hash": token_hash,
+        "explicit_titles": bool(explicit_titles),
+        "made_ms": now_ms,
+        "made_by": made_by,
+    }
     with store.locked(plan_id) as tdb:
         tdb.table(CALENDAR).truncate()
         tdb.table(CALENDAR).insert(link)
@@ -479,18 +552,43 @@ def release_reminder(store: Store, plan_id: str, key: str, device_id: str) -> No
 
 
 def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
-    """Everything stored for the plan, for the client's "export my data" (no secrets)."""
+    """Everything stored for the plan, for the client's "export my data".
+
+    Every table of the plan's file is here (EXPORTED_AS names where); a secret shows as
+    "present" instead of its value: a device's credential hash, a device link's or the
+    calendar feed's key, a push subscription (its endpoint is a capability URL).
+    """
     with store.reading(plan_id) as tdb:
         meta = _require_meta(tdb, plan_id)
-        devices = [{"name": "", **_public_device(device)} for device in tdb.table(DEVICES).all()]
-        events = sorted(tdb.table(EVENTS).all(), key=lambda event: event["seq"])
+        tables = {name: [dict(row) for row in tdb.table(name).all()] for name in EXPORTED_AS}
+    events = sorted(tables[EVENTS], key=lambda event: event["seq"])
+    calendar = [
+        {**_without(link, "token_hash"), "made_by": link.get("made_by", ""), "key": PRESENT}
+        for link in tables[CALENDAR]
+    ]
     return {
         "plan_id": plan_id,
         "created_ms": meta["created_ms"],
         "plan": meta["plan"],
-        "devices": devices,
+        "devices": [
+            {"name": "", **_public_device(device), "credential": PRESENT}
+            for device in tables[DEVICES]
+        ],
         "events": [_public_event(event) for event in events],
+        "device_links": [
+            {"expires_ms": t["expires_ms"], "used_ms": t["used_ms"], "key": PRESENT}
+            for t in tables[TOKENS]
+        ],
+        "calendar_link": calendar[0] if calendar else None,
+        "push": [
+            {**_without(entry, "subscription"), "subscription": PRESENT} for entry in tables[PUSH]
+        ],
+        "reminders_sent": tables[SENT],
     }
+
+
+def _without(row: dict, name: str) -> dict:
+    return {key: value for key, value in row.items() if key != name}
 
 
 # The clinic: practitioners, their console sessions, their clients, invitations.

@@ -7,13 +7,21 @@
  */
 const FALLBACK = {title: 'Aftercare', body: 'Open the app to see today.', url: '/'};
 
+/**
+ * Only a page of this app may be opened from a notification: `raw` as a path of this
+ * origin, or '/'.  Resolved as the browser will resolve it, so "//x" and "/\\x" (a
+ * backslash counts as a slash in an http address) cannot lead to another site.
+ */
+function pathInThisApp(raw) {
+  if (typeof raw !== 'string' || !raw.startsWith('/')) return FALLBACK.url;
+  const target = new URL(raw, self.location.origin);
+  return target.origin === self.location.origin ? target.pathname + target.search + target.hash : FALLBACK.url;
+}
+
 function readPush(data) {
   try {
     const message = {...FALLBACK, ...data.json()};
-    // Only a path inside this app may be opened from a notification.
-    if (typeof message.url !== 'string' || !message.url.startsWith('/') || message.url.startsWith('//')) {
-      message.url = FALLBACK.url;
-    }
+    message.url = pathInThisApp(message.url);
     return message;
   } catch {
     return FALLBACK;
@@ -35,7 +43,7 @@ self.addEventListener('push', (event) => {
 
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const url = new URL(event.notification.data?.url || '/', self.location.origin).href;
+  const url = new URL(pathInThisApp(event.notification.data?.url), self.location.origin).href;
   event.waitUntil(
     (async () => {
       const open = await self.clients.matchAll({type: 'window', includeUncontrolled: true});

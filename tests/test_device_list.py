@@ -8,6 +8,7 @@ from test_api import join
 
 from pwa import repository
 from pwa.devices import CLINIC_DEVICE
+from pwa.devices import digest
 from pwa.devices import readable_name
 
 PIXEL = (
@@ -93,3 +94,33 @@ def test_a_clinics_console_is_not_listed_and_cannot_be_removed(client, app):
         d for d in repository.list_devices(store, phone.plan_id) if d["device"] == CLINIC_DEVICE
     ]
     assert clinic["revoked"] is False
+
+
+def test_a_plan_has_at_most_ten_devices_and_a_refused_link_stays_usable(client):
+    phone = Device(client)
+    assert phone.register().status_code == 201
+    others = [join(client, phone) for _ in range(9)]
+    assert all(other.joined.status_code == 200 for other in others)
+    made = client.post(f"/api/plans/{phone.plan_id}/join-tokens", json={}, headers=phone.auth)
+    token = made.get_json()["link"].split("#")[1].split(".")[1]
+    eleventh = Device(client, plan_id=phone.plan_id)
+    body = {
+        "plan_id": phone.plan_id,
+        "token": token,
+        "device_id": eleventh.id,
+        "credential": eleventh.credential,
+    }
+    refused = client.post("/api/join", json=body)
+    assert refused.status_code == 409
+    assert refused.get_json()["message"].startswith("This plan has 10 devices")
+    assert len(devices_of(client, phone)) == 10
+    store = client.application.extensions["store"]
+    with store.reading(phone.plan_id) as tdb:
+        (waiting,) = tdb.table(repository.TOKENS).all()
+    assert waiting["token_hash"] == digest(token) and waiting["used_ms"] is None, "used up"
+    # Room is made; a new link works (removing a device voids the links waiting).
+    url = f"/api/plans/{phone.plan_id}/devices/{others[0].id}"
+    assert client.delete(url, headers=phone.auth).status_code == 204
+    made = client.post(f"/api/plans/{phone.plan_id}/join-tokens", json={}, headers=phone.auth)
+    body["token"] = made.get_json()["link"].split("#")[1].split(".")[1]
+    assert client.post("/api/join", json=body).status_code == 200

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pwa import reminders
 from pwa import repository
 from pwa.db import AtomicJSONStorage
 from pwa.db import Store
@@ -347,15 +348,48 @@ def test_export_holds_everything_but_secrets(store, plan_id):
     repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
     repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
     repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
+    repository.set_calendar_link(store, plan_id, "feed-hash-1", True, NOW, made_by=TABLET)
+    endpoint = "https://push.example/send/secret-endpoint-1"
+    subscription = {"endpoint": endpoint, "keys": {"p256dh": "key-p256dh", "auth": "key-auth"}}
+    prefs = reminders.check_prefs({"daily_time": "19:00"})
+    repository.set_push(store, plan_id, TABLET, subscription, prefs, NOW)
+    assert repository.claim_reminder(store, plan_id, "session-1-day-before", TABLET, NOW)
     exported = repository.export_plan(store, plan_id)
     assert exported["plan_id"] == plan_id
     assert exported["plan"] == PLAN
     assert exported["created_ms"] == NOW
-    assert [d["device"] for d in exported["devices"]] == [PHONE, TABLET]
+    assert [(d["device"], d["credential"]) for d in exported["devices"]] == [
+        (PHONE, "present"),
+        (TABLET, "present"),
+    ]
     assert exported["events"] == [tick(1), tick(2)]
+    assert exported["device_links"] == [
+        {"expires_ms": NOW + 600_000, "used_ms": None, "key": "present"}
+    ]
+    assert exported["calendar_link"] == {
+        "explicit_titles": True,
+        "made_ms": NOW,
+        "made_by": TABLET,
+        "key": "present",
+    }
+    assert exported["push"] == [
+        {
+            "device": TABLET,
+            "prefs": prefs,
+            "added_ms": NOW,
+            "subscription": "present",
+        }
+    ]
+    assert exported["reminders_sent"] == [
+        {"key": "session-1-day-before", "device": TABLET, "sent_ms": NOW}
+    ]
     text = json.dumps(exported)
-    for secret in (PHONE_HASH, TABLET_HASH, "token-hash-1"):
+    for secret in (PHONE_HASH, TABLET_HASH, "token-hash-1", "feed-hash-1", endpoint, "key-auth"):
         assert secret not in text
+    # Every table of the plan's file is in the export: none can be added and forgotten.
+    with store.reading(plan_id) as tdb:
+        assert set(tdb.tables()) <= set(repository.EXPORTED_AS)
+    assert set(repository.EXPORTED_AS.values()) <= set(exported)
 
 
 # Hostile plan ids

@@ -103,3 +103,16 @@ def test_make_run_starts_exactly_one_reminder_scheduler_beside_the_workers(tmp_p
     while schedulers(data_dir):
         assert time.monotonic() < deadline, "the scheduler outlived the server"
         time.sleep(0.2)
+
+
+def test_gunicorn_opens_no_control_socket_that_another_instance_would_share():
+    printed = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "--print-config"],
+        cwd=ROOT,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert re.search(r"^control_socket_disable\s+= True$", printed, re.MULTILINE), printed

@@ -135,3 +135,22 @@ def test_every_push_shows_a_notification_that_opens_the_app(live_server, phone_p
     }
     hostile = shown_after('{"title": "x", "body": "y", "url": "https://elsewhere.example/"}', "x")
     assert hostile["url"] == "/"
+
+
+def test_a_notification_opens_only_a_page_of_this_app(live_server, phone_profile):
+    """The worker's check, as the browser resolves addresses: a backslash counts as a slash."""
+    open_controlled(phone_profile, live_server.url + "/")
+    (worker,) = phone_profile.service_workers
+    cases = {
+        "/sessions/": "/sessions/",
+        "/?from=reminder#today": "/?from=reminder#today",
+        "//evil.example/": "/",
+        "/\\evil.example/": "/",
+        "/\\/evil.example/": "/",
+        "https://evil.example/": "/",
+        "javascript:alert(1)": "/",
+        "": "/",
+    }
+    for raw, opened in cases.items():
+        assert worker.evaluate("raw => pathInThisApp(raw)", raw) == opened, raw
+    assert worker.evaluate("pathInThisApp(null)") == "/"
