@@ -22,9 +22,15 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
+from zxcvbn import zxcvbn
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
+# zxcvbn scores 0 to 4; 3 is its "safely unguessable" (moderate protection from an
+# offline attack on a slow hash, which Argon2id is).
+MIN_STRENGTH = 3
+# zxcvbn's time grows with length; what it says of the first 100 characters stands.
+STRENGTH_CHARACTERS = 100
 EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a wrong address takes as
@@ -54,6 +60,21 @@ def check_password(value: str) -> str:
         raise AccountError(f"password: must be at least {MIN_PASSWORD_LENGTH} characters")
     if len(value) > MAX_PASSWORD_LENGTH:
         raise AccountError(f"password: must be at most {MAX_PASSWORD_LENGTH} characters")
+    return value
+
+
+def check_new_password(value: str, email: str) -> str:
+    """A password a practitioner may choose now: within the lengths, not the e-mail, and
+    hard to guess by zxcvbn's estimate (common passwords, words, names, keyboard patterns
+    and repeats; it runs offline), which also weighs the e-mail's parts."""
+    check_password(value)
+    if value.strip().lower() == email.lower():
+        raise AccountError("password: must not be your e-mail address")
+    local, _, domain = email.partition("@")
+    estimate = zxcvbn(value[:STRENGTH_CHARACTERS], user_inputs=[email, local, *domain.split(".")])
+    if estimate["score"] < MIN_STRENGTH:
+        why = estimate["feedback"]["warning"] or "It would be found quickly by guessing."
+        raise AccountError(f"password: too easy to guess. {why} A few unrelated words work well.")
     return value
 
 

@@ -1,7 +1,8 @@
 """Command-line jobs: practitioner accounts, `reminders send-due` and the scheduler loop.
 
 `flask --app pwa practitioner create EMAIL` makes a console account (the
-password from PWA_PASSWORD, else a prompt).
+password from PWA_PASSWORD, else a prompt); `list`, `set-password EMAIL`,
+`disable EMAIL`, `enable EMAIL` and `end-sessions EMAIL` manage them.
 
 Run `send-due` from cron or a systemd timer (every 5 minutes is plenty), or
 let `make run` start `reminders run`, which gunicorn's master spawns once,
@@ -69,14 +70,9 @@ def create_practitioner(email: str):
     """Create a console account for EMAIL (password: PWA_PASSWORD, or asked for)."""
     try:
         address = accounts.check_email(email)
-        password = os.environ.get("PWA_PASSWORD")
-        if password is None:
-            if not sys.stdin.isatty():
-                raise click.ClickException(
-                    "no password: set PWA_PASSWORD or run this in a terminal to be asked"
-                )
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-        password_hash = accounts.hash_password(password)
+        password_hash = accounts.hash_password(
+            accounts.check_new_password(_new_password(), address)
+        )
         clinic = current_app.extensions["clinic_store"]
         repository.add_practitioner(clinic, address, password_hash, int(time.time() * 1000))
     except accounts.AccountError as error:
@@ -84,6 +80,91 @@ def create_practitioner(email: str):
     except repository.AccountExists:
         raise click.ClickException(f"an account for {address} already exists") from None
     click.echo(f"Created a console account for {address}; log in at /console/login")
+
+
+@practitioner.command("list")
+def list_practitioners():
+    """Every console account: two-step sign-in, disabled, how many browsers are signed in."""
+    for account in repository.list_practitioners(_clinic()):
+        created = datetime.fromtimestamp(account["created_ms"] / 1000, UTC).date()
+        marks = [
+            "two-step" if account.get("totp_secret") else "password only",
+            f"{account['sessions']} signed in",
+            *(["[disabled]"] if account.get("disabled") else []),
+        ]
+        click.echo(f"{account['email']}  created {created}  " + ", ".join(marks))
+
+
+@practitioner.command("set-password")
+@click.argument("email")
+def set_password(email: str):
+    """Give EMAIL a new password (PWA_PASSWORD, or asked for); it is signed out everywhere."""
+    account = _account(email)
+    try:
+        password = accounts.check_new_password(_new_password(), account["email"])
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    clinic = _clinic()
+    repository.set_password_hash(clinic, account["id"], accounts.hash_password(password))
+    repository.end_console_sessions(clinic, account["id"])
+    click.echo(f"New password set for {account['email']}; every session of it was ended")
+
+
+@practitioner.command("disable")
+@click.argument("email")
+def disable(email: str):
+    """Stop EMAIL from logging in and end its sessions (its clients stay)."""
+    account = _account(email)
+    repository.set_disabled(_clinic(), account["id"], True)
+    click.echo(f"Disabled {account['email']}: it cannot log in until `enable`")
+
+
+@practitioner.command("enable")
+@click.argument("email")
+def enable(email: str):
+    """Let a disabled EMAIL log in again."""
+    account = _account(email)
+    repository.set_disabled(_clinic(), account["id"], False)
+    click.echo(f"Enabled {account['email']}")
+
+
+@practitioner.command("end-sessions")
+@click.argument("email")
+def end_sessions(email: str):
+    """Sign EMAIL out of every browser (a lost laptop, a shared computer)."""
+    account = _account(email)
+    ended = repository.end_console_sessions(_clinic(), account["id"])
+    click.echo(f"Ended {ended} console sessions of {account['email']}")
+
+
+def _clinic():
+    return current_app.extensions["clinic_store"]
+
+
+def _account(email: str) -> dict:
+    try:
+        address = accounts.check_email(email)
+    except accounts.AccountError as error:
+        raise click.ClickException(str(error)) from None
+    account = (
+        repository.find_practitioner(_clinic(), address)
+        if _clinic().exists(repository.CLINIC)
+        else None
+    )
+    if account is None:
+        raise click.ClickException(f"no account for {address}")
+    return account
+
+
+def _new_password() -> str:
+    password = os.environ.get("PWA_PASSWORD")
+    if password is None:
+        if not sys.stdin.isatty():
+            raise click.ClickException(
+                "no password: set PWA_PASSWORD or run this in a terminal to be asked"
+            )
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
 
 
 def push_settings() -> notify.PushSettings | None:

@@ -31,12 +31,13 @@ from . import repository
 from . import series
 from .console_auth import check_csrf
 from .console_auth import clinic_store
-from .console_auth import csrf_token
+from .console_auth import console_globals
 from .console_auth import current_practitioner
 from .console_auth import limiter
 from .console_auth import log_in
 from .console_auth import log_out
 from .console_auth import login_required
+from .console_auth import no_store
 from .console_auth import now_ms
 from .console_auth import safe_next
 from .days import local_day
@@ -52,16 +53,8 @@ SECOND_STEP = "second step"
 PENDING_MS = 5 * 60 * 1000
 
 
-@bp.context_processor
-def console_globals() -> dict:
-    return {"csrf_token": csrf_token, "practitioner": current_practitioner()}
-
-
-@bp.after_request
-def private(response):
-    # Client lists are health data: never kept by a browser or proxy cache.
-    response.headers["Cache-Control"] = "no-store"
-    return response
+bp.context_processor(console_globals)
+bp.after_request(no_store)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -364,8 +357,9 @@ def _try_login(email: str, password: str) -> str | None:
         # A known trade-off: saying "locked" tells whoever caused it that the address exists.
         minutes = -(-(account["locked_until_ms"] - now_ms()) // 60000)
         return f"Too many wrong passwords: this account is locked for {minutes} more minutes."
-    if not right:
-        if account:
+    # A disabled account reads like a wrong password: nothing says it exists.
+    if not right or account.get("disabled"):
+        if account and not right:
             lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
             repository.login_failed(
                 clinic, account["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms

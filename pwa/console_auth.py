@@ -96,8 +96,14 @@ def current_practitioner() -> dict | None:
     # Refreshed often enough that a short idle timeout never ends an active session.
     if now - record["last_seen_ms"] > min(TOUCH_EVERY_MS, timeouts().idle_ms // 10):
         repository.touch_console_session(clinic_store(), sid_hash, now)
-    g.practitioner = repository.get_practitioner(clinic_store(), record["practitioner"])
+    account = repository.get_practitioner(clinic_store(), record["practitioner"])
+    if account is None or account.get("disabled"):
+        repository.end_console_session(clinic_store(), sid_hash)
+        session.clear()
+        return None
+    g.practitioner = account
     g.csrf = record["csrf"]
+    g.sid_hash = sid_hash
     return g.practitioner
 
 
@@ -127,6 +133,17 @@ def login_required(view):
     return wrapped
 
 
+def console_globals() -> dict:
+    """What every console template may use; registered by each console blueprint."""
+    return {"csrf_token": csrf_token, "practitioner": current_practitioner()}
+
+
+def no_store(response):
+    # Client lists are health data: never kept by a browser or proxy cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def csrf_token() -> str:
     """The token this browser's forms must send back: the session's, or a pre-login one."""
     if current_practitioner() is not None:
@@ -145,9 +162,14 @@ def check_csrf() -> None:
 def log_in(practitioner: dict) -> None:
     # A fresh session id at every login, so a planted one never becomes valid.
     session.clear()
-    sid, csrf = accounts.new_secret(), accounts.new_secret()
+    sid, csrf, now = accounts.new_secret(), accounts.new_secret(), now_ms()
+    # Timed-out sessions of anyone go now, so they never pile up in the clinic file.
+    limits = timeouts()
+    repository.purge_console_sessions(
+        clinic_store(), lambda record: accounts.session_is_live(record, now, limits)
+    )
     repository.start_console_session(
-        clinic_store(), accounts.digest(sid), practitioner["id"], csrf, now_ms()
+        clinic_store(), accounts.digest(sid), practitioner["id"], csrf, now
     )
     session["sid"] = sid
     g.pop("practitioner", None)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -618,6 +619,7 @@ def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int)
                 "totp_secret": None,
                 "failed_logins": 0,
                 "locked_until_ms": 0,
+                "disabled": False,
                 "created_ms": now_ms,
             }
         )
@@ -665,6 +667,40 @@ def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -
         tdb.table(PRACTITIONERS).update(
             {"password_hash": password_hash}, where("id") == practitioner_id
         )
+
+
+def list_practitioners(clinic: Store) -> list[dict]:
+    """Every account, oldest first, each with `sessions`: how many console sessions it has."""
+    if not clinic.exists(CLINIC):
+        return []
+    with clinic.reading(CLINIC) as tdb:
+        accounts = [dict(account) for account in tdb.table(PRACTITIONERS).all()]
+        owners = [s["practitioner"] for s in tdb.table(CONSOLE_SESSIONS).all()]
+    return [{**a, "sessions": owners.count(a["id"])} for a in accounts]
+
+
+def set_disabled(clinic: Store, practitioner_id: str, disabled: bool) -> None:
+    """Disable (no login, sessions ended) or enable an account."""
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update({"disabled": disabled}, where("id") == practitioner_id)
+        if disabled:
+            tdb.table(CONSOLE_SESSIONS).remove(where("practitioner") == practitioner_id)
+
+
+def end_console_sessions(clinic: Store, practitioner_id: str, keep_sid_hash: str = "") -> int:
+    """End every console session of the account but `keep_sid_hash`; how many ended."""
+    mine = (where("practitioner") == practitioner_id) & (where("sid_hash") != keep_sid_hash)
+    with clinic.locked(CLINIC) as tdb:
+        return len(tdb.table(CONSOLE_SESSIONS).remove(mine))
+
+
+def purge_console_sessions(clinic: Store, is_live: Callable[[dict], bool]) -> int:
+    """Remove the sessions that are no longer live (timed out); how many went."""
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(CONSOLE_SESSIONS)
+        dead = [session.doc_id for session in table.all() if not is_live(dict(session))]
+        table.remove(doc_ids=dead)
+    return len(dead)
 
 
 def set_totp(clinic: Store, practitioner_id: str, secret: str | None) -> None:

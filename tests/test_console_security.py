@@ -624,20 +624,26 @@ def test_a_practitioner_sees_only_their_own_clients(app):
     assert mine.get(f"/console/clients/{secrets.token_urlsafe(16)}").status_code == 404
 
 
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("GET", "/console/"),
-        ("GET", "/console/clients/new"),
-        ("POST", "/console/clients/new"),
-        ("GET", "/console/clients/{plan}"),
-        ("POST", "/console/clients/{plan}/invitation"),
-        ("POST", "/console/clients/{plan}/sessions"),
-        ("POST", "/console/clients/{plan}/devices/clinic-console/revoke"),
-        ("POST", "/console/clients/{plan}/delete"),
-        ("POST", "/console/logout"),
-    ],
-)
+ANONYMOUS_MATRIX = [
+    ("GET", "/console/"),
+    ("GET", "/console/clients/new"),
+    ("POST", "/console/clients/new"),
+    ("GET", "/console/clients/{plan}"),
+    ("POST", "/console/clients/{plan}/invitation"),
+    ("POST", "/console/clients/{plan}/sessions"),
+    ("POST", "/console/clients/{plan}/devices/clinic-console/revoke"),
+    ("POST", "/console/clients/{plan}/delete"),
+    ("POST", "/console/logout"),
+    ("GET", "/console/account/password"),
+    ("POST", "/console/account/password"),
+    ("GET", "/console/two-step"),
+    ("POST", "/console/two-step/start"),
+    ("POST", "/console/two-step/confirm"),
+    ("POST", "/console/two-step/disable"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ANONYMOUS_MATRIX)
 def test_anonymous_requests_go_to_login_and_change_nothing(app, method, path):
     add_practitioner(app)
     _, plan_id, _ = new_client(signed_in(app), nickname="Private Nickname")
@@ -660,6 +666,22 @@ def test_anonymous_requests_go_to_login_and_change_nothing(app, method, path):
     assert goes_to_login(answer)
     assert "Private Nickname" not in answer.text
     assert state() == before
+
+
+def test_the_anonymous_matrix_covers_every_console_route(app):
+    """A console route added later must join the matrix above (or be a login step)."""
+    matrix = {
+        (method, path.replace("{plan}", "<plan_id>").replace("clinic-console", "<device_id>"))
+        for method, path in ANONYMOUS_MATRIX
+    }
+    open_to_all = {"/console/login", "/console/login/code"}
+    routes = {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/console") and rule.rule not in open_to_all
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    assert routes - matrix == set()
 
 
 def test_a_client_phone_does_not_reach_the_console(app):

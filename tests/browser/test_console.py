@@ -107,3 +107,43 @@ def test_a_used_invitation_says_so_before_the_tap(clinic_server, desk, client_ph
     second.goto(link)
     expect(second.locator("[data-join-error]")).to_contain_text("expired or was already used")
     expect(second.get_by_role("button", name="Start")).to_be_hidden()
+
+
+def log_in_on(context, server_url, password=PASSWORD):
+    page = context.new_page()
+    page.goto(server_url + "/console/login")
+    page.get_by_label("E-mail").fill(EMAIL)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    return page
+
+
+def test_a_practitioner_changes_her_password_and_other_browsers_are_signed_out(
+    clinic_server, desk, browser, tmp_path
+):
+    elsewhere = browser.new_context()
+    other = log_in_on(elsewhere, clinic_server.url)
+    expect(other.get_by_role("heading", name="My clients")).to_be_visible()
+
+    console = log_in_on(desk, clinic_server.url)
+    console.get_by_role("link", name="Password").click()
+    expect(console.get_by_role("heading", name="Change your password")).to_be_visible()
+    assert axe_violations(console) == []
+    new = "quiet lantern over the meadow"
+    console.get_by_label("Current password").fill(PASSWORD)
+    console.get_by_label("New password", exact=True).fill("password1234")
+    console.get_by_label("New password again").fill("password1234")
+    console.get_by_role("button", name="Change password").click()
+    expect(console.get_by_role("alert")).to_contain_text("too easy to guess")
+    console.get_by_label("Current password").fill(PASSWORD)
+    console.get_by_label("New password", exact=True).fill(new)
+    console.get_by_label("New password again").fill(new)
+    console.get_by_role("button", name="Change password").click()
+    expect(console.get_by_role("status")).to_contain_text("Your password is changed")
+    console.screenshot(path=str(tmp_path / "password-changed.png"), full_page=True)
+
+    other.goto(clinic_server.url + "/console/")
+    expect(other).to_have_url(f"{clinic_server.url}/console/login?next=/console/")
+    again = log_in_on(elsewhere, clinic_server.url, new)
+    expect(again.get_by_role("heading", name="My clients")).to_be_visible()
+    elsewhere.close()
