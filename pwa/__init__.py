@@ -68,7 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(settings.bp, url_prefix="/settings")
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(console.bp, url_prefix="/console")
-    app.register_blueprint(console_account.bp, url_prefix="/console/account")
+    app.register_blueprint(console_account.bp, url_prefix="/console")
     app.register_blueprint(shell.bp)
     errors.init_app(app)
     headers.init_app(app)

@@ -29,6 +29,7 @@ from . import plans
 from . import readiness
 from . import repository
 from . import series
+from .console_auth import LOCKED
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -47,7 +48,6 @@ bp = Blueprint("console", __name__)
 NICKNAME_MAX = 40
 CLINIC_DEVICE = devices.CLINIC_DEVICE
 WRONG_LOGIN = "Wrong e-mail or password."
-LOCKED = "Too many wrong attempts: this account is locked for a while. Try again later."
 SECOND_STEP = "second step"
 # The code must follow the password within this time.
 PENDING_MS = 5 * 60 * 1000
@@ -106,65 +106,6 @@ def login_code():
     following = session.get("pending_next", "")
     log_in(account)
     return redirect(safe_next(following))
-
-
-@bp.get("/two-step")
-@login_required
-def two_step():
-    return render_template("console/two_step.html", setup=None)
-
-
-@bp.post("/two-step/start")
-@login_required
-def two_step_start():
-    check_csrf()
-    secret = accounts.new_totp_secret()
-    session["totp_setup"] = secret
-    return _two_step_setup_page(secret)
-
-
-@bp.post("/two-step/confirm")
-@login_required
-def two_step_confirm():
-    check_csrf()
-    secret = session.get("totp_setup")
-    if not isinstance(secret, str):
-        return redirect(url_for("console.two_step"))
-    step = accounts.verify_totp(secret, request.form.get("code", ""), None)
-    if step is None:
-        return _two_step_setup_page(secret, "That code does not match. Try the next one."), 400
-    practitioner = current_practitioner()
-    repository.set_totp(clinic_store(), practitioner["id"], secret)
-    repository.use_totp_step(clinic_store(), practitioner["id"], step)
-    session.pop("totp_setup", None)
-    return redirect(url_for("console.index"))
-
-
-@bp.post("/two-step/disable")
-@login_required
-def two_step_disable():
-    check_csrf()
-    practitioner = current_practitioner()
-    if current_app.config["REQUIRE_TOTP"] or not practitioner.get("totp_secret"):
-        abort(400, "Two-step sign-in is required by the clinic.")
-    step = accounts.verify_totp(
-        practitioner["totp_secret"],
-        request.form.get("code", ""),
-        practitioner.get("totp_last_step"),
-    )
-    if step is None:
-        page = render_template("console/two_step.html", setup=None, error="Wrong or used code.")
-        return page, 400
-    repository.set_totp(clinic_store(), practitioner["id"], None)
-    return redirect(url_for("console.two_step"))
-
-
-def _two_step_setup_page(secret: str, error: str | None = None):
-    practitioner = current_practitioner()
-    issuer = current_app.config["CLINIC_NAME"] or current_app.config["APP_NAME"]
-    uri = accounts.totp_uri(secret, practitioner["email"], issuer)
-    setup = {"secret": secret, "qr": devices.qr_data_url(uri)}
-    return render_template("console/two_step.html", setup=setup, error=error)
 
 
 @bp.post("/logout")

@@ -1,19 +1,27 @@
-"""The console's own-account pages: a practitioner changes their password.
+"""The console's own-account pages: a practitioner's password and two-step sign-in.
 
-The current password is asked for again (a browser left signed in is not enough), the new
-one must pass accounts.check_new_password, and every other session of the account ends.
+What changes how one signs in asks for proof again, since a browser left signed in is not
+enough: the current password to change it (then every other session ends); the password and
+a fresh code to turn two-step sign-in off, a wrong one counting towards the lockout.  The
+secret being set up is kept server-side until confirmed, never in the (signed, readable)
+session cookie.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
+from flask import abort
 from flask import current_app
 from flask import g
+from flask import redirect
 from flask import render_template
 from flask import request
+from flask import url_for
 
 from . import accounts
+from . import devices
 from . import repository
+from .console_auth import LOCKED
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -21,13 +29,17 @@ from .console_auth import current_practitioner
 from .console_auth import limiter
 from .console_auth import login_required
 from .console_auth import no_store
+from .console_auth import now_ms
+
+# A secret shown for set-up must be confirmed with a code within this time.
+SETUP_MS = 10 * 60 * 1000
 
 bp = Blueprint("console_account", __name__)
 bp.context_processor(console_globals)
 bp.after_request(no_store)
 
 
-@bp.route("/password", methods=["GET", "POST"])
+@bp.route("/account/password", methods=["GET", "POST"])
 @login_required
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def password():
@@ -52,3 +64,83 @@ def password():
 
 def _refused(message: str):
     return render_template("console/password.html", error=message), 400
+
+
+@bp.get("/two-step")
+@login_required
+def two_step():
+    return render_template("console/two_step.html", setup=None)
+
+
+@bp.post("/two-step/start")
+@login_required
+def two_step_start():
+    check_csrf()
+    practitioner = current_practitioner()
+    # Replacing a factor that is on would let a borrowed session swap in its own.
+    if practitioner.get("totp_secret"):
+        error = "Two-step sign-in is on already: turn it off first (password and a code)."
+        return render_template("console/two_step.html", setup=None, error=error), 400
+    secret = accounts.new_totp_secret()
+    repository.set_pending_totp(clinic_store(), practitioner["id"], secret, now_ms())
+    return _two_step_setup_page(secret)
+
+
+@bp.post("/two-step/confirm")
+@login_required
+def two_step_confirm():
+    check_csrf()
+    practitioner = current_practitioner()
+    pending = practitioner.get("totp_pending") or {}
+    if practitioner.get("totp_secret") or now_ms() - pending.get("made_ms", 0) > SETUP_MS:
+        return redirect(url_for("console_account.two_step"))
+    secret = pending["secret"]
+    step = accounts.verify_totp(secret, request.form.get("code", ""), None)
+    if step is None:
+        return _two_step_setup_page(secret, "That code does not match. Try the next one."), 400
+    repository.set_totp(clinic_store(), practitioner["id"], secret)
+    repository.use_totp_step(clinic_store(), practitioner["id"], step)
+    return redirect(url_for("console.index"))
+
+
+@bp.post("/two-step/disable")
+@login_required
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def two_step_disable():
+    """Turning the factor off needs the password and a fresh code, as a login does; a wrong
+    one counts towards the lockout like a wrong login."""
+    check_csrf()
+    practitioner, clinic, config = current_practitioner(), clinic_store(), current_app.config
+    if config["REQUIRE_TOTP"] or not practitioner.get("totp_secret"):
+        abort(400, "Two-step sign-in is required by the clinic.")
+    if practitioner["locked_until_ms"] > now_ms():
+        return render_template("console/two_step.html", setup=None, error=LOCKED), 401
+    right_password = accounts.verify_password(
+        practitioner["password_hash"], request.form.get("password", "")
+    )
+    step = accounts.verify_totp(
+        practitioner["totp_secret"],
+        request.form.get("code", ""),
+        practitioner.get("totp_last_step"),
+    )
+    if (
+        not right_password
+        or step is None
+        or not repository.use_totp_step(clinic, practitioner["id"], step)
+    ):
+        lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
+        repository.login_failed(
+            clinic, practitioner["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
+        )
+        error = "Wrong password, or a wrong or used code. Nothing was changed."
+        return render_template("console/two_step.html", setup=None, error=error), 400
+    repository.set_totp(clinic, practitioner["id"], None)
+    return redirect(url_for("console_account.two_step"))
+
+
+def _two_step_setup_page(secret: str, error: str | None = None):
+    practitioner = current_practitioner()
+    issuer = current_app.config["CLINIC_NAME"] or current_app.config["APP_NAME"]
+    uri = accounts.totp_uri(secret, practitioner["email"], issuer)
+    setup = {"secret": secret, "qr": devices.qr_data_url(uri)}
+    return render_template("console/two_step.html", setup=setup, error=error)

@@ -35,6 +35,7 @@ from .db import Store
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # A console request refreshes its session's "last seen" at most this often.
 TOUCH_EVERY_MS = 60 * 1000
+LOCKED = "Too many wrong attempts: this account is locked for a while. Try again later."
 
 
 class _SecureWhenHttps(SecureCookieSessionInterface):
@@ -109,9 +110,9 @@ def current_practitioner() -> dict | None:
 
 # Pages a practitioner may use before setting up a required second factor.
 TWO_STEP_ENDPOINTS = {
-    "console.two_step",
-    "console.two_step_start",
-    "console.two_step_confirm",
+    "console_account.two_step",
+    "console_account.two_step_start",
+    "console_account.two_step_confirm",
     "console.logout",
 }
 
@@ -127,7 +128,7 @@ def login_required(view):
             and not practitioner.get("totp_secret")
             and request.endpoint not in TWO_STEP_ENDPOINTS
         ):
-            return redirect(url_for("console.two_step"))
+            return redirect(url_for("console_account.two_step"))
         return view(*args, **kwargs)
 
     return wrapped

@@ -704,11 +704,22 @@ def purge_console_sessions(clinic: Store, is_live: Callable[[dict], bool]) -> in
 
 
 def set_totp(clinic: Store, practitioner_id: str, secret: str | None) -> None:
-    """Turn the second factor on (a secret) or off (None)."""
+    """Turn the second factor on (a secret) or off (None); any set-up in progress ends."""
     with clinic.locked(CLINIC) as tdb:
         tdb.table(PRACTITIONERS).update(
-            {"totp_secret": secret, "totp_last_step": None}, where("id") == practitioner_id
+            {"totp_secret": secret, "totp_last_step": None, "totp_pending": None},
+            where("id") == practitioner_id,
         )
+
+
+def set_pending_totp(clinic: Store, practitioner_id: str, secret: str, now_ms: int) -> None:
+    """Keep the secret being set up (shown once as a QR code) until it is confirmed.
+
+    Server-side, not in the session cookie: the cookie is signed, not encrypted.
+    """
+    pending = {"secret": secret, "made_ms": now_ms}
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update({"totp_pending": pending}, where("id") == practitioner_id)
 
 
 def use_totp_step(clinic: Store, practitioner_id: str, step: int) -> bool:

@@ -92,3 +92,79 @@ def test_wrong_codes_count_towards_the_lockout(app):
 def test_the_code_page_without_a_password_step_goes_back_to_login(app):
     client = app.test_client()
     assert client.get("/console/login/code").headers["Location"].endswith("/console/login")
+
+
+@pytest.fixture
+def optional_app(data_dir):
+    """A clinic that does not require two-step sign-in, so it can be turned off."""
+    app = create_app({"DATA_DIR": data_dir, "LOGIN_MAX_FAILURES": 3})
+    clinic = app.extensions["clinic_store"]
+    repository.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    return app
+
+
+def signed_in_with_two_step(app):
+    """A browser signed in (password and code) on an account with two-step on; its secret."""
+    client = app.test_client()
+    password_step(client)
+    page = client.get("/console/two-step").text
+    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
+    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+    code = pyotp.TOTP(secret).now()
+    client.post("/console/two-step/confirm", data={"csrf_token": token(page), "code": code})
+    return client, secret
+
+
+def test_the_secret_being_set_up_is_kept_on_the_server_not_in_the_cookie(app):
+    client = app.test_client()
+    password_step(client)
+    page = client.get("/console/two-step").text
+    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
+    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    decoded = app.session_interface.get_signing_serializer(app).loads(cookie)
+    assert secret not in str(decoded) and secret not in cookie
+    pending = repository.find_practitioner(app.extensions["clinic_store"], EMAIL)["totp_pending"]
+    assert pending["secret"] == secret
+
+
+def test_a_factor_that_is_on_cannot_be_replaced_from_a_signed_in_browser(optional_app):
+    client, secret = signed_in_with_two_step(optional_app)
+    page = client.get("/console/two-step").text
+    again = client.post("/console/two-step/start", data={"csrf_token": token(page)})
+    assert again.status_code == 400 and "turn it off first" in again.text
+    stored = repository.find_practitioner(optional_app.extensions["clinic_store"], EMAIL)
+    assert stored["totp_secret"] == secret
+
+
+def test_turning_it_off_needs_the_password_and_a_fresh_code_and_failures_count(optional_app):
+    client, secret = signed_in_with_two_step(optional_app)
+    clinic = optional_app.extensions["clinic_store"]
+    page = client.get("/console/two-step").text
+    following = pyotp.TOTP(secret).at(time.time() + 30)
+    for form in (
+        {"code": following},  # no password
+        {"password": "not the passphrase", "code": following},
+        {"password": PASSWORD, "code": "000000"},
+    ):
+        refused = client.post("/console/two-step/disable", data={"csrf_token": token(page), **form})
+        assert refused.status_code in (400, 401)
+        assert repository.find_practitioner(clinic, EMAIL)["totp_secret"] == secret
+    # Three failures: locked, even with everything right.
+    right = {"csrf_token": token(page), "password": PASSWORD, "code": following}
+    locked = client.post("/console/two-step/disable", data=right)
+    assert locked.status_code == 401 and "locked" in locked.text
+    assert repository.find_practitioner(clinic, EMAIL)["totp_secret"] == secret
+
+
+def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
+    client, secret = signed_in_with_two_step(optional_app)
+    clinic = optional_app.extensions["clinic_store"]
+    page = client.get("/console/two-step").text
+    following = pyotp.TOTP(secret).at(time.time() + 30)
+    done = client.post(
+        "/console/two-step/disable",
+        data={"csrf_token": token(page), "password": PASSWORD, "code": following},
+    )
+    assert done.status_code == 302
+    assert repository.find_practitioner(clinic, EMAIL)["totp_secret"] is None
