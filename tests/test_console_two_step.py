@@ -34,12 +34,17 @@ def password_step(client):
     )
 
 
+def start_set_up(client) -> tuple[str, str]:
+    """Press "Set up two-step sign-in": the two-step page and the secret it shows."""
+    page = client.get("/console/two-step").text
+    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
+    return page, re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+
+
 def set_up(client) -> str:
     password_step(client)
     assert client.get("/console/").headers["Location"].endswith("/console/two-step")
-    page = client.get("/console/two-step").text
-    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
-    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+    page, secret = start_set_up(client)
     wrong = client.post("/console/two-step/confirm", data={"csrf_token": token(page), "code": "1"})
     assert wrong.status_code == 400
     code = pyotp.TOTP(secret).now()
@@ -107,9 +112,7 @@ def signed_in_with_two_step(app):
     """A browser signed in (password and code) on an account with two-step on; its secret."""
     client = app.test_client()
     password_step(client)
-    page = client.get("/console/two-step").text
-    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
-    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+    page, secret = start_set_up(client)
     code = pyotp.TOTP(secret).now()
     client.post("/console/two-step/confirm", data={"csrf_token": token(page), "code": code})
     return client, secret
@@ -118,9 +121,7 @@ def signed_in_with_two_step(app):
 def test_the_secret_being_set_up_is_kept_on_the_server_not_in_the_cookie(app):
     client = app.test_client()
     password_step(client)
-    page = client.get("/console/two-step").text
-    started = client.post("/console/two-step/start", data={"csrf_token": token(page)})
-    secret = re.search(r"data-totp-secret>([A-Z2-7]+)<", started.text).group(1)
+    _, secret = start_set_up(client)
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     decoded = app.session_interface.get_signing_serializer(app).loads(cookie)
     assert secret not in str(decoded) and secret not in cookie

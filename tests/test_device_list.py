@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from test_api import Device
 from test_api import join
+from test_removal_revokes import device_link_token
+from test_removal_revokes import joins
 
 from pwa import repository
 from pwa.devices import CLINIC_DEVICE
@@ -101,18 +103,11 @@ def test_a_plan_has_at_most_ten_devices_and_a_refused_link_stays_usable(client):
     assert phone.register().status_code == 201
     others = [join(client, phone) for _ in range(9)]
     assert all(other.joined.status_code == 200 for other in others)
-    made = client.post(f"/api/plans/{phone.plan_id}/join-tokens", json={}, headers=phone.auth)
-    token = made.get_json()["link"].split("#")[1].split(".")[1]
+    token = device_link_token(client, phone)
     eleventh = Device(client, plan_id=phone.plan_id)
-    body = {
-        "plan_id": phone.plan_id,
-        "token": token,
-        "device_id": eleventh.id,
-        "credential": eleventh.credential,
-    }
-    refused = client.post("/api/join", json=body)
-    assert refused.status_code == 409
-    assert refused.get_json()["message"].startswith("This plan has 10 devices")
+    assert joins(client, phone, token, eleventh) == 409
+    with pytest.raises(repository.TooMany, match="This plan has 10 devices, the most"):
+        repository.check_room_for_device(client.application.extensions["store"], phone.plan_id)
     assert len(devices_of(client, phone)) == 10
     store = client.application.extensions["store"]
     with store.reading(phone.plan_id) as tdb:
@@ -121,6 +116,4 @@ def test_a_plan_has_at_most_ten_devices_and_a_refused_link_stays_usable(client):
     # Room is made; a new link works (removing a device voids the links waiting).
     url = f"/api/plans/{phone.plan_id}/devices/{others[0].id}"
     assert client.delete(url, headers=phone.auth).status_code == 204
-    made = client.post(f"/api/plans/{phone.plan_id}/join-tokens", json={}, headers=phone.auth)
-    body["token"] = made.get_json()["link"].split("#")[1].split(".")[1]
-    assert client.post("/api/join", json=body).status_code == 200
+    assert joins(client, phone, device_link_token(client, phone), eleventh) == 200

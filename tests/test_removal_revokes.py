@@ -23,8 +23,9 @@ def calendar_feed(client, device) -> str:
     return made.get_json()["feed_url"].removeprefix("http://localhost")
 
 
-def joins(client, device, token) -> int:
-    newcomer = Device(client, plan_id=device.plan_id)
+def joins(client, device, token, newcomer=None) -> int:
+    """The status of a join with `token` by `newcomer` (a new device if None)."""
+    newcomer = newcomer or Device(client, plan_id=device.plan_id)
     body = {
         "plan_id": device.plan_id,
         "token": token,
