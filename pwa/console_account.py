@@ -55,7 +55,9 @@ def password():
     try:
         new = accounts.check_new_password(form.get("new", ""), account["email"])
     except accounts.AccountError as error:
-        return _refused(f"{error}. Nothing was changed.".replace("..", "."))
+        # The message names its field for the API ("password: ..."); a person needs no prefix.
+        reason = str(error).removeprefix("password: ").rstrip(".")
+        return _refused(f"{reason[0].upper()}{reason[1:]}. Nothing was changed.")
     clinic = clinic_store()
     repository.set_password_hash(clinic, account["id"], accounts.hash_password(new))
     repository.end_console_sessions(clinic, account["id"], keep_sid_hash=g.sid_hash)

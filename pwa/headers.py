@@ -38,7 +38,8 @@ def content_security_policy(script_hash: str, style_hash: str) -> str:
     )
 
 
-# Features this app never uses, switched off for it and anything it could embed.
+# Features this app never uses, switched off for it and anything it could embed.  Only
+# names Chromium knows: an unknown one (bluetooth) is a console error on every page.
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
@@ -48,7 +49,6 @@ PERMISSIONS_POLICY = ", ".join(
         "payment",
         "usb",
         "serial",
-        "bluetooth",
         "display-capture",
         "accelerometer",
         "gyroscope",

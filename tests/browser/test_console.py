@@ -134,7 +134,7 @@ def test_a_practitioner_changes_her_password_and_other_browsers_are_signed_out(
     console.get_by_label("New password", exact=True).fill("password1234")
     console.get_by_label("New password again").fill("password1234")
     console.get_by_role("button", name="Change password").click()
-    expect(console.get_by_role("alert")).to_contain_text("too easy to guess")
+    expect(console.get_by_role("alert")).to_contain_text("Too easy to guess")
     console.get_by_label("Current password").fill(PASSWORD)
     console.get_by_label("New password", exact=True).fill(new)
     console.get_by_label("New password again").fill(new)

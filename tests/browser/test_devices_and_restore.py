@@ -4,6 +4,7 @@ device restores her plan from the exported file on a new phone (a fresh browser 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from helpers import open_controlled
@@ -60,7 +61,7 @@ def export_file(page, base_url) -> Path:
 
 
 def test_restore_on_a_new_phone_brings_back_the_same_plan_and_unsent_ticks(
-    own_server, profile, second_profile, tmp_path
+    own_server, profile, second_profile, browser, tmp_path
 ):
     old = open_controlled(profile, own_server.url + "/")
     onboard(old, today_here(2))
@@ -80,7 +81,7 @@ def test_restore_on_a_new_phone_brings_back_the_same_plan_and_unsent_ticks(
     new = second_profile.new_page()
     new.goto(own_server.url + "/")
     new.get_by_role("link", name="Restore from a saved file").click()
-    expect(new.locator("[data-restore]")).to_be_visible()  # shown once it knows there is no plan
+    expect(new.locator("[data-restore]")).to_be_in_viewport()  # shown, and scrolled to
     new.locator("[data-restore-file]").set_input_files(saved)
     expect(new.locator("[data-restore-status]")).to_contain_text(
         "Your plan is back on this phone", timeout=15_000
@@ -101,6 +102,18 @@ def test_restore_on_a_new_phone_brings_back_the_same_plan_and_unsent_ticks(
     old.evaluate(POKE_SYNC)
     expect(old.locator("[data-sync-status]")).to_contain_text("this device was removed")
 
+    # The same file on yet another phone no longer opens the plan: asked before a new one.
+    third = browser.new_context().new_page()
+    third.goto(own_server.url + "/settings/")
+    expect(third.locator("[data-restore]")).to_be_visible()
+    asked = []
+    third.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    third.locator("[data-restore-file]").set_input_files(saved)
+    expect(third.locator("[data-restore-status]")).to_have_text(re.compile("^Nothing was restored"))
+    assert "no longer opens your plan" in asked[0]
+    assert third.evaluate(HAS_PLAN) is False
+    third.context.close()
+
 
 def test_a_file_for_a_plan_the_server_lost_becomes_a_new_plan_with_its_history(
     own_server, profile, second_profile
@@ -116,6 +129,7 @@ def test_a_file_for_a_plan_the_server_lost_becomes_a_new_plan_with_its_history(
     new = second_profile.new_page()
     new.goto(own_server.url + "/settings/")
     expect(new.locator("[data-restore]")).to_be_visible()
+    new.once("dialog", lambda dialog: dialog.accept())  # "… as a separate new plan instead?"
     new.locator("[data-restore-file]").set_input_files(saved)
     expect(new.locator("[data-restore-status]")).to_contain_text("as a new plan", timeout=15_000)
     new.get_by_role("link", name="Open my checklist").click()
@@ -131,6 +145,9 @@ def test_a_file_that_is_not_an_export_is_refused_and_changes_nothing(
     live_server, second_profile, tmp_path
 ):
     page = second_profile.new_page()
+    page.goto(live_server.url + "/settings/")
+    page.get_by_role("button", name="Export my data").click()
+    expect(page.locator("[data-data-status]")).to_have_text("There is no data on this phone.")
     status = page.locator("[data-restore-status]")
     not_an_export = "This file is not one the app saved with “Export my data”. Nothing was changed."
     for name, text, message in [

@@ -58,6 +58,7 @@ function startDataButtons(root, plan, auth, registered) {
     window.location.assign('/');
   });
   root.querySelector('[data-export]').addEventListener('click', async () => {
+    if (!plan) return void (status.textContent = 'There is no data on this phone.');
     const blob = new Blob([JSON.stringify(await exportAll(), null, 2)], {type: 'application/json'});
     const link = Object.assign(document.createElement('a'), {
       href: URL.createObjectURL(blob),

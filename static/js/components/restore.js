@@ -8,6 +8,8 @@ export async function startRestore(root) {
   const box = root.querySelector('[data-restore]');
   if (!box || (await loadPlan())) return;
   box.hidden = false;
+  // The link from the first-visit form: the browser could not jump to a hidden section.
+  if (window.location.hash === '#restore') box.scrollIntoView();
   const input = box.querySelector('[data-restore-file]');
   const status = box.querySelector('[data-restore-status]');
   input.addEventListener('change', async () => {
@@ -15,9 +17,20 @@ export async function startRestore(root) {
     if (!file) return;
     input.disabled = true;
     status.textContent = 'Restoring…';
-    const {RestoreError, restoreFrom} = await import('../lib/backup.js');
+    const {KeyGone, RestoreError, restoreFrom} = await import('../lib/backup.js');
+    const text = await file.text();
     try {
-      const {samePlan} = await restoreFrom(await file.text());
+      let result;
+      try {
+        result = await restoreFrom(text);
+      } catch (problem) {
+        if (!(problem instanceof KeyGone)) throw problem;
+        if (!window.confirm(problem.message)) {
+          throw new RestoreError('Nothing was restored. To have your plan here, link this phone from your other one (Settings → Use on another device).');
+        }
+        result = await restoreFrom(text, {asNewPlan: true});
+      }
+      const {samePlan} = result;
       status.textContent = samePlan
         ? 'Your plan is back on this phone, with your sessions and ticks. The phone the file came from was unlinked.'
         : 'Your plan is back on this phone as a new plan, with your sessions and ticks. It syncs when you are online.';

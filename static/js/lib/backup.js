@@ -22,6 +22,9 @@ const NOT_AN_EXPORT = 'This file is not one the app saved with “Export my data
 
 export class RestoreError extends Error {}
 
+/** The file's key no longer opens its plan: restoring goes on only as a new plan, if asked. */
+export class KeyGone extends RestoreError {}
+
 /** Everything this phone holds, for "Export my data". */
 export async function exportAll() {
   const db = await database();
@@ -56,13 +59,24 @@ export async function exportAll() {
  * Restore the plan in an export file's `text` on this phone, which must have no plan.
  * Resolves with {samePlan}: whether the server's plan came back (or a new one was made).
  * Throws RestoreError, with words for the person, when it cannot; then nothing changed.
+ * A file whose key the server no longer takes (used by an earlier restore, or its phone
+ * removed) throws KeyGone unless `asNewPlan`: a new plan would not sync with the phones
+ * that have the old one, so the person is asked first.
  */
-export async function restoreFrom(text) {
+export async function restoreFrom(text, {asNewPlan = false} = {}) {
   if (text.length > LARGEST_FILE) throw new RestoreError(NOT_AN_EXPORT);
   const file = readExport(text);
   if (await loadPlan()) throw new RestoreError('This phone already has a plan. Nothing was changed.');
   const device = {id: randomId(16), credential: randomId(24)};
   const joined = file.device ? await joinAs(file, device) : null;
+  if (!joined && file.device && !asNewPlan) {
+    throw new KeyGone(
+      'This file no longer opens your plan on the server: it was already used to restore it on ' +
+        'another phone, the phone it came from was removed, or the plan was deleted. If your plan ' +
+        'is on another phone, link this one ' +
+        'from there (Settings → Use on another device). Restore it here as a separate new plan instead?',
+    );
+  }
   if (joined) {
     const plan = planFromServer(joined.plan_id, joined.plan, await getSchedule(joined.plan.protocol.id));
     await startPlan(plan, device, {registered: true, cursor: 0});
