@@ -7,7 +7,6 @@
  */
 import {createJoinLink, deletePlan, forgetDevice} from '../lib/api.js';
 import {isSharedDevice} from '../lib/shared-device.js';
-import {exportAll} from '../lib/backup.js';
 import {showDeviceList} from './device-list.js';
 import {eraseAll, getMeta, loadPlan} from '../lib/store.js';
 
@@ -59,6 +58,8 @@ function startDataButtons(root, plan, auth, registered) {
   });
   root.querySelector('[data-export]').addEventListener('click', async () => {
     if (!plan) return void (status.textContent = 'There is no data on this phone.');
+    // Loaded on the tap: every page starts this component, few export.
+    const {exportAll} = await import('../lib/backup.js');
     const blob = new Blob([JSON.stringify(await exportAll(), null, 2)], {type: 'application/json'});
     const link = Object.assign(document.createElement('a'), {
       href: URL.createObjectURL(blob),
