@@ -168,7 +168,6 @@ def forget_device(plan_id: str):
     """Unlink this device and tell the browser to drop everything the app stored."""
     device_id = _authorised(plan_id)
     repository.revoke_device(_store(), plan_id, device_id)
-    repository.remove_push(_store(), plan_id, device_id)
     response = current_app.response_class(status=204)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
@@ -204,7 +203,6 @@ def remove_device(plan_id: str, device_id: str):
     if other is None or other["revoked"] or device_id == devices.CLINIC_DEVICE:
         return error_response(404, "not_found", "No such device on this plan.")
     repository.revoke_device(_store(), plan_id, device_id)
-    repository.remove_push(_store(), plan_id, device_id)
     return "", 204
 
 

@@ -114,18 +114,20 @@ def set_password(email: str):
 @click.argument("email")
 def disable(email: str):
     """Stop EMAIL from logging in and end its sessions (its clients stay)."""
-    account = _account(email)
-    repository.set_disabled(_clinic(), account["id"], True)
-    click.echo(f"Disabled {account['email']}: it cannot log in until `enable`")
+    _set_disabled(email, True, "Disabled {}: it cannot log in until `enable`")
 
 
 @practitioner.command("enable")
 @click.argument("email")
 def enable(email: str):
     """Let a disabled EMAIL log in again."""
+    _set_disabled(email, False, "Enabled {}")
+
+
+def _set_disabled(email: str, disabled: bool, done: str) -> None:
     account = _account(email)
-    repository.set_disabled(_clinic(), account["id"], False)
-    click.echo(f"Enabled {account['email']}")
+    repository.set_disabled(_clinic(), account["id"], disabled)
+    click.echo(done.format(account["email"]))
 
 
 @practitioner.command("end-sessions")

@@ -235,8 +235,8 @@ def _check_room(devices) -> None:
 
 def revoke_device(store: Store, plan_id: str, device_id: str) -> bool:
     """Stop accepting the device's credential, and whatever it could still open: every
-    device link waiting to be used (one it made would let a new device in) and the
-    calendar feed it made.  False if the plan has no such device."""
+    device link waiting to be used (one it made would let a new device in), the
+    calendar feed it made and its push subscription.  False if the plan has no such device."""
     with store.locked(plan_id) as tdb:
         devices = tdb.table(DEVICES)
         if not devices.contains(where("device") == device_id):
@@ -247,6 +247,9 @@ def revoke_device(store: Store, plan_id: str, device_id: str) -> bool:
         feeds = tdb.table(CALENDAR)
         if any(link.get("made_by", device_id) == device_id for link in feeds.all()):
             feeds.truncate()
+        pushes = tdb.table(PUSH)
+        if pushes.remove(where("device") == device_id) and not len(pushes):
+            _push_marker(store, plan_id).unlink(missing_ok=True)
     return True
 
 
