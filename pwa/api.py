@@ -75,15 +75,18 @@ def sync(plan_id: str):
         datetime.fromtimestamp(now_ms / 1000, UTC),
         snap.session_events(),
     )
+    limit = repository.PAGE_SIZE
     if events:
-        changes, latest = repository.apply_and_read(
-            _store(), plan_id, device_id, events, now_ms, cursor, seen=snap
+        page = repository.apply_and_read(
+            _store(), plan_id, device_id, events, now_ms, cursor, seen=snap, limit=limit
         )
     else:
-        changes, latest = snap.changes_since(cursor)
+        page = snap.page(cursor, limit)
     return {
-        "cursor": latest,
-        "events": changes,
+        "cursor": page.cursor,
+        "events": page.events,
+        # The phone asks again from `cursor` while this is true (static/js/lib/sync.js).
+        "more": page.more,
         "acknowledged": [e["id"] for e in events],
         "set_aside": set_aside,
         # A phone learns from this how far its own clock is off, and stamps its edits with

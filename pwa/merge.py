@@ -105,6 +105,35 @@ def merge_sessions(
     return merged
 
 
+def compact(
+    stored: Iterable[dict[str, Any]], fresh: Iterable[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Which of `fresh` to keep, and which stored ticks they (or other stored ticks) supersede.
+
+    Only the greatest tick of each box decides the merge, so a replica that keeps just
+    those reaches the same state as one that keeps every tick ever sent: merging what
+    is kept gives what merging everything gives.  Session events are all kept: a
+    session's edits are few, and their count is the calendar's SEQUENCE (series.build).
+    `fresh` must hold no id that `stored` has.  Returns (fresh events to store, stored
+    ticks to drop), the same objects that came in, in the order they came.
+    """
+    stored, fresh = list(stored), list(fresh)
+    best: dict[Key, dict[str, Any]] = {}
+    for event in [*stored, *fresh]:
+        if is_session_event(event):
+            continue
+        key = (event["day"], event["item"])
+        current = best.get(key)
+        if current is None or _rank(event) > _rank(current):
+            best[key] = event
+    winners = {id(event) for event in best.values()}
+
+    def kept(event: dict[str, Any]) -> bool:
+        return is_session_event(event) or id(event) in winners
+
+    return [e for e in fresh if kept(e)], [e for e in stored if not kept(e)]
+
+
 def _rank(event: dict[str, Any]) -> tuple:
     # Ids are unique once validated, so the content never decides in practice;
     # it is here so that even two different events under one id merge the

@@ -15,6 +15,7 @@ too.
 
 from __future__ import annotations
 
+import bisect
 import hmac
 import secrets
 import tempfile
@@ -73,6 +74,7 @@ __all__ = [
     "add_device",
     "check_room_for_device",
     "add_join_token",
+    "Page",
     "PlanSnapshot",
     "apply_and_read",
     "apply_events",
@@ -96,7 +98,17 @@ LAST_SEEN_EVERY_MS = 60 * 1000
 # A person has a phone or two and perhaps a tablet; these keep a plan's file small
 # whatever a caller does with a valid credential.
 MAX_DEVICES = 10
+# Removed devices stay on file (an id once used is never let in again); this bounds them.
+MAX_DEVICES_EVER = 40
 MAX_WAITING_LINKS = 5
+# Only each box's winning tick is kept, with every session edit (merge.compact), so a
+# plan holds about one event per box ever ticked: a 12-session series ticked in full every
+# day on three devices for a year keeps 2,803 of the 12,575 events sent, 469 KB
+# (tests/test_plan_bounds.py).  The cap leaves room for twice that and bounds what a
+# caller with a valid credential can make the file hold (about 1 MB).
+MAX_EVENTS = 6000
+# Events in one sync answer; a phone that is further behind asks again from the cursor.
+PAGE_SIZE = 500
 
 PLAN = "plan"
 DEVICES = "devices"
@@ -213,6 +225,11 @@ def add_device(
         if devices.contains(where("device") == device_id):
             raise DeviceExists(device_id)
         _check_room(devices)
+        if len(devices) >= MAX_DEVICES_EVER:
+            raise TooMany(
+                f"{MAX_DEVICES_EVER} devices have been linked to this plan over time, the most "
+                "one plan can record. Start a new plan to link another."
+            )
         devices.insert(_new_device(device_id, credential_hash, now_ms, name))
 
 
@@ -319,7 +336,7 @@ def apply_events(
     Raises merge.EventError for a malformed batch or an event from another
     device, and UnknownDevice if the device is unknown or was revoked.
     """
-    return apply_and_read(store, plan_id, device_id, events, now_ms, cursor=None)[1]
+    return apply_and_read(store, plan_id, device_id, events, now_ms, cursor=None).cursor
 
 
 def apply_and_read(
@@ -330,33 +347,69 @@ def apply_and_read(
     now_ms: int,
     cursor: int | None,
     seen: PlanSnapshot | None = None,
-) -> tuple[list[dict], int]:
-    """Like apply_events, and also the events after `cursor` (none if None), in one locked read.
+    limit: int | None = None,
+) -> Page:
+    """Like apply_events, and also a page of the events after `cursor` (none if None), in
+    one locked read.
 
-    A batch the plan already has, from a device seen in the last minute,
-    writes nothing: a phone's retries cost a read, not a disk write.  Given
-    the `seen` snapshot of this request, such a batch does not even take the
-    lock: stored events never change, so the snapshot's answer stands.
+    Of the ticks, only each box's winner is stored (merge.compact): a tick that one
+    already stored outranks is acknowledged and dropped, and one that outranks a
+    stored tick replaces it; every session edit is stored.  TooMany, changing nothing,
+    if the plan would then hold more than MAX_EVENTS.  A batch that would change
+    nothing, from a device seen in the last minute, writes nothing: a phone's retries
+    cost a read, not a disk write.  Given the `seen` snapshot of this request, such a
+    batch does not even take the lock: a snapshot's answer stands until an event is
+    stored.
     """
     batch = _accepted_events(device_id, events, now_ms)
     if seen is not None and cursor is not None and not seen.needs_write(device_id, batch, now_ms):
-        return seen.changes_since(cursor)
+        return seen.page(cursor, limit)
     with store.locked(plan_id) as tdb:
         device = _require_device(tdb, device_id)
         seq = _meta(tdb)["seq"]
-        ids = [event["id"] for event in batch]
-        known = {event["id"] for event in tdb.table(EVENTS).search(where("id").one_of(ids))}
-        fresh = [event for event in batch if event["id"] not in known]
-        if fresh:
-            numbered = [{**event, "seq": seq + n} for n, event in enumerate(fresh, 1)]
-            tdb.table(EVENTS).insert_multiple(numbered)
-            seq += len(fresh)
+        table = tdb.table(EVENTS)
+        stored = table.all()
+        known = {event["id"] for event in stored}
+        kept, superseded = merge.compact(stored, [e for e in batch if e["id"] not in known])
+        if kept:
+            _check_room_for_events(len(stored) - len(superseded) + len(kept))
+            table.remove(doc_ids=[event.doc_id for event in superseded])
+            table.insert_multiple({**event, "seq": seq + n} for n, event in enumerate(kept, 1))
+            seq += len(kept)
             tdb.table(PLAN).update({"seq": seq})
-        if fresh or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
+        if kept or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
             tdb.table(DEVICES).update({"last_seen_ms": now_ms}, where("device") == device_id)
-        newer = [] if cursor is None else tdb.table(EVENTS).search(where("seq") > cursor)
+        newer = [] if cursor is None else table.search(where("seq") > cursor)
     newer.sort(key=lambda event: event["seq"])
-    return [_public_event(event) for event in newer], seq
+    return _page(newer, seq, limit)
+
+
+def _check_room_for_events(count: int) -> None:
+    if count > MAX_EVENTS:
+        raise TooMany(
+            f"This plan holds {MAX_EVENTS:,} saved ticks and session changes, the most one "
+            "plan can keep, so new ones are not saved on the server. They stay on this phone. "
+            "Your clinic (or a new plan) can start afresh."
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    """Events for a device, oldest first; `cursor` is where to ask from next time, and
+    `more` says whether events after it are already waiting."""
+
+    events: list[dict]
+    cursor: int
+    more: bool
+
+
+def _page(newer: list[dict], seq: int, limit: int | None) -> Page:
+    # `newer` is sorted by seq.  A cut page ends at its last event's seq, so the next
+    # page starts right after it: seqs only grow, and compaction only removes.
+    if limit is not None and len(newer) > limit:
+        shown = newer[:limit]
+        return Page([_public_event(e) for e in shown], shown[-1]["seq"], True)
+    return Page([_public_event(e) for e in newer], seq, False)
 
 
 @dataclass(frozen=True)
@@ -378,13 +431,15 @@ class PlanSnapshot:
         if device is None or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
             return True
         known = {event["id"] for event in self.events}
-        return any(event["id"] not in known for event in batch)
+        fresh = [event for event in batch if event["id"] not in known]
+        return bool(fresh) and bool(merge.compact(self.events, fresh)[0])
 
     def session_events(self) -> list[dict]:
         return [_public_event(e) for e in self.events if merge.is_session_event(e)]
 
-    def changes_since(self, cursor: int) -> tuple[list[dict], int]:
-        return [_public_event(e) for e in self.events if e["seq"] > cursor], self.seq
+    def page(self, cursor: int, limit: int | None = None) -> Page:
+        first = bisect.bisect_right(self.events, cursor, key=lambda event: event["seq"])
+        return _page(self.events[first:], self.seq, limit)
 
 
 def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:

@@ -73,3 +73,16 @@ class RunningServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def assert_nothing_lost(stored: list[dict], sent: list[dict]) -> None:
+    """What "no tick lost" means once a plan keeps only winners (merge.compact): the server
+    stored only events that were sent, each once, and merging them gives exactly what
+    merging every event sent gives, for the boxes and for the sessions."""
+    from pwa import merge
+
+    stored_ids = [event["id"] for event in stored]
+    assert len(stored_ids) == len(set(stored_ids)), "an event stored twice"
+    assert set(stored_ids) <= {event["id"] for event in sent}, "an event nobody sent"
+    assert merge.merge({}, stored) == merge.merge({}, sent), "a box lost its last edit"
+    assert merge.merge_sessions({}, stored) == merge.merge_sessions({}, sent), "a session too"

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from pwa import merge
 from pwa import repository
 from pwa import series
 from pwa.days import local_day
@@ -533,9 +534,12 @@ def test_a_batch_of_any_mix_stores_exactly_the_events_that_fit(client, store, ba
     aside = [entry["id"] for entry in body["set_aside"]]
     assert sorted(aside) == sorted(e["id"] for e in events if e["id"] not in fits)
     assert all(entry["message"].startswith("events[") for entry in body["set_aside"])
+    # Of the events that fit, the plan keeps each box's winning tick and every session edit.
+    fitting = [e for e in events if e["id"] in fits]
+    kept = [*merge.merge({}, fitting).values(), *(e for e in fitting if "session" in e)]
     stored = {e["id"] for e in repository.export_plan(store, device.plan_id)["events"]}
-    assert stored == fits
+    assert stored == {e["id"] for e in kept}
     # Sent again, nothing changes.
     again = device.sync(events).get_json()
     assert set(again["acknowledged"]) == fits
-    assert {e["id"] for e in repository.export_plan(store, device.plan_id)["events"]} == fits
+    assert {e["id"] for e in repository.export_plan(store, device.plan_id)["events"]} == stored

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from pwa.merge import EventError
 from pwa.merge import arrived
+from pwa.merge import compact
 from pwa.merge import event_order
 from pwa.merge import merge
+from pwa.merge import merge_sessions
 from pwa.merge import validate_batch
 from pwa.merge import validate_event
 
@@ -377,3 +379,100 @@ def test_batch_refuses_one_id_with_two_contents():
 def test_batch_drops_exact_repeats():
     batch = [event(), event(id="other-001"), event()]
     assert validate_batch(batch) == [event(), event(id="other-001")]
+
+
+# Compaction: the server keeps only each box's winning tick (and every session edit)
+
+
+def session_events(ids: list[str]) -> st.SearchStrategy[dict]:
+    return st.fixed_dictionaries(
+        {
+            "id": st.sampled_from(ids),
+            "device": st.sampled_from(DEVICES),
+            "counter": st.integers(0, 3),
+            "ts": st.integers(0, 4),
+            "session": st.sampled_from(["s1", "s2"]),
+            "day": st.sampled_from(DAYS),
+            "time": st.sampled_from([None, "09:30"]),
+            "status": st.sampled_from(["done", "planned", "cancelled"]),
+        }
+    )
+
+
+MIXED_EVENTS = st.lists(
+    st.one_of(
+        events([f"tick-{n:03d}" for n in range(200)]),
+        session_events([f"session-{n:03d}" for n in range(200)]),
+    ),
+    max_size=40,
+    unique_by=lambda e: e["id"],
+)
+
+
+def serve(batches: list[list[dict]]) -> list[list[dict]]:
+    """What a server that compacts holds after each batch (each event numbered as stored)."""
+    kept: list[dict] = []
+    seq, held = 0, []
+    for batch in batches:
+        known = {e["id"] for e in kept}
+        fresh, superseded = compact(kept, [e for e in batch if e["id"] not in known])
+        gone = {id(e) for e in superseded}
+        numbered = [{**e, "seq": seq + n} for n, e in enumerate(fresh, 1)]
+        seq += len(fresh)
+        kept = [e for e in kept if id(e) not in gone] + numbered
+        held.append(kept)
+    return held
+
+
+def without_seq(evts):
+    return [{k: v for k, v in e.items() if k != "seq"} for e in evts]
+
+
+@properties
+@given(MIXED_EVENTS, st.data())
+def test_compacting_keeps_the_merge_of_everything_sent(evts, data):
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(evts), 1))), label="cuts"))
+    batches = [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
+    kept = without_seq(serve(batches)[-1]) if batches else []
+    assert merge({}, kept) == merge({}, evts)
+    assert merge_sessions({}, kept) == merge_sessions({}, evts)
+    ticks = [e for e in evts if "item" in e]
+    assert len([e for e in kept if "item" in e]) == len({(e["day"], e["item"]) for e in ticks})
+    # Every session edit stays: their count is the calendar's SEQUENCE.
+    assert sorted(e["id"] for e in kept if "session" in e) == sorted(
+        e["id"] for e in evts if "session" in e
+    )
+
+
+@properties
+@given(MIXED_EVENTS, st.data())
+def test_a_device_that_syncs_now_and_then_still_reaches_the_servers_state(evts, data):
+    """A phone takes in the events stored after its cursor whenever it syncs; compaction
+    may remove ticks it has not seen, but never the winner it needs."""
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(evts), 1))), label="cuts"))
+    batches = [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
+    held = serve(batches)
+    syncs_after = data.draw(st.sets(st.integers(0, max(len(held) - 1, 0))), label="syncs")
+    phone: list[dict] = []
+    cursor = 0
+    for index, kept in enumerate(held):
+        if index in syncs_after or index == len(held) - 1:
+            phone += [e for e in kept if e["seq"] > cursor]
+            cursor = max([cursor, *(e["seq"] for e in kept)])
+    assert merge({}, without_seq(phone)) == merge({}, evts)
+    assert merge_sessions({}, without_seq(phone)) == merge_sessions({}, evts)
+
+
+def test_compact_drops_a_late_loser_and_replaces_an_outranked_winner():
+    stored = event(id="stored-01", ts=2000)
+    late_loser = event(id="late-0001", ts=1000)
+    assert compact([stored], [late_loser]) == ([], [])
+    newer = event(id="newer-001", ts=3000, done=False)
+    other_box = event(id="other-001", ts=500, item="cleanse")
+    assert compact([stored], [newer, other_box]) == ([newer, other_box], [stored])
+
+
+def test_compact_also_drops_losers_already_stored():
+    # A file written before compaction holds every event ever sent.
+    old, new = event(id="old-00001", ts=1000), event(id="new-00001", ts=2000)
+    assert compact([old, new], []) == ([], [old])

@@ -59,7 +59,9 @@ def tick(n: int, device: str = PHONE, **fields) -> dict:
         "counter": n,
         "ts": NOW - 1000 + n,  # made just before it reaches the server at NOW
         "day": "2026-01-01",
-        "item": "spf",
+        # A box of its own: the plan keeps only each box's winner (merge.compact), and most
+        # tests here count what was stored.  Tests of one box name the item.
+        "item": f"{device}-{n}",
         "done": n % 2 == 0,
     }
     return {**event, **fields}
@@ -325,8 +327,8 @@ def test_ticks_from_a_fast_clock_are_pulled_back_to_when_they_arrived(store, pla
 
 def test_tick_state_keeps_the_last_writer(store, plan_id):
     repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    ticked = tick(1, done=True, ts=NOW + 1000)
-    unticked = tick(2, TABLET, done=False, ts=NOW + 2000)
+    ticked = tick(1, done=True, ts=NOW + 1000, item="spf")
+    unticked = tick(2, TABLET, done=False, ts=NOW + 2000, item="spf")
     other_item = tick(3, item="cleanse", done=True)
     repository.apply_events(store, plan_id, TABLET, [unticked], NOW + 3000)
     repository.apply_events(store, plan_id, PHONE, [ticked, other_item], NOW + 3000)
@@ -537,7 +539,7 @@ sys.stdin.readline()
 cursors = []
 for n in range(count):
     event = {"id": f"{device}-{n:05d}", "device": device, "counter": n,
-             "ts": int(time.time() * 1000) - 1, "day": "2026-01-01", "item": f"item{n % 7}",
+             "ts": int(time.time() * 1000) - 1, "day": "2026-01-01", "item": f"{device}-{n}",
              "done": n % 2 == 0}
     now = int(time.time() * 1000)
     cursors.append(repository.apply_events(store, plan_id, device, [event], now))

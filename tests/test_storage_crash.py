@@ -24,8 +24,9 @@ from pwa.db import Store
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_ID = "plan-crash-0123456789"
 DEVICE = "crash-writer"
-# About a realistic busy plan (90 days x 8 items x 3 taps), so each write is a
-# few hundred KB and a kill often lands inside it.
+# About a busy plan's 2,000 boxes (each event here has a box of its own, so the plan's
+# compaction keeps every one), so each write is a few hundred KB and a kill often lands
+# inside it.
 PREFILL = 2000
 
 WRITER = """
@@ -38,7 +39,7 @@ store = Store(folder)
 for n in range(10**9):
     now = int(time.time() * 1000)
     event = {"id": f"r{run:05d}-{n:07d}", "device": device, "counter": run * 10**7 + n,
-             "ts": now, "day": f"2026-01-{n % 28 + 1:02d}", "item": f"item{n % 8}",
+             "ts": now, "day": f"2026-01-{n % 28 + 1:02d}", "item": f"r{run}-{n}",
              "done": random.random() < 0.5}
     repository.apply_events(store, plan_id, device, [event], now)
     print(event["id"], flush=True)
@@ -58,7 +59,7 @@ def prefill(store: Store) -> None:
                 "counter": n,
                 "ts": n,
                 "day": f"2026-01-{n % 28 + 1:02d}",
-                "item": f"item{n % 8}",
+                "item": f"prefill-{n}",
                 "done": n % 3 == 0,
             }
             for n in range(start, start + 500)

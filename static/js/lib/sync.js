@@ -73,7 +73,8 @@ export async function syncOnce() {
     const answer = await syncPlan(plan.planId, auth, events, (await getMeta('cursor')) || 0);
     const clock = learnClock(answer.server_time, sent, Date.now());
     changed += await applySync(answer.acknowledged, answer.events, answer.cursor, answer.set_aside || [], clock);
-    if (events.length < BATCH) return {state: 'synced', changed};
+    // `more`: the server cut its answer short (a new device on a long plan); ask on from the cursor.
+    if (events.length < BATCH && !answer.more) return {state: 'synced', changed};
   }
 }
 
