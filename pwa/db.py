@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from collections.abc import MutableMapping
 from contextlib import AbstractContextManager
 from contextlib import contextmanager
 from contextlib import suppress
@@ -46,7 +47,7 @@ LOCK_TIMEOUT_S = 10.0
 LOCK_POLL_S = 0.002
 TEMP_PREFIX = ".tmp-"
 
-Data = dict[str, dict[str, Any]]
+Data = MutableMapping[str, dict[str, Any]]
 
 
 class PlanNotFound(LookupError):
@@ -64,13 +65,88 @@ def check_plan_id(plan_id: Any) -> str:
     return plan_id
 
 
+class Tables(MutableMapping):
+    """A file's tables ({table: {document id: document}}), each parsed when first asked for.
+
+    The file holds one line per table, `{"<table>":{...}}`, so a reader that needs
+    only a plan's devices never parses its events: a stranger's request costs the
+    same small read whether or not the plan is big.  A file with one line (written
+    before tables had lines of their own) is parsed whole.  A table that is read but
+    not replaced is written back as the very text it was read from.
+    """
+
+    def __init__(self, text: str = "") -> None:
+        # Both keyed by table name, in the file's order: `_lines` holds the text of each
+        # table as read (until it is replaced), `_values` each table parsed or set.
+        self._lines: dict[str, str | None] = {}
+        self._values: dict[str, Any] = {}
+        lines = text.splitlines()
+        if len(lines) == 1:
+            self._values = json.loads(lines[0])
+            self._lines = dict.fromkeys(self._values)
+            return
+        for line in lines:
+            if line:
+                self._lines[_table_name(line)] = line
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            line = self._lines[name]  # KeyError for a table the file does not have
+            (self._values[name],) = json.loads(line).values()
+        return self._values[name]
+
+    def __setitem__(self, name: str, value: Any) -> None:
+        self._lines[name] = None
+        self._values[name] = value
+
+    def __delitem__(self, name: str) -> None:
+        del self._lines[name]
+        self._values.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def dumps(self) -> str:
+        """The file's text: one line per table."""
+        return "".join(
+            (line or _table_line(name, self[name])) + "\n" for name, line in self._lines.items()
+        )
+
+
+def _table_line(name: str, table: Any) -> str:
+    # allow_nan=False: NaN and Infinity are not JSON; other readers would refuse the file.
+    return json.dumps({name: table}, allow_nan=False, separators=(",", ":"))
+
+
+def _table_name(line: str) -> str:
+    # Every line was written by _table_line: {"<name>":...; names are plain ASCII.
+    if not line.startswith('{"'):
+        raise ValueError("not a table line")
+    return line[2 : line.index('"', 2)]
+
+
+def _as_text(data: Data) -> str:
+    if isinstance(data, Tables):
+        return data.dumps()
+    return "".join(_table_line(name, table) + "\n" for name, table in data.items())
+
+
+def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Every table of a store's file, parsed now (ValueError for a torn or foreign file)."""
+    tables = AtomicJSONStorage(path).read()
+    return {} if tables is None else {name: tables[name] for name in tables}
+
+
 class AtomicJSONStorage(Storage):
     """TinyDB storage that replaces its file whole, so a crash leaves the old or the new file."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self._path = Path(path)
 
-    def read(self) -> Data | None:
+    def read(self) -> Tables | None:
         # Open by path on every read: after a replace, an old handle would
         # still show the old file (TinyDB's JSONStorage keeps one open).
         try:
@@ -78,11 +154,10 @@ class AtomicJSONStorage(Storage):
                 text = handle.read()
         except FileNotFoundError:
             return None
-        return None if not text or text.isspace() else json.loads(text)
+        return None if not text or text.isspace() else Tables(text)
 
     def write(self, data: Data) -> None:
-        # allow_nan=False: NaN and Infinity are not JSON; other readers would refuse the file.
-        payload = json.dumps(data, allow_nan=False, separators=(",", ":")).encode("ascii")
+        payload = _as_text(data).encode("ascii")
         folder = self._path.parent
         # mkstemp: same folder (so the rename stays on one file system) and mode 0600.
         fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".json", dir=folder)
@@ -101,14 +176,14 @@ class AtomicJSONStorage(Storage):
 
 
 class _MemoryPlan(MemoryStorage):
-    """One plan held in memory as JSON text, so each reader gets its own copy."""
+    """One plan held in memory as the file's text, so each reader gets its own copy."""
 
-    def read(self) -> Data | None:
-        return None if self.memory is None else json.loads(self.memory)
+    def read(self) -> Tables | None:
+        return None if self.memory is None else Tables(self.memory)
 
     def write(self, data: Data) -> None:
         # Serialising also refuses what the JSON file would refuse.
-        self.memory = json.dumps(data, allow_nan=False, separators=(",", ":"))
+        self.memory = _as_text(data)
 
 
 class _Section(Storage):

@@ -20,7 +20,9 @@ import hmac
 import secrets
 import tempfile
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -412,15 +414,25 @@ def _page(newer: list[dict], seq: int, limit: int | None) -> Page:
     return Page([_public_event(e) for e in newer], seq, False)
 
 
-@dataclass(frozen=True)
 class PlanSnapshot:
-    """One consistent read of a plan file, for a request that needs several parts of it."""
+    """One consistent read of a plan file, for a request that needs several parts of it.
 
-    plan_id: str
-    plan: dict
-    seq: int
-    devices: dict[str, dict]
-    events: list[dict]
+    The events are parsed only when first asked for, so a request whose credential
+    fails never parses them (db.Tables): a stranger's request costs the same small
+    read whether the plan is new or a year old.
+    """
+
+    def __init__(self, plan_id: str, tables: Mapping[str, dict]) -> None:
+        self.plan_id = plan_id
+        self._tables = tables
+        meta = next(iter(tables.get(PLAN, {}).values()))
+        self.plan: dict = meta["plan"]
+        self.seq: int = meta["seq"]
+        self.devices = {device["device"]: device for device in tables.get(DEVICES, {}).values()}
+
+    @cached_property
+    def events(self) -> list[dict]:
+        return sorted(self._tables.get(EVENTS, {}).values(), key=lambda event: event["seq"])
 
     def device_is_valid(self, device_id: str, credential_hash: str) -> bool:
         return _credential_matches(self.devices.get(device_id), credential_hash)
@@ -443,20 +455,18 @@ class PlanSnapshot:
 
 
 def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
-    """The plan, its devices and events as one read; None for an unknown or malformed id."""
+    """The plan, its devices and (when asked for) its events, from one read of its file;
+    None for an unknown or malformed id."""
     if not _well_formed(plan_id):
         return None
     with store.reading(plan_id) as tdb:
-        # Every table is needed whole, so the file is taken as TinyDB lays it out
-        # ({table: {document id: document}}): building a Document for each event
-        # would cost a sync more than reading the file does.
+        # The tables as the file lays them out ({table: {document id: document}}):
+        # building a TinyDB Document for each event would cost a sync more than
+        # reading the file does.
         tables = tdb.storage.read() or {}
-    meta = next(iter(tables.get(PLAN, {}).values()), None)
-    if meta is None:
+    if not tables.get(PLAN):
         return None
-    devices = {device["device"]: device for device in tables.get(DEVICES, {}).values()}
-    events = sorted(tables.get(EVENTS, {}).values(), key=lambda event: event["seq"])
-    return PlanSnapshot(plan_id, meta["plan"], meta["seq"], devices, events)
+    return PlanSnapshot(plan_id, tables)
 
 
 def changes_since(store: Store, plan_id: str, cursor: int) -> tuple[list[dict], int]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import functools
 import html
-import json
 import re
 import secrets
 import subprocess
@@ -33,6 +32,7 @@ from support import clean_environment
 from pwa import accounts
 from pwa import create_app
 from pwa import repository
+from pwa.db import load_file
 
 EMAIL = "dr.ana@harbour-skin.co.uk"
 PASSWORD = "a long practitioner passphrase"
@@ -228,7 +228,7 @@ def stored_practitioners(data_dir) -> list[dict]:
     path = clinic_file(data_dir)
     if not path.exists():
         return []
-    return list(json.loads(path.read_text()).get(repository.PRACTITIONERS, {}).values())
+    return list(load_file(path).get(repository.PRACTITIONERS, {}).values())
 
 
 def test_cli_creates_an_account_that_can_log_in(data_dir):

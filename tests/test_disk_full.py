@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import subprocess
 
 import pytest
@@ -19,6 +18,7 @@ from test_api import today
 from pwa import create_app
 from pwa import db
 from pwa import repository
+from pwa.db import load_file
 
 
 @contextlib.contextmanager
@@ -85,7 +85,7 @@ def test_a_full_disk_refuses_clearly_keeps_every_file_and_recovers(disk):
     assert "safe on your phone" in answer.get_json()["message"]
     # Nothing half-written: the plan file still parses and holds exactly what was acknowledged.
     path = store.folder / f"{phone.plan_id}.json"
-    json.loads(path.read_text())
+    load_file(path)
     assert [e["id"] for e in repository.export_plan(store, phone.plan_id)["events"]] == [
         first["id"]
     ]

@@ -207,7 +207,7 @@ def test_a_page_with_new_events_answers_from_the_cursor_in_pages_too(client, lon
     assert len(answer["events"]) == repository.PAGE_SIZE and answer["more"] is True
     rest = tablet.sync([], cursor=answer["cursor"]).get_json()
     assert rest["more"] is False
-    assert mine in rest["events"], "this device's own event comes back on the last page"
+    assert mine["id"] in [e["id"] for e in rest["events"]], "its own event is on the last page"
 
 
 def test_a_late_edit_that_loses_is_acknowledged_and_not_stored(app, client, phone_and_box):
@@ -241,3 +241,28 @@ def test_devices_ever_linked_to_a_plan_are_bounded(app, client, phone_and_box):
     assert last.joined.status_code == 409
     assert last.joined.get_json()["error"] == "too_many"
     assert len(repository.list_devices(store, phone.plan_id)) == repository.MAX_DEVICES_EVER
+
+
+def test_a_strangers_request_never_parses_the_plans_events(app, client, phone_and_box):
+    """The credential is checked on the devices alone: with the events' line of the file
+    made unreadable, a wrong credential still gets the stranger's 404, a stranger's
+    registration of the same id its 409, and the owner's device list still loads."""
+    phone, _ = phone_and_box
+    path = app.extensions["store"].folder / f"{phone.plan_id}.json"
+    lines = path.read_text().splitlines()
+    (events_line,) = [n for n, line in enumerate(lines) if line.startswith('{"events":')]
+    lines[events_line] = '{"events": not JSON at all'
+    path.write_text("\n".join(lines) + "\n")
+
+    stranger = {"Authorization": f"Bearer {phone.id}.{'x' * 32}"}
+    for method, url in [
+        ("POST", f"/api/plans/{phone.plan_id}/sync"),
+        ("GET", f"/api/plans/{phone.plan_id}/export"),
+        ("POST", f"/api/plans/{phone.plan_id}/join-tokens"),
+    ]:
+        answer = client.open(url, method=method, headers=stranger, json={"events": [], "cursor": 0})
+        assert answer.status_code == 404, (method, url, answer.get_json())
+    other = Device(client, plan_id=phone.plan_id)
+    assert other.register().status_code == 409
+    listed = client.get(f"/api/plans/{phone.plan_id}/devices", headers=phone.auth)
+    assert listed.status_code == 200 and len(listed.get_json()["devices"]) == 1

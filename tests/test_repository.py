@@ -19,6 +19,7 @@ from pwa import reminders
 from pwa import repository
 from pwa.db import AtomicJSONStorage
 from pwa.db import Store
+from pwa.db import load_file
 from pwa.merge import EventError
 from pwa.repository import DeviceExists
 from pwa.repository import PlanExists
@@ -505,6 +506,32 @@ def test_atomic_storage_replaces_the_file_whole_and_privately(tmp_path):
     assert os.listdir(tmp_path) == ["plan.json"]
 
 
+def test_each_table_has_a_line_and_is_parsed_only_when_asked_for(tmp_path):
+    path = tmp_path / "plan.json"
+    storage = AtomicJSONStorage(path)
+    storage.write({"plan": {"1": {"seq": 1}}, "events": {"1": {"done": True}}})
+    assert path.read_text() == '{"plan":{"1":{"seq":1}}}\n{"events":{"1":{"done":true}}}\n'
+    # A table read and left alone is written back as the text it was read from.
+    path.write_text('{"plan":{"1":{"seq":1}}}\n{"events":  {"1": {"done": true}}}\n')
+    tables = storage.read()
+    assert tables["plan"] == {"1": {"seq": 1}}
+    tables["plan"] = {"1": {"seq": 2}}
+    storage.write(tables)
+    assert path.read_text() == '{"plan":{"1":{"seq":2}}}\n{"events":  {"1": {"done": true}}}\n'
+    assert load_file(path) == {"plan": {"1": {"seq": 2}}, "events": {"1": {"done": True}}}
+
+
+def test_a_file_from_before_table_lines_is_read_whole_and_written_in_lines(tmp_path):
+    store = Store(tmp_path)
+    old = {"plan": {"1": {"plan": {}, "seq": 0, "created_ms": NOW}}, "devices": {}}
+    (tmp_path / f"{PLAN_ID}.json").write_text(json.dumps(old))
+    assert repository.get_plan(store, PLAN_ID) == {}
+    repository.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
+    lines = (tmp_path / f"{PLAN_ID}.json").read_text().splitlines()
+    assert [line.split('"')[1] for line in lines] == ["plan", "devices"]
+    assert [d["device"] for d in repository.list_devices(store, PLAN_ID)] == [TABLET]
+
+
 def test_stale_temp_files_are_swept(tmp_path):
     store = Store(tmp_path)
     repository.create_plan(store, PLAN_ID, {}, PHONE, PHONE_HASH, NOW)
@@ -576,8 +603,7 @@ def run_workers(folder: Path, jobs: list[tuple[str, str]], count: int) -> list[l
 
 
 def check_plan_file(store: Store, plan_id: str, expected: int) -> None:
-    with open(store.folder / f"{plan_id}.json", encoding="utf-8") as handle:
-        json.load(handle)
+    load_file(store.folder / f"{plan_id}.json")  # raises if a write tore the file
     events, cursor = repository.changes_since(store, plan_id, 0)
     assert cursor == len(events) == expected
     assert len({event["id"] for event in events}) == expected

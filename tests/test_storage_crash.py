@@ -9,7 +9,6 @@ process crashes only: the page cache survives, so power loss is not covered.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from pwa import repository
 from pwa.db import Store
+from pwa.db import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_ID = "plan-crash-0123456789"
@@ -100,8 +100,7 @@ def test_kill_9_never_corrupts_the_plan_or_loses_an_acknowledged_tick(tmp_path):
         acked, _ = run_and_kill(tmp_path, run, rng)
         acked_ever.update(acked)
         acked_total += len(acked)
-        with open(tmp_path / f"{PLAN_ID}.json", encoding="utf-8") as handle:
-            json.load(handle)  # raises if the kill left a torn file
+        load_file(tmp_path / f"{PLAN_ID}.json")  # raises if the kill left a torn file
         events, cursor = repository.changes_since(store, PLAN_ID, 0)
         stored = {event["id"] for event in events}
         assert acked_ever <= stored, f"seed {seed}, kill {run}: lost {acked_ever - stored}"
