@@ -47,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import errors
     from . import headers
     from . import learn
+    from . import rate_limits
     from . import sessions
     from . import settings
     from . import shell
@@ -70,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(console.bp, url_prefix="/console")
     app.register_blueprint(console_account.bp, url_prefix="/console")
     app.register_blueprint(shell.bp)
+    rate_limits.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     templating.init_app(app)

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+import limits
 from flask import Flask
 
 from . import ROOT
@@ -156,10 +157,27 @@ def _https_url(value: Any) -> str:
 
 def _storage_uri(value: Any) -> str:
     text = _text(300)(value)
-    if not re.fullmatch(r"(memory|redis|rediss|memcached|mongodb)(\+[a-z]+)?://\S*", text):
+    if text and not re.fullmatch(
+        r"(memory|redis|rediss|memcached|mongodb|sqlite)(\+[a-z]+)?://\S*", text
+    ):
         raise ValueError(
-            "must be a Flask-Limiter storage URI such as memory:// or redis://host:6379"
+            "must be empty (the default) or a storage URI of the limits library, e.g. redis://host:6379"
         )
+    return text
+
+
+def _redis_url(value: str) -> str:
+    if value and not re.fullmatch(r"rediss?://\S+", value):
+        raise ConfigError("REDIS_URL: must be a redis:// or rediss:// address")
+    return value
+
+
+def _rate(value: Any) -> str:
+    text = _text(80)(value)
+    try:
+        limits.parse_many(text)
+    except ValueError:
+        raise ValueError("must be a rate such as '10 per minute' or '30/hour'") from None
     return text
 
 
@@ -176,8 +194,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "CLINIC_PHONE": ("", _phone),
     # The protocol new plans start with (a file in pwa/protocols/ or DATA_DIR/protocols/).
     "PROTOCOL": ("microneedling-default", _text(64)),
-    # Reverse proxies in front of the app whose X-Forwarded-Proto/-Host to trust
-    # (so links the app makes, like device links, carry the public https address).
+    # How many reverse proxies stand in front of the app.  Their X-Forwarded-For,
+    # -Proto and -Host are believed only then: the client's address (what rate
+    # limits count by) and the public https address of the links the app makes.
     "TRUSTED_PROXIES": (0, _count(0, 5)),
     # Web Push: the VAPID contact (mailto: or https:) push services may write to
     # about this server's pushes.  Empty: notifications are off; the calendar
@@ -196,13 +215,22 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # Practitioner console sessions end after this long idle, and this long in all.
     "CONSOLE_IDLE_MINUTES": (30, _count(1, 24 * 60)),
     "CONSOLE_MAX_HOURS": (12, _count(1, 7 * 24)),
-    # An account locks for LOGIN_LOCK_MINUTES after this many wrong passwords in a row.
+    # Wrong passwords or codes for one e-mail address from one client address that
+    # cost nothing; each one after that doubles the wait before the next try (2 s,
+    # 4 s, 8 s …) up to LOGIN_LOCK_MINUTES.  Counted for any e-mail, known or not.
     "LOGIN_MAX_FAILURES": (5, _count(1, 100)),
     "LOGIN_LOCK_MINUTES": (15, _count(1, 24 * 60)),
-    # Per-address login attempts (Flask-Limiter).  memory:// counts per worker
-    # process; give a shared backend (redis://…) to count across workers.
-    "RATELIMIT_STORAGE_URI": ("memory://", _storage_uri),
-    "LOGIN_RATE_LIMIT": ("10 per minute", _text(60)),
+    # Where rate-limit counters live.  Empty: REDIS_URL when it is set, else a file
+    # in the data folder that every worker shares (pwa/counters.py).
+    "RATELIMIT_STORAGE_URI": ("", _storage_uri),
+    # Per client address, counted across all workers: "10 per minute", "30/hour", or
+    # several joined by ";".
+    "LOGIN_RATE_LIMIT": ("10 per minute", _rate),
+    "PLAN_RATE_LIMIT": ("30 per hour", _rate),
+    "JOIN_RATE_LIMIT": ("30 per hour", _rate),
+    "INVITATION_RATE_LIMIT": ("60 per hour", _rate),
+    # Generous: a clinic's Wi-Fi puts many phones behind one address.
+    "SYNC_RATE_LIMIT": ("600 per minute", _rate),
     # `flask --app pwa plans purge` deletes plans with no activity for this many
     # days (0: never), for clinics whose data policy requires it.
     "RETENTION_DAYS": (0, _count(0, 36500)),
@@ -234,6 +262,8 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     values: dict[str, Any] = {name: default for name, (default, _) in SETTINGS.items()}
     values.update(_from_file(folder / CONFIG_FILE))
     values.update(_from_environment())
+    # Like DATABASE_URL, a deployment's address rather than an app setting: no PWA_ prefix.
+    values["REDIS_URL"] = _redis_url(os.environ.get("REDIS_URL", "").strip())
     if values["CONTENT_REVIEWER"] and values["CONTENT_REVIEWED_ON"] is None:
         raise ConfigError("CONTENT_REVIEWED_ON: required when CONTENT_REVIEWER is set")
     app.config.update(values)

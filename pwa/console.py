@@ -26,15 +26,14 @@ from . import adherence
 from . import devices
 from . import merge
 from . import plans
+from . import rate_limits
 from . import readiness
 from . import repository
 from . import series
-from .console_auth import LOCKED
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
 from .console_auth import current_practitioner
-from .console_auth import limiter
 from .console_auth import log_in
 from .console_auth import log_out
 from .console_auth import login_required
@@ -58,7 +57,6 @@ bp.after_request(no_store)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     if request.method == "GET":
         if current_practitioner() is not None:
@@ -71,12 +69,11 @@ def login():
         return redirect(url_for("console.login_code"))
     if problem:
         page = render_template("console/login.html", error=problem, next=request.form.get("next"))
-        return page, 401
+        return page, 401 if problem == WRONG_LOGIN else 429
     return redirect(safe_next(request.form.get("next")))
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login_code():
     """The second step: a code from the practitioner's authenticator app."""
     pending = session.get("pending_login")
@@ -86,23 +83,22 @@ def login_code():
     if request.method == "GET":
         return render_template("console/login_code.html")
     check_csrf()
-    clinic, config = clinic_store(), current_app.config
+    clinic, throttle = clinic_store(), rate_limits.login_throttle()
     account = repository.get_practitioner(clinic, pending["id"])
     if account is None or not account.get("totp_secret"):
         session.pop("pending_login", None)
         return redirect(url_for("console.login"))
-    if account["locked_until_ms"] > now_ms():
-        return render_template("console/login_code.html", error=LOCKED), 401
+    wait = throttle.wait_s(account["email"])
+    if wait:
+        error = rate_limits.wait_message(wait)
+        return render_template("console/login_code.html", error=error), 429
     step = accounts.verify_totp(
         account["totp_secret"], request.form.get("code", ""), account.get("totp_last_step")
     )
     if step is None or not repository.use_totp_step(clinic, account["id"], step):
-        lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
-        repository.login_failed(
-            clinic, account["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
-        )
+        throttle.failed(account["email"])
         return render_template("console/login_code.html", error="Wrong or used code."), 401
-    repository.login_succeeded(clinic, account["id"])
+    throttle.succeeded(account["email"])
     following = session.get("pending_next", "")
     log_in(account)
     return redirect(safe_next(following))
@@ -286,25 +282,21 @@ def _client_row(found: dict) -> dict | None:
 
 
 def _try_login(email: str, password: str) -> str | None:
-    """Sign in, or the message to show.  Unknown e-mail and wrong password read the same."""
-    config, clinic = current_app.config, clinic_store()
+    """Sign in, or the message to show.  Unknown e-mail and wrong password read the same,
+    and so does the wait after wrong tries (rate_limits.LoginThrottle counts any e-mail)."""
+    clinic, throttle = clinic_store(), rate_limits.login_throttle()
+    wait = throttle.wait_s(email)
+    if wait:
+        return rate_limits.wait_message(wait)
     try:
         account = repository.find_practitioner(clinic, accounts.check_email(email))
     except accounts.AccountError:
         account = None
-    # Always verified, locked or not, so timing says nothing about the account.
+    # Always verified, so timing says nothing about the account.
     right = accounts.verify_password(account["password_hash"] if account else None, password)
-    if account and account["locked_until_ms"] > now_ms():
-        # A known trade-off: saying "locked" tells whoever caused it that the address exists.
-        minutes = -(-(account["locked_until_ms"] - now_ms()) // 60000)
-        return f"Too many wrong passwords: this account is locked for {minutes} more minutes."
     # A disabled account reads like a wrong password: nothing says it exists.
     if not right or account.get("disabled"):
-        if account and not right:
-            lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
-            repository.login_failed(
-                clinic, account["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
-            )
+        throttle.failed(email)
         return WRONG_LOGIN
     if accounts.needs_rehash(account["password_hash"]):
         repository.set_password_hash(clinic, account["id"], accounts.hash_password(password))
@@ -313,7 +305,7 @@ def _try_login(email: str, password: str) -> str | None:
         session.clear()
         session["pending_login"] = {"id": account["id"], "at": now_ms()}
         return SECOND_STEP
-    repository.login_succeeded(clinic, account["id"])
+    throttle.succeeded(email)
     log_in(account)
     return None
 

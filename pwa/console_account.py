@@ -2,7 +2,8 @@
 
 What changes how one signs in asks for proof again, since a browser left signed in is not
 enough: the current password to change it (then every other session ends); the password and
-a fresh code to turn two-step sign-in off, a wrong one counting towards the lockout.  The
+a fresh code to turn two-step sign-in off, a wrong one slowing the next try as a wrong login
+does (rate_limits.LoginThrottle).  The
 secret being set up is kept server-side until confirmed, never in the (signed, readable)
 session cookie.
 """
@@ -20,13 +21,12 @@ from flask import url_for
 
 from . import accounts
 from . import devices
+from . import rate_limits
 from . import repository
-from .console_auth import LOCKED
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
 from .console_auth import current_practitioner
-from .console_auth import limiter
 from .console_auth import login_required
 from .console_auth import no_store
 from .console_auth import now_ms
@@ -41,14 +41,17 @@ bp.after_request(no_store)
 
 @bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def password():
     if request.method == "GET":
         return render_template("console/password.html")
     check_csrf()
     account = current_practitioner()
-    form = request.form
+    form, throttle = request.form, rate_limits.login_throttle()
+    wait = throttle.wait_s(account["email"])
+    if wait:
+        return _refused(rate_limits.wait_message(wait))
     if not accounts.verify_password(account["password_hash"], form.get("current", "")):
+        throttle.failed(account["email"])
         return _refused("Your current password is wrong. Nothing was changed.")
     if form.get("new", "") != form.get("again", ""):
         return _refused("The two new passwords do not match. Nothing was changed.")
@@ -107,16 +110,18 @@ def two_step_confirm():
 
 @bp.post("/two-step/disable")
 @login_required
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def two_step_disable():
     """Turning the factor off needs the password and a fresh code, as a login does; a wrong
-    one counts towards the lockout like a wrong login."""
+    one slows the next try like a wrong login."""
     check_csrf()
     practitioner, clinic, config = current_practitioner(), clinic_store(), current_app.config
     if config["REQUIRE_TOTP"] or not practitioner.get("totp_secret"):
         abort(400, "Two-step sign-in is required by the clinic.")
-    if practitioner["locked_until_ms"] > now_ms():
-        return render_template("console/two_step.html", setup=None, error=LOCKED), 401
+    throttle = rate_limits.login_throttle()
+    wait = throttle.wait_s(practitioner["email"])
+    if wait:
+        error = rate_limits.wait_message(wait)
+        return render_template("console/two_step.html", setup=None, error=error), 429
     right_password = accounts.verify_password(
         practitioner["password_hash"], request.form.get("password", "")
     )
@@ -130,10 +135,7 @@ def two_step_disable():
         or step is None
         or not repository.use_totp_step(clinic, practitioner["id"], step)
     ):
-        lock_ms = config["LOGIN_LOCK_MINUTES"] * 60 * 1000
-        repository.login_failed(
-            clinic, practitioner["id"], now_ms(), config["LOGIN_MAX_FAILURES"], lock_ms
-        )
+        throttle.failed(practitioner["email"])
         error = "Wrong password, or a wrong or used code. Nothing was changed."
         return render_template("console/two_step.html", setup=None, error=error), 400
     repository.set_totp(clinic, practitioner["id"], None)

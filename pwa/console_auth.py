@@ -4,9 +4,7 @@ The browser holds only a random session id in Flask's signed cookie
 (HttpOnly, SameSite=Lax, Secure over HTTPS); the clinic store keeps the
 session record, so logging out really ends it, and idle and absolute
 timeouts are checked on every request.  Every console form carries a CSRF
-token checked on POST.  Failed logins are counted per account in the clinic
-store (so a lockout holds across gunicorn workers) and per address by
-Flask-Limiter (per worker with memory://; see RATELIMIT_STORAGE_URI).
+token checked on POST.  How often one may try to sign in is rate_limits.py's.
 """
 
 from __future__ import annotations
@@ -25,17 +23,13 @@ from flask import request
 from flask import session
 from flask import url_for
 from flask.sessions import SecureCookieSessionInterface
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
 from . import accounts
 from . import repository
 from .db import Store
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # A console request refreshes its session's "last seen" at most this often.
 TOUCH_EVERY_MS = 60 * 1000
-LOCKED = "Too many wrong attempts: this account is locked for a while. Try again later."
 
 
 class _SecureWhenHttps(SecureCookieSessionInterface):
@@ -52,15 +46,7 @@ def init_app(app: Flask) -> None:
         SESSION_COOKIE_NAME="console",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        RATELIMIT_HEADERS_ENABLED=True,
     )
-    limiter.init_app(app)
-    # The only limits are on the login views, and their @limiter.limit wrappers
-    # check them when those views run.  The app-wide before_request hook
-    # Flask-Limiter adds would only find no limit on every other request, at about
-    # 0.07 ms each: an eighth of a sync (bench/server_load.py).  test_console_security
-    # checks the login limit still answers 429.
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
 
 
 def clinic_store() -> Store:

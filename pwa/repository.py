@@ -49,8 +49,6 @@ __all__ = [
     "get_practitioner",
     "last_activity_ms",
     "invitation_plan",
-    "login_failed",
-    "login_succeeded",
     "redeem_invitation",
     "remove_client",
     "set_password_hash",
@@ -685,8 +683,6 @@ def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int)
                 "email": email,
                 "password_hash": password_hash,
                 "totp_secret": None,
-                "failed_logins": 0,
-                "locked_until_ms": 0,
                 "disabled": False,
                 "created_ms": now_ms,
             }
@@ -704,30 +700,6 @@ def get_practitioner(clinic: Store, practitioner_id: str) -> dict | None:
     with clinic.reading(CLINIC) as tdb:
         found = tdb.table(PRACTITIONERS).get(where("id") == practitioner_id)
     return dict(found) if found else None
-
-
-def login_failed(
-    clinic: Store, practitioner_id: str, now_ms: int, max_failures: int, lock_ms: int
-) -> int:
-    """Count a failed login; after `max_failures` in a row the account locks. Locked-until ms."""
-    with clinic.locked(CLINIC) as tdb:
-        table = tdb.table(PRACTITIONERS)
-        account = table.get(where("id") == practitioner_id)
-        failures = account["failed_logins"] + 1
-        locked = now_ms + lock_ms if failures >= max_failures else account["locked_until_ms"]
-        table.update(
-            {
-                "failed_logins": 0 if failures >= max_failures else failures,
-                "locked_until_ms": locked,
-            },
-            where("id") == practitioner_id,
-        )
-    return locked
-
-
-def login_succeeded(clinic: Store, practitioner_id: str) -> None:
-    with clinic.locked(CLINIC) as tdb:
-        tdb.table(PRACTITIONERS).update({"failed_logins": 0}, where("id") == practitioner_id)
 
 
 def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -> None:

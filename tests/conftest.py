@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support import GENEROUS_LIMITS
 
 from pwa import create_app
 
@@ -13,7 +14,7 @@ def isolated_environment(monkeypatch):
     import os
 
     for name in list(os.environ):
-        if name.startswith("PWA_") or name == "DATA_DIR":
+        if name.startswith("PWA_") or name in ("DATA_DIR", "REDIS_URL"):
             monkeypatch.delenv(name)
 
 
@@ -24,7 +25,7 @@ def data_dir(tmp_path):
 
 @pytest.fixture
 def app(data_dir):
-    return create_app({"TESTING": True, "DATA_DIR": data_dir})
+    return create_app({"TESTING": True, "DATA_DIR": data_dir, **GENEROUS_LIMITS})
 
 
 @pytest.fixture

@@ -21,9 +21,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# What tests that are not about rate limits allow a client: they send more from one address
+# than any phone or clinic would.  tests/test_rate_limits.py tests the real limits.
+GENEROUS_LIMITS = {
+    f"{kind}_RATE_LIMIT": "100000 per hour" for kind in ("PLAN", "JOIN", "INVITATION", "SYNC")
+}
+
+
+def generous_limits_environment() -> dict[str, str]:
+    """GENEROUS_LIMITS as a server's environment."""
+    return {f"PWA_{name}": rate for name, rate in GENEROUS_LIMITS.items()}
+
+
 def clean_environment(**extra: str) -> dict[str, str]:
-    """The current environment without any PWA_* or DATA_DIR setting, plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PWA_") and k != "DATA_DIR"}
+    """The current environment without any PWA_*, DATA_DIR or REDIS_URL setting, plus `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("PWA_") and k not in ("DATA_DIR", "REDIS_URL")
+    }
     env.update(extra)
     return env
 

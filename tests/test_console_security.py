@@ -18,8 +18,10 @@ import functools
 import html
 import re
 import secrets
+import sqlite3
 import subprocess
 import time
+from contextlib import closing
 from datetime import date
 from datetime import timedelta
 from urllib.parse import unquote
@@ -31,6 +33,7 @@ from support import clean_environment
 
 from pwa import accounts
 from pwa import create_app
+from pwa import rate_limits
 from pwa import repository
 from pwa.db import load_file
 
@@ -39,7 +42,6 @@ PASSWORD = "a long practitioner passphrase"
 OTHER_EMAIL = "dr.ben@harbour-skin.co.uk"
 OTHER_PASSWORD = "another long passphrase"
 WRONG_LOGIN = "Wrong e-mail or password."
-LOCKED = "Too many wrong passwords: this account is locked for"
 INVITATION_GONE = "This invitation has expired or was already used."
 NOT_FOUND = "No plan with this id for this device."
 MINUTE_MS = 60 * 1000
@@ -286,7 +288,10 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(app, client):
     assert wrong.data == unknown.data
     assert console_sessions(app) == []
     assert goes_to_login(client.get("/console/"))
-    assert practitioner(app)["failed_logins"] == 1
+    # Each counted alike (per e-mail, and per e-mail and address), under hashed keys.
+    assert sorted(login_failures(app).values()) == [1, 1, 1, 1]
+    counters = (app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE).read_bytes()
+    assert b"harbour-skin" not in counters
 
 
 def test_login_ignores_the_case_of_the_email_and_sets_a_strict_cookie(app, client):
@@ -351,38 +356,104 @@ def test_a_page_asked_for_before_login_is_the_one_shown_after(app, client):
     assert log_in(client, next_path=next_path).headers["Location"] == "/console/clients/new"
 
 
-# 3. Lockout, counted in the clinic store
+# 3. Wrong logins grow a wait, counted where every worker sees it
 
 
-def test_the_lockout_holds_across_workers_and_ends_when_its_time_is_up(data_dir):
+def login_failures(app) -> dict[str, int]:
+    """The live login-failure counters in the app's counters file (pwa/counters.py)."""
+    path = app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE
+    with closing(sqlite3.connect(path)) as counters:
+        rows = counters.execute(
+            "SELECT key, value FROM counters WHERE key LIKE 'login-failures/%' AND expires > ?",
+            (time.time(),),
+        ).fetchall()
+    return dict(rows)
+
+
+def end_the_wait(app) -> None:
+    """Move every login wait's end into the past in the counters file, as time would."""
+    path = app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE
+    with closing(sqlite3.connect(path)) as counters, counters:
+        counters.execute("UPDATE counters SET expires = 0 WHERE key LIKE 'login-wait/%'")
+
+
+def wait_in(answer) -> str:
+    """The wait a refused login names, with the number of seconds made a placeholder."""
+    found = re.search(r"Too many wrong tries for this e-mail\. Wait (\d+) seconds?", answer.text)
+    assert found, answer.text
+    return found.group(1)
+
+
+def test_wrong_logins_grow_a_wait_that_every_worker_sees_and_that_ends(data_dir):
     config = {"LOGIN_MAX_FAILURES": 3, "LOGIN_LOCK_MINUTES": 10}
     app = make_app(data_dir, **config)
     add_practitioner(app)
-    client = app.test_client()
-    before = now_ms()
     for _ in range(3):
-        answer = log_in(client, password="not the right passphrase")
+        answer = log_in(app.test_client(), password="not the right passphrase")
         assert answer.status_code == 401 and WRONG_LOGIN in answer.text
-    after = now_ms()
-
-    locked_until = practitioner(app)["locked_until_ms"]
-    assert before + 10 * MINUTE_MS <= locked_until <= after + 10 * MINUTE_MS
-    refused = log_in(client)
-    assert refused.status_code == 401
-    assert f"{LOCKED} 10 more minutes." in refused.text
+    # The third wrong password costs a wait of 2 s: even the right one is not tried.
+    refused = log_in(app.test_client())
+    assert refused.status_code == 429
+    assert wait_in(refused) in ("1", "2")
     assert console_sessions(app) == []
-
-    # Another gunicorn worker: its own app on the same data folder.
+    # Another gunicorn worker (its own app on the same data folder) sees the same wait.
     other_worker = make_app(data_dir, **config)
-    refused = log_in(other_worker.test_client())
-    assert refused.status_code == 401 and LOCKED in refused.text
-    assert console_sessions(app) == []
+    assert log_in(other_worker.test_client()).status_code == 429
 
-    # The lock's time is up (moved into the past in the file, as time would).
-    change_clinic_rows(app, repository.PRACTITIONERS, {"locked_until_ms": now_ms() - 1})
+    end_the_wait(app)
+    wrong = log_in(other_worker.test_client(), password="still not the right one")
+    assert wrong.status_code == 401
+    assert wait_in(log_in(app.test_client())) in ("3", "4"), "the fourth doubles it"
+    end_the_wait(app)
     answer = log_in(other_worker.test_client())
     assert answer.status_code == 302 and answer.headers["Location"] == "/console/"
-    assert practitioner(app)["failed_logins"] == 0
+    assert login_failures(app) == {}, "a good login forgets the count"
+
+
+def test_the_wait_reads_the_same_for_an_e_mail_with_no_account(data_dir):
+    app = make_app(data_dir, LOGIN_MAX_FAILURES=2)
+    add_practitioner(app)
+    pages = []
+    for email in (EMAIL, "nobody@harbour-skin.co.uk"):
+        for _ in range(2):
+            assert log_in(app.test_client(), email, "not the right one!").status_code == 401
+        refused = log_in(app.test_client(), email, PASSWORD)
+        assert refused.status_code == 429
+        page = re.sub(r"Wait \d+ seconds?", "Wait N seconds", refused.text)
+        pages.append(re.sub(r'name="csrf_token" value="[^"]*"', "", page))
+    assert pages[0] == pages[1]
+
+
+def test_the_wait_never_outgrows_its_longest(data_dir):
+    app = make_app(data_dir, LOGIN_MAX_FAILURES=1, LOGIN_LOCK_MINUTES=3)
+    add_practitioner(app)
+    for _ in range(12):
+        assert log_in(app.test_client(), password="not the right one!").status_code in (401, 429)
+        end_the_wait(app)
+    assert log_in(app.test_client(), password="not the right one!").status_code == 401
+    assert "Wait 3 minutes" in log_in(app.test_client()).text
+
+
+def test_wrong_tries_from_one_address_do_not_slow_the_owner_elsewhere(data_dir):
+    app = make_app(data_dir, LOGIN_MAX_FAILURES=2)
+    add_practitioner(app)
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    for _ in range(2):
+        assert log_in(attacker, password="not the right one!").status_code == 401
+    assert log_in(attacker).status_code == 429
+    assert log_in(app.test_client()).status_code == 302, "the owner, at the clinic's address"
+
+
+def test_wrong_tries_spread_over_many_addresses_slow_that_e_mail_everywhere(data_dir):
+    app = make_app(data_dir, LOGIN_MAX_FAILURES=100)
+    add_practitioner(app)
+    for n in range(rate_limits.FREE_FAILURES_PER_EMAIL):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
+        assert log_in(client, password="not the right one!").status_code == 401
+    assert log_in(app.test_client()).status_code == 429
+    assert log_in(app.test_client(), "nobody@harbour-skin.co.uk", PASSWORD).status_code == 401
 
 
 def test_a_good_login_resets_the_count_of_wrong_passwords(data_dir):
@@ -390,12 +461,11 @@ def test_a_good_login_resets_the_count_of_wrong_passwords(data_dir):
     add_practitioner(app)
     for _ in range(2):
         assert log_in(app.test_client(), password="not the right one!").status_code == 401
-    assert practitioner(app)["failed_logins"] == 2
+    assert sorted(login_failures(app).values()) == [2, 2]
     signed_in(app)
-    assert practitioner(app)["failed_logins"] == 0
+    assert login_failures(app) == {}
     for _ in range(2):
         assert log_in(app.test_client(), password="not the right one!").status_code == 401
-    assert practitioner(app)["locked_until_ms"] == 0
     signed_in(app)
 
 
@@ -414,7 +484,7 @@ def test_login_posts_are_limited_per_address_but_the_page_is_not(data_dir):
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) > 0
     assert console_sessions(app) == []
-    assert practitioner(app)["failed_logins"] == 3, "the refused attempt was not even tried"
+    assert sorted(login_failures(app).values()) == [3, 3], "the refused attempt was not tried"
     for _ in range(5):
         assert client.get("/console/login").status_code == 200
 
@@ -436,7 +506,7 @@ def test_a_login_without_its_csrf_token_is_refused(app, client, token):
     assert client.post("/console/login", data=form).status_code == 400
     assert client.post("/console/login", data={**form, "password": PASSWORD}).status_code == 400
     assert console_sessions(app) == []
-    assert practitioner(app)["failed_logins"] == 0
+    assert login_failures(app) == {}
     assert goes_to_login(client.get("/console/"))
 
 

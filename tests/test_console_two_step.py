@@ -82,7 +82,7 @@ def test_login_needs_a_fresh_code_after_the_password(app):
     assert answer.status_code == 302 and client.get("/console/").status_code == 200
 
 
-def test_wrong_codes_count_towards_the_lockout(app):
+def test_wrong_codes_make_the_next_try_wait(app):
     client = app.test_client()
     secret = set_up(client)
     password_step(client)
@@ -91,7 +91,8 @@ def test_wrong_codes_count_towards_the_lockout(app):
         client.post("/console/login/code", data={"csrf_token": token(page), "code": "000000"})
     good = pyotp.TOTP(secret).at(time.time() + 30)
     answer = client.post("/console/login/code", data={"csrf_token": token(page), "code": good})
-    assert answer.status_code == 401 and "locked" in answer.text
+    assert answer.status_code == 429 and "Too many wrong tries for this e-mail. Wait" in answer.text
+    assert client.get("/console/").status_code == 302, "not signed in"
 
 
 def test_the_code_page_without_a_password_step_goes_back_to_login(app):
@@ -151,10 +152,10 @@ def test_turning_it_off_needs_the_password_and_a_fresh_code_and_failures_count(o
         refused = client.post("/console/two-step/disable", data={"csrf_token": token(page), **form})
         assert refused.status_code in (400, 401)
         assert repository.find_practitioner(clinic, EMAIL)["totp_secret"] == secret
-    # Three failures: locked, even with everything right.
+    # Three failures: the next try waits, even with everything right.
     right = {"csrf_token": token(page), "password": PASSWORD, "code": following}
-    locked = client.post("/console/two-step/disable", data=right)
-    assert locked.status_code == 401 and "locked" in locked.text
+    waiting = client.post("/console/two-step/disable", data=right)
+    assert waiting.status_code == 429 and "Too many wrong tries for this e-mail" in waiting.text
     assert repository.find_practitioner(clinic, EMAIL)["totp_secret"] == secret
 
 

@@ -22,11 +22,13 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 from schemathesis.specs.openapi.definitions import OPENAPI_31
+from support import GENEROUS_LIMITS
 
 from pwa import accounts
 from pwa import api_schema
 from pwa import create_app
 from pwa import devices
+from pwa import rate_limits
 from pwa import repository
 from pwa.days import local_day
 
@@ -81,11 +83,12 @@ def shifted(value):
 
 
 def data_snapshot(data_dir: Path) -> dict[str, bytes]:
-    """Every file of the data folder (plans, clinic, keys, lock files) with its content."""
+    """Every file of the data folder (plans, clinic, keys, lock files) with its content,
+    but the rate-limit counters, which count every request, refused or not."""
     return {
         str(path.relative_to(data_dir)): path.read_bytes()
         for path in sorted(data_dir.rglob("*"))
-        if path.is_file()
+        if path.is_file() and not path.name.startswith(rate_limits.COUNTERS_FILE)
     }
 
 
@@ -106,7 +109,13 @@ class World:
     def __init__(self, data_dir: Path):
         self.data_dir = data_dir
         self.app = create_app(
-            {"TESTING": True, "DATA_DIR": data_dir, "PUSH_CONTACT": CONTACT, "SECRET_KEY": "x"}
+            {
+                "TESTING": True,
+                "DATA_DIR": data_dir,
+                "PUSH_CONTACT": CONTACT,
+                "SECRET_KEY": "x",
+                **GENEROUS_LIMITS,
+            }
         )
         self.client = self.app.test_client()
         registration = examples("/api/plans", "post")["plan"]

@@ -15,6 +15,7 @@ from datetime import timedelta
 import pytest
 from support import RunningServer
 from support import assert_nothing_lost
+from support import generous_limits_environment
 
 from pwa import repository
 from pwa.days import local_day
@@ -108,7 +109,9 @@ def _run(clients: list[Client]) -> tuple[list[int], list[dict]]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("concurrency")
-    running = RunningServer(folder / "data", folder / "server.log", WORKERS="4").start()
+    running = RunningServer(
+        folder / "data", folder / "server.log", WORKERS="4", **generous_limits_environment()
+    ).start()
     yield running
     running.stop()
 

@@ -20,6 +20,7 @@ from helpers import launch_profile
 from support import ROOT
 from support import RunningServer
 from support import clean_environment
+from support import generous_limits_environment
 
 NO_BROWSER = (
     f"BROWSER TESTS SKIPPED: no Chromium at {CHROMIUM}. "
@@ -50,7 +51,10 @@ def pytest_terminal_summary(terminalreporter, config):
 def live_server(tmp_path_factory):
     """The app as `make run` serves it (gunicorn, several workers), on a free port."""
     folder = tmp_path_factory.mktemp("live")
-    server = RunningServer(folder / "data", folder / "server.log", WORKERS="2").start()
+    # Shared by the whole browser suite: more plans from one address than a clinic makes.
+    server = RunningServer(
+        folder / "data", folder / "server.log", WORKERS="2", **generous_limits_environment()
+    ).start()
     yield server
     server.stop()
 
