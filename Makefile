@@ -119,10 +119,12 @@ bench-tools:
 		fi; \
 	fi
 
-# The long reliability runs: 1000 SIGKILLs of a writer, and >= 10,000 hostile payloads.
+# The long reliability runs: 1000 SIGKILLs of a writer, >= 10,000 hostile payloads, and
+# floods of plan creation, sync and login against `make run` (loopback only, bounded).
 soak: setup-test
 	SOAK_KILLS=1000 $(BIN)/pytest -q tests/test_storage_crash.py
 	SOAK=1 $(BIN)/pytest -q tests/test_hostile_input.py
+	SOAK=1 $(BIN)/pytest -q -s tests/test_abuse.py
 
 # Regenerate the Python lock files after changing dependencies in pyproject.toml.
 lock: setup-test

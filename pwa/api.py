@@ -18,14 +18,15 @@ from flask import Blueprint
 from flask import abort
 from flask import current_app
 from flask import request
-from flask import url_for
 
 from . import accounts
 from . import api_schema
 from . import devices
+from . import links
 from . import merge
 from . import plans
 from . import push
+from . import rate_limits
 from . import reminders
 from . import repository
 from .db import check_plan_id
@@ -63,6 +64,9 @@ def sync(plan_id: str):
     # One read of the plan file serves the credential check, the fit check and a poll's answer.
     snap = repository.snapshot(_store(), plan_id)
     device_id = _authorised(plan_id, snap)
+    # Counted once the credential is good (a stranger cannot use up a plan's budget) and
+    # before the plan's events are parsed, the costly part of a big plan.
+    rate_limits.check_plan_sync(plan_id)
     body = _json_body()  # the schema has checked cursor: a whole number from 0
     cursor = body["cursor"]
     raw_events = body.get("events")
@@ -98,7 +102,7 @@ def sync(plan_id: str):
 @bp.post("/plans/<plan_id>/join-tokens")
 def create_join_token(plan_id: str):
     _authorised(plan_id)
-    join_url = url_for("settings.join", _external=True)
+    join_url = links.external_url("settings.join")
     return devices.new_join_link(_store(), plan_id, join_url, _now_ms())
 
 
@@ -234,7 +238,7 @@ def new_calendar_link(plan_id: str):
     repository.set_calendar_link(
         _store(), plan_id, devices.digest(token), explicit, _now_ms(), made_by=device_id
     )
-    feed = url_for("sessions.feed", plan=plan_id, key=token, _external=True)
+    feed = links.external_url("sessions.feed", plan=plan_id, key=token)
     webcal = "webcal://" + feed.split("://", 1)[1]
     return {"feed_url": feed, "webcal_url": webcal, "explicit_titles": explicit}, 201
 

@@ -155,6 +155,13 @@ def _https_url(value: Any) -> str:
     return text
 
 
+def _public_url(value: Any) -> str:
+    text = _text(200)(value)
+    if text and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\"'<>#?]*)?", text):
+        raise ValueError("must be the app's address, such as https://aftercare.example.org")
+    return text
+
+
 def _storage_uri(value: Any) -> str:
     text = _text(300)(value)
     if text and not re.fullmatch(
@@ -198,6 +205,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # -Proto and -Host are believed only then: the client's address (what rate
     # limits count by) and the public https address of the links the app makes.
     "TRUSTED_PROXIES": (0, _count(0, 5)),
+    # The app's public address.  Links handed out (device links, invitations, calendar
+    # feeds) are made from it, never from a request's Host header (pwa/links.py).
+    "PUBLIC_URL": ("", _public_url),
     # Web Push: the VAPID contact (mailto: or https:) push services may write to
     # about this server's pushes.  Empty: notifications are off; the calendar
     # feed and the cards on Today still remind.
@@ -231,6 +241,8 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "INVITATION_RATE_LIMIT": ("60 per hour", _rate),
     # Generous: a clinic's Wi-Fi puts many phones behind one address.
     "SYNC_RATE_LIMIT": ("600 per minute", _rate),
+    # Per plan, from all its devices: an honest plan's few phones sync a few times a minute.
+    "PLAN_SYNC_RATE_LIMIT": ("120 per minute", _rate),
     # `flask --app pwa plans purge` deletes plans with no activity for this many
     # days (0: never), for clinics whose data policy requires it.
     "RETENTION_DAYS": (0, _count(0, 36500)),

@@ -24,6 +24,7 @@ from flask import url_for
 from . import accounts
 from . import adherence
 from . import devices
+from . import links
 from . import merge
 from . import plans
 from . import rate_limits
@@ -229,7 +230,7 @@ def _invitation_page(plan_id: str, nickname: str):
     expires = now_ms() + days * 24 * 60 * 60 * 1000
     repository.add_invitation(clinic_store(), accounts.digest(code), plan_id, expires)
     # The code travels in the fragment: never sent to a server, never in a log.
-    link = url_for("settings.invite", _external=True) + "#" + code
+    link = links.external_url("settings.invite") + "#" + code
     return render_template(
         "console/invitation.html",
         nickname=nickname,

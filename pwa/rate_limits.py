@@ -109,8 +109,9 @@ class Limiter:
 
         return checked
 
-    def check(self, rates: list[limits.RateLimitItem], name: str) -> None:
-        who = (f"{self.prefix}{name}", client_address())
+    def check(self, rates: list[limits.RateLimitItem], name: str, key: str = "") -> None:
+        """Count one request as `name` from this address (or for `key`); 429 past a rate."""
+        who = (f"{self.prefix}{name}", key or client_address())
         with self.unless_broken():
             over = [rate for rate in rates if not self._windows.hit(rate, *who)]
             if not over:
@@ -129,6 +130,13 @@ class Limiter:
             yield
         except self.storage.base_exceptions:
             current_app.logger.exception("Rate-limit counters unavailable; not limiting")
+
+
+def check_plan_sync(plan_id: str) -> None:
+    """Count a sync of `plan_id` from any address: with a valid credential, a caller on many
+    addresses could otherwise make the server read a big plan many times a second."""
+    limiter = current_app.extensions["rate_limiter"]
+    limiter.check(_rates(current_app.config["PLAN_SYNC_RATE_LIMIT"]), "api.sync.plan", plan_id)
 
 
 def client_address() -> str:

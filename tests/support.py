@@ -24,7 +24,8 @@ def free_port() -> int:
 # What tests that are not about rate limits allow a client: they send more from one address
 # than any phone or clinic would.  tests/test_rate_limits.py tests the real limits.
 GENEROUS_LIMITS = {
-    f"{kind}_RATE_LIMIT": "100000 per hour" for kind in ("PLAN", "JOIN", "INVITATION", "SYNC")
+    f"{kind}_RATE_LIMIT": "100000 per hour"
+    for kind in ("PLAN", "JOIN", "INVITATION", "SYNC", "PLAN_SYNC")
 }
 
 

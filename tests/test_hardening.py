@@ -4,12 +4,15 @@ data, a traceback for every unexpected error, and a private data folder."""
 from __future__ import annotations
 
 import logging
+import re
 import stat
 
 import pytest
 from test_api import Device
 
+from pwa import accounts
 from pwa import create_app
+from pwa import repository
 
 
 @pytest.fixture
@@ -65,3 +68,55 @@ def test_the_data_folder_is_made_private(tmp_path):
     folder = tmp_path / "new" / "data"
     create_app({"TESTING": True, "DATA_DIR": folder})
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+PUBLIC = "https://aftercare.example.org"
+
+
+@pytest.mark.parametrize("public_url", ["", PUBLIC])
+def test_links_handed_out_name_the_public_address_whatever_the_host_header(data_dir, public_url):
+    app = create_app({"DATA_DIR": data_dir, "PUBLIC_URL": public_url})
+    client = app.test_client()
+    phone = Device(client)
+    assert phone.register().status_code == 201
+    evil = {**phone.auth, "Host": "evil.example"}
+    base = f"/api/plans/{phone.plan_id}"
+    join_link = client.post(f"{base}/join-tokens", json={}, headers=evil).get_json()["link"]
+    feed = client.post(f"{base}/calendar-link", json={}, headers=evil).get_json()
+    console = app.test_client()
+    repository.add_practitioner(
+        app.extensions["clinic_store"], "dr@example.org", accounts.hash_password("x" * 16), 0
+    )
+    # The whole console visit reaches the server under the forged host.
+    evil_base = {"base_url": "http://evil.example"}
+    page = console.get("/console/login", **evil_base).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = {"csrf_token": token, "email": "dr@example.org", "password": "x" * 16}
+    assert console.post("/console/login", data=form, **evil_base).status_code == 302
+    new = console.get("/console/clients/new", **evil_base).text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', new).group(1)
+    created = console.post(
+        "/console/clients/new",
+        **evil_base,
+        data={
+            "csrf_token": token,
+            "nickname": "Ash",
+            "last_session": "2026-11-20",
+            "session_number": "1",
+            "planned_sessions": "3",
+            "skin_type": "I",
+            "pih_history": "no",
+        },
+    )
+    invitation = re.search(r"https?://[^\s\"<]+/settings/invite#", created.text).group(0)
+    made = [join_link, feed["feed_url"], feed["webcal_url"], invitation]
+    if public_url:
+        assert all(link.split("://")[1].startswith("aftercare.example.org/") for link in made)
+    else:  # without it, links follow the request: the documented trade-off
+        assert all(link.split("://")[1].startswith("evil.example/") for link in made)
+
+
+def test_a_public_url_that_is_not_an_address_stops_the_app(data_dir, monkeypatch):
+    monkeypatch.setenv("PWA_PUBLIC_URL", "aftercare.example.org")
+    with pytest.raises(ValueError, match="PWA_PUBLIC_URL: must be the app's address"):
+        create_app({"DATA_DIR": data_dir})

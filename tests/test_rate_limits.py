@@ -83,6 +83,26 @@ def test_each_limited_api_route_answers_429_in_json(data_dir, setting, send):
     assert answers[-1].get_json()["error"] == "too_many_requests"
 
 
+def test_a_plans_syncs_are_counted_over_all_addresses_and_strangers_use_none(data_dir):
+    app = make_app(data_dir, PLAN_SYNC_RATE_LIMIT="3 per minute")
+    phone = Device(app.test_client())
+    assert phone.register().status_code == 201
+    stranger = from_address(app, "203.0.113.9")
+    wrong = {"Authorization": f"Bearer {phone.id}.{'x' * 32}"}
+    for _ in range(5):
+        answer = stranger.post(
+            f"/api/plans/{phone.plan_id}/sync", json={"events": [], "cursor": 0}, headers=wrong
+        )
+        assert answer.status_code == 404
+    statuses = []
+    for n in range(4):
+        phone.client = from_address(app, f"198.51.100.{n}")  # a phone moving between networks
+        statuses.append(phone.sync([]).status_code)
+    assert statuses == [200, 200, 200, 429]
+    other = Device(app.test_client())
+    assert other.register().status_code == 201 and other.sync([]).status_code == 200
+
+
 def test_every_limited_view_exists(app):
     assert set(rate_limits.LIMITED) <= set(app.view_functions)
 
