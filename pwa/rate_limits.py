@@ -118,7 +118,7 @@ class Limiter:
                 return
             ends = max(self._windows.get_window_stats(rate, *who).reset_time for rate in over)
             raise TooManyRequests(
-                "Too many requests from your network. Try again in a little while.",
+                "Too many requests from your network just now. Please wait a little.",
                 retry_after=max(1, math.ceil(ends - time.time())),
             )
 

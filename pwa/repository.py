@@ -388,8 +388,8 @@ def _check_room_for_events(count: int) -> None:
     if count > MAX_EVENTS:
         raise TooMany(
             f"This plan holds {MAX_EVENTS:,} saved ticks and session changes, the most one "
-            "plan can keep, so new ones are not saved on the server. They stay on this phone. "
-            "Your clinic (or a new plan) can start afresh."
+            "plan can keep, so new ones are not saved on the server. Your clinic (or a new "
+            "plan) can start afresh."
         )
 
 

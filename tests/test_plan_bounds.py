@@ -162,7 +162,7 @@ def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client,
     assert refused.status_code == 409
     assert refused.get_json()["error"] == "too_many"
     assert "6,000" in refused.get_json()["message"]
-    assert "stay on this phone" in refused.get_json()["message"]
+    assert "can start afresh" in refused.get_json()["message"]
     assert repository.export_plan(store, long_ago.plan_id) == before, "a refusal changes nothing"
 
     # An edit of a box the plan holds replaces its event: the count stays at the cap.

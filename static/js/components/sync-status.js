@@ -25,6 +25,7 @@ function plainWords({event, message}) {
 function describeSync(status, waiting) {
   if (status.state === 'offline') return waiting ? 'Offline — will sync' : 'Saved on this phone';
   if (status.state === 'failed') return 'Sync failed — retrying';
+  if (status.state === 'refused') return `Not synced: ${status.message} Your ticks are safe on this phone.`;
   if (status.state === 'unlinked') {
     return 'Not syncing: this device was removed from the plan, or the plan was deleted. Your ticks are still on this phone.';
   }

@@ -120,7 +120,10 @@ export function startSync({onStatus, onRemoteChanges}) {
         onStatus({state: 'unlinked', message: error.message});
         return;
       }
-      onStatus({state: error.offline ? 'offline' : 'failed', message: error.message});
+      // 409: the plan is full; 429: too many requests from this network.  Said as the server
+      // puts it, and tried again later.
+      const refused = error.status === 409 || error.status === 429;
+      onStatus({state: error.offline ? 'offline' : refused ? 'refused' : 'failed', message: error.message});
       schedule(delay);
       delay = Math.min(delay * 2, LONGEST_RETRY_MS);
     } finally {

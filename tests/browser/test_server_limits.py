@@ -1,5 +1,6 @@
-"""A phone behind a long plan follows the server's paged sync answers to the end, in Chromium
-against `make run`: the last page's tick shows on Today."""
+"""The server's limits as a phone meets them, in Chromium against `make run`: a phone behind
+a long plan follows the paged sync answers to the end, and a refused sync says why in plain
+words while the tick waits on the phone."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from datetime import timedelta
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from support import RunningServer
 from test_at_home import REGISTERED
 from test_checklist import onboard
 from test_checklist import today_here
+from test_sync import OUTBOX_SIZE
 from test_sync import PLAN_ID
 
 from pwa import repository
@@ -58,3 +61,27 @@ def test_a_phone_reads_every_page_of_a_long_plan(live_server, profile):
     box = page.locator("[data-checklist=today] [data-item-id='hands-off']")
     expect(box).to_be_checked(timeout=20_000)
     assert page.evaluate(TICKS_HELD) == len(older) + 1
+
+
+def test_a_refused_sync_says_why_and_keeps_the_tick(tmp_path, profile):
+    server = RunningServer(
+        tmp_path / "data",
+        tmp_path / "server.log",
+        WORKERS="2",
+        PWA_PLAN_SYNC_RATE_LIMIT="2 per hour",
+    ).start()
+    try:
+        page = open_controlled(profile, server.url + "/")
+        onboard(page, today_here(2))
+        wait_for_async(page, REGISTERED)
+        status = page.locator("[data-sync-status]")
+        for item in ("hands-off", "moisturise", "mineral-spf"):
+            page.locator(f"[data-checklist=today] [data-item-id='{item}']").check()
+            page.evaluate(POKE_SYNC)
+        expect(status).to_contain_text("Not synced: Too many requests", timeout=20_000)
+        expect(status).to_contain_text("Your ticks are safe on this phone.")
+        assert page.evaluate(OUTBOX_SIZE) >= 1
+        status.scroll_into_view_if_needed()
+        page.screenshot(path=str(tmp_path / "refused.png"))
+    finally:
+        server.stop()
