@@ -31,6 +31,8 @@ MAX_PASSWORD_LENGTH = 256
 MIN_STRENGTH = 3
 # zxcvbn's time grows with length; what it says of the first 100 characters stands.
 STRENGTH_CHARACTERS = 100
+# What new_totp_secret makes: base32, 32 characters.
+TOTP_SECRET = re.compile(r"[A-Z2-7]{16,64}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})+")
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a wrong address takes as
@@ -120,7 +122,8 @@ def verify_totp(secret: str, code: str, last_step: int | None) -> int | None:
     is refused, so an overheard code cannot be replayed.
     """
     code = "".join((code or "").split())
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isdigit() and len(code) == 6) or not TOTP_SECRET.fullmatch(secret or ""):
+        # Not a secret this app made: one the key could not open (repository._opened).
         return None
     totp = pyotp.TOTP(secret)
     now_step = totp.timecode(datetime.now(UTC))

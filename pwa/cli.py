@@ -130,6 +130,20 @@ def _set_disabled(email: str, disabled: bool, done: str) -> None:
     click.echo(done.format(account["email"]))
 
 
+@practitioner.command("reset-two-step")
+@click.argument("email")
+def reset_two_step(email: str):
+    """Turn an account's two-step sign-in off (a lost phone, a replaced key)."""
+    account = _account(email)
+    clinic = _clinic()
+    repository.set_totp(clinic, account["id"], None)
+    repository.end_console_sessions(clinic, account["id"])
+    click.echo(
+        f"Two-step sign-in is off for {account['email']} and its sessions are ended; "
+        "it can set up a new authenticator app after logging in"
+    )
+
+
 @practitioner.command("end-sessions")
 @click.argument("email")
 def end_sessions(email: str):

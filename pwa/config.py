@@ -248,6 +248,9 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "RETENTION_DAYS": (0, _count(0, 36500)),
     # Every practitioner must use a second factor (an authenticator app's codes).
     "REQUIRE_TOTP": (False, _flag),
+    # The key that seals two-step secrets in the clinic file (pwa/sealed.py), when the
+    # PWA_TOTP_KEY variable does not give it: empty means DATA_DIR/totp.key.
+    "TOTP_KEY_FILE": ("", _text(300)),
     # Branding: an accent colour (#rrggbb) for light mode and, optionally, dark
     # mode, each refused unless it keeps WCAG AA contrast; a logo file (PNG,
     # WebP or SVG) in the data folder, shown in the header.

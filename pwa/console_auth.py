@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import time
 from functools import wraps
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import Flask
@@ -26,6 +27,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from . import accounts
 from . import repository
+from . import sealed
 from .db import Store
 
 # A console request refreshes its session's "last seen" at most this often.
@@ -40,7 +42,15 @@ class _SecureWhenHttps(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
-    app.extensions["clinic_store"] = Store(app.config["DATA_DIR"] / "clinic")
+    config = app.config
+    key_file = Path(config["TOTP_KEY_FILE"] or sealed.default_key_file(config["DATA_DIR"]))
+    if not key_file.is_absolute():
+        key_file = config["DATA_DIR"] / key_file
+    # Made (or read) by gunicorn's master first, like the secret key: never by each worker.
+    box = sealed.SecretBox(sealed.load_key(sealed.key_from_environment(), key_file))
+    clinic = Store(config["DATA_DIR"] / "clinic", sealer=box)
+    app.extensions["clinic_store"] = clinic
+    repository.seal_plain_secrets(clinic)
     app.session_interface = _SecureWhenHttps()
     app.config.update(
         SESSION_COOKIE_NAME="console",

@@ -231,10 +231,13 @@ class Store:
         *,
         memory: bool = False,
         lock_timeout_s: float = LOCK_TIMEOUT_S,
+        sealer: Any = None,
     ) -> None:
         if memory == (folder is not None):
             raise ValueError("give either a folder or memory=True")
         self.lock_timeout_s = lock_timeout_s
+        # What the repository seals fields of this store with (sealed.SecretBox), if any.
+        self.sealer = sealer
         self.folder = None if memory else Path(folder)
         self._memory: dict[str, _MemoryPlan] | None = {} if memory else None
         self._thread_locks: dict[str, threading.Lock] = {}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import hmac
+import logging
 import secrets
 import tempfile
 from collections.abc import Callable
@@ -34,6 +35,8 @@ from .db import PlanNotFound
 from .db import Store
 from .db import StoreBusy
 from .db import check_plan_id
+from .sealed import SealError
+from .sealed import SecretBox
 
 __all__ = [
     "AccountExists",
@@ -53,6 +56,7 @@ __all__ = [
     "remove_client",
     "set_password_hash",
     "set_totp",
+    "seal_plain_secrets",
     "use_totp_step",
     "start_console_session",
     "touch_console_session",
@@ -693,13 +697,13 @@ def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int)
 def find_practitioner(clinic: Store, email: str) -> dict | None:
     with clinic.reading(CLINIC) as tdb:
         found = tdb.table(PRACTITIONERS).get(where("email") == email)
-    return dict(found) if found else None
+    return _opened(clinic, found) if found else None
 
 
 def get_practitioner(clinic: Store, practitioner_id: str) -> dict | None:
     with clinic.reading(CLINIC) as tdb:
         found = tdb.table(PRACTITIONERS).get(where("id") == practitioner_id)
-    return dict(found) if found else None
+    return _opened(clinic, found) if found else None
 
 
 def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -> None:
@@ -744,12 +748,69 @@ def purge_console_sessions(clinic: Store, is_live: Callable[[dict], bool]) -> in
 
 
 def set_totp(clinic: Store, practitioner_id: str, secret: str | None) -> None:
-    """Turn the second factor on (a secret) or off (None); any set-up in progress ends."""
+    """Turn the second factor on (a secret, stored sealed) or off (None); any set-up in
+    progress ends."""
+    sealed = None if secret is None else clinic.sealer.seal(secret)
     with clinic.locked(CLINIC) as tdb:
         tdb.table(PRACTITIONERS).update(
-            {"totp_secret": secret, "totp_last_step": None, "totp_pending": None},
+            {"totp_secret": sealed, "totp_last_step": None, "totp_pending": None},
             where("id") == practitioner_id,
         )
+
+
+def seal_plain_secrets(clinic: Store) -> int:
+    """Seal any two-step secret stored before secrets were sealed; how many were."""
+    if not clinic.exists(CLINIC):
+        return 0
+    with clinic.reading(CLINIC) as tdb:
+        plain = [a["id"] for a in tdb.table(PRACTITIONERS).all() if _has_plain_secret(a)]
+    if not plain:
+        return 0  # the usual start: nothing written
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        for account in table.all():
+            if _has_plain_secret(account):
+                table.update(_sealed_fields(clinic, account), doc_ids=[account.doc_id])
+    return len(plain)
+
+
+def _has_plain_secret(account: dict) -> bool:
+    secret, pending = account.get("totp_secret"), account.get("totp_pending")
+    return bool(
+        (secret and not SecretBox.is_sealed(secret))
+        or (pending and not SecretBox.is_sealed(pending["secret"]))
+    )
+
+
+def _sealed_fields(clinic: Store, account: dict) -> dict:
+    sealer, fields = clinic.sealer, {}
+    secret, pending = account.get("totp_secret"), account.get("totp_pending")
+    if secret and not SecretBox.is_sealed(secret):
+        fields["totp_secret"] = sealer.seal(secret)
+    if pending and not SecretBox.is_sealed(pending["secret"]):
+        fields["totp_pending"] = {**pending, "secret": sealer.seal(pending["secret"])}
+    return fields
+
+
+def _opened(clinic: Store, account: dict) -> dict:
+    """The account as callers use it: its two-step secrets opened.  One that this key
+    cannot open stays sealed, so no code matches it (accounts.verify_totp): the account
+    cannot sign in until `practitioner reset-two-step`, and the log says so."""
+    opened = dict(account)
+    if opened.get("totp_secret"):
+        opened["totp_secret"] = _open(clinic, opened["totp_secret"])
+    if opened.get("totp_pending"):
+        pending = opened["totp_pending"]
+        opened["totp_pending"] = {**pending, "secret": _open(clinic, pending["secret"])}
+    return opened
+
+
+def _open(clinic: Store, stored: str) -> str:
+    try:
+        return clinic.sealer.open(stored)
+    except SealError as error:
+        logging.getLogger(__name__).error("%s", error)
+        return stored
 
 
 def set_pending_totp(clinic: Store, practitioner_id: str, secret: str, now_ms: int) -> None:
@@ -757,7 +818,7 @@ def set_pending_totp(clinic: Store, practitioner_id: str, secret: str, now_ms: i
 
     Server-side, not in the session cookie: the cookie is signed, not encrypted.
     """
-    pending = {"secret": secret, "made_ms": now_ms}
+    pending = {"secret": clinic.sealer.seal(secret), "made_ms": now_ms}
     with clinic.locked(CLINIC) as tdb:
         tdb.table(PRACTITIONERS).update({"totp_pending": pending}, where("id") == practitioner_id)
 

@@ -94,7 +94,7 @@ def test_end_sessions_signs_out_every_browser_and_list_counts_them(app):
 
 
 def test_unknown_accounts_are_named_in_the_error(app):
-    for command in ("set-password", "disable", "enable", "end-sessions"):
+    for command in ("set-password", "disable", "enable", "end-sessions", "reset-two-step"):
         made = cli(app, command, "nobody@harbour-skin.co.uk", password=NEW_PASSWORD)
         assert made.exit_code != 0
         assert "no account for nobody@harbour-skin.co.uk" in made.output

@@ -1,4 +1,5 @@
-"""Two-step sign-in for the console: set-up, codes, replays, lockout, a clinic requiring it."""
+"""Two-step sign-in for the console: set-up, codes, replays, the growing wait, a clinic
+requiring it, and its secrets sealed at rest."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import time
 
 import pyotp
 import pytest
+from cryptography.fernet import Fernet
 
 from pwa import accounts
 from pwa import create_app
 from pwa import repository
+from pwa.db import AtomicJSONStorage
+from pwa.db import load_file
 
 EMAIL, PASSWORD = "dr.lee@harbour-skin.co.uk", "a long practitioner passphrase"
 
@@ -170,3 +174,75 @@ def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
     )
     assert done.status_code == 302
     assert repository.find_practitioner(clinic, EMAIL)["totp_secret"] is None
+
+
+# Secrets sealed at rest (pwa/sealed.py)
+
+
+def clinic_text(data_dir) -> str:
+    return "".join(p.read_text() for p in (data_dir / "clinic").glob("*.json"))
+
+
+def log_in_with_code(app, secret: str) -> int:
+    client = app.test_client()
+    password_step(client)
+    page = client.get("/console/login/code").text
+    code = pyotp.TOTP(secret).at(time.time() + 30)
+    return client.post("/console/login/code", data={"csrf_token": token(page), "code": code})
+
+
+def test_the_secret_is_sealed_in_the_clinic_file_and_still_checks_codes(app, data_dir):
+    client = app.test_client()
+    secret = set_up(client)
+    stored = clinic_text(data_dir)
+    assert secret not in stored and '"totp_secret":"fernet:' in stored
+    key = (data_dir / "totp.key").read_bytes()
+    assert key.strip() not in stored.encode(), "the key is not in the clinic file"
+    assert (data_dir / "totp.key").stat().st_mode & 0o777 == 0o600
+    assert log_in_with_code(app, secret).status_code == 302
+
+
+def test_a_secret_stored_before_sealing_is_sealed_at_the_next_start(app, data_dir):
+    secret = accounts.new_totp_secret()
+    clinic = app.extensions["clinic_store"]
+    account = repository.find_practitioner(clinic, EMAIL)
+    path = data_dir / "clinic" / f"{repository.CLINIC}.json"
+    tables = load_file(path)
+    tables[repository.PRACTITIONERS] = {
+        doc: {**row, "totp_secret": secret} if row["id"] == account["id"] else row
+        for doc, row in tables[repository.PRACTITIONERS].items()
+    }
+    AtomicJSONStorage(path).write(tables)
+    assert secret in clinic_text(data_dir)
+    restarted = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})
+    assert secret not in clinic_text(data_dir)
+    assert log_in_with_code(restarted, secret).status_code == 302
+
+
+def test_with_another_key_no_code_works_until_the_factor_is_reset(app, data_dir, caplog):
+    secret = set_up(app.test_client())
+    (data_dir / "totp.key").unlink()
+    replaced = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})  # makes a new key
+    refused = log_in_with_code(replaced, secret)
+    assert refused.status_code == 401 and "Wrong or used code" in refused.text
+    assert "practitioner reset-two-step" in caplog.text
+    result = replaced.test_cli_runner().invoke(args=["practitioner", "reset-two-step", EMAIL])
+    assert result.exit_code == 0, result.output
+    client = replaced.test_client()
+    password_step(client)
+    # Signed in with the password; the clinic requires two-step, so set-up comes first.
+    assert client.get("/console/").headers["Location"].endswith("/console/two-step")
+
+
+def test_a_key_from_the_environment_never_touches_the_disk(data_dir, monkeypatch):
+    monkeypatch.setenv("PWA_TOTP_KEY", Fernet.generate_key().decode())
+    app = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})
+    repository.add_practitioner(
+        app.extensions["clinic_store"], EMAIL, accounts.hash_password(PASSWORD), 0
+    )
+    secret = set_up(app.test_client())
+    assert not (data_dir / "totp.key").exists()
+    assert secret not in clinic_text(data_dir)
+    monkeypatch.setenv("PWA_TOTP_KEY", "not a key")
+    with pytest.raises(ValueError, match="PWA_TOTP_KEY: not a key"):
+        create_app({"DATA_DIR": data_dir})

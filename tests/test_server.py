@@ -66,7 +66,8 @@ def test_make_run_stops_with_one_clear_line_on_bad_settings(tmp_path, config_tex
 def schedulers(data_dir) -> dict[int, int]:
     """{pid: parent pid} of the reminder scheduler processes serving `data_dir`."""
     found = {}
-    for proc in Path("/proc").glob("[0-9]*"):
+    # Listed whole first: a process that ends mid-scan must not leave the scan half-read.
+    for proc in list(Path("/proc").glob("[0-9]*")):
         try:
             command = (proc / "cmdline").read_bytes().split(b"\0")
             environ = (proc / "environ").read_bytes().split(b"\0")
