@@ -118,15 +118,8 @@ def compact(
     ticks to drop), the same objects that came in, in the order they came.
     """
     stored, fresh = list(stored), list(fresh)
-    best: dict[Key, dict[str, Any]] = {}
-    for event in [*stored, *fresh]:
-        if is_session_event(event):
-            continue
-        key = (event["day"], event["item"])
-        current = best.get(key)
-        if current is None or _rank(event) > _rank(current):
-            best[key] = event
-    winners = {id(event) for event in best.values()}
+    # merge() keeps the winning objects themselves, so identity says which they are.
+    winners = {id(event) for event in merge({}, [*stored, *fresh]).values()}
 
     def kept(event: dict[str, Any]) -> bool:
         return is_session_event(event) or id(event) in winners
