@@ -566,3 +566,41 @@ def test_the_command_says_push_is_off_without_a_contact(data_dir, receiver):
     env = clean_environment(DATA_DIR=str(data_dir))
     assert finish(start_cli(env)).startswith("push is off")
     assert receiver.requests == []
+
+
+# --- plans side by side ------------------------------------------------------------
+
+
+def test_a_slow_push_service_does_not_hold_back_another_plans_reminder(push_app, web, receiver):
+    appointment = calendar_today() + timedelta(days=2)
+    # The slow plan comes first in the round (plans go in id order).
+    slow = Phone(web, plan_id="a-slow-plan-00000001").register()
+    quick = Phone(web, plan_id="z-quick-plan-0000001").register()
+    for phone in (slow, quick):
+        phone.session("s-next", appointment, "10:00")
+    subscribe(slow, receiver, "slow", delay=8)
+    subscribe(quick, receiver, "quick")
+    evening = at(appointment - timedelta(days=1), "18:30")
+    sending = threading.Thread(target=send_due, args=(push_app, evening))
+    sending.start()
+    # The quick plan's reminder arrives while the slow one's push service still keeps its
+    # answer: one after the other, it would wait the whole 8 s.
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and not receiver.messages:
+        time.sleep(0.05)
+    assert [m["name"] for m in receiver.messages] == ["quick"]
+    sending.join(timeout=30)
+    assert sorted(m["name"] for m in receiver.messages) == ["quick", "slow"]
+
+
+def test_a_round_past_its_budget_leaves_plans_for_the_next_round(push_app, web, receiver):
+    appointment = calendar_today() + timedelta(days=2)
+    phone = Phone(web).register()
+    phone.session("s-next", appointment, "10:00")
+    subscribe(phone, receiver, "a")
+    evening = at(appointment - timedelta(days=1), "18:30")
+    store, schedules = push_app.extensions["store"], push_app.extensions["schedules"]
+    settings = push_settings(push_app)
+    late = notify.send_due(store, schedules, settings, evening, budget_s=-1)
+    assert late == Counter({"left for the next round": 1}) and receiver.messages == []
+    assert notify.send_due(store, schedules, settings, evening) == Counter({"sent": 1})
