@@ -88,6 +88,9 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
     schedule = schedules[plan["protocol"]["id"]]
     now_ms = int(now.timestamp() * 1000)
     for entry in subscriptions:
+        if entry["retry_ms"] > now_ms:
+            counts["waiting after failures"] += 1
+            continue
         prefs = {"quiet_start": settings.quiet_start, "quiet_end": settings.quiet_end}
         prefs.update(entry["prefs"])
         due = reminders.due_reminders(
@@ -112,10 +115,15 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
                 # Stored before the allow-list changed: never POST there again.
                 outcome = "gone"
             counts[outcome] += 1
+            endpoint = entry["subscription"]["endpoint"]
+            if outcome in ("sent", "failed"):
+                failed = outcome == "failed"
+                repository.push_outcome(store, plan_id, device, endpoint, failed, now_ms)
             if outcome == "failed":
                 repository.release_reminder(store, plan_id, reminder.key, device)
+                break  # the rest wait with this subscription
             elif outcome == "gone":
                 # Not sent: if the device subscribes again, it may still get this one.
                 repository.release_reminder(store, plan_id, reminder.key, device)
-                repository.remove_push(store, plan_id, device, entry["subscription"]["endpoint"])
+                repository.remove_push(store, plan_id, device, endpoint)
                 break

@@ -64,6 +64,7 @@ __all__ = [
     "claim_reminder",
     "plans_with_push",
     "push_subscriptions",
+    "push_outcome",
     "release_reminder",
     "remove_calendar_link",
     "remove_push",
@@ -132,6 +133,10 @@ EXPORTED_AS = {
     SENT: "reminders_sent",
 }
 PRESENT = "present"
+# A push subscription whose service keeps failing waits this long after its first
+# failure, twice as long after each next one, and never longer than the last.
+PUSH_FIRST_WAIT_MS = 60 * 1000
+PUSH_LONGEST_WAIT_MS = 6 * 60 * 60 * 1000
 # Marker files naming the plans that have push subscriptions, so the reminder
 # sender visits those plans only, not every plan on disk.
 PUSH_INDEX = "push-index"
@@ -562,6 +567,8 @@ def set_push(
 ) -> None:
     """Store (or replace) the device's push subscription and reminder preferences."""
     entry = {"device": device_id, "subscription": subscription, "prefs": prefs, "added_ms": now_ms}
+    # A new subscription starts with no failures behind it.
+    entry |= {"failures": 0, "retry_ms": 0}
     with store.locked(plan_id) as tdb:
         _require_device(tdb, device_id)
         tdb.table(PUSH).upsert(entry, where("device") == device_id)
@@ -585,16 +592,39 @@ def remove_push(store: Store, plan_id: str, device_id: str, endpoint: str | None
 
 
 def push_subscriptions(store: Store, plan_id: str) -> list[dict]:
-    """[{device, subscription, prefs}] for the plan's devices that are still linked."""
+    """[{device, subscription, prefs, retry_ms}] for the plan's devices that are still
+    linked; `retry_ms` (0 when none) is when a subscription that failed may be tried again."""
     with store.reading(plan_id) as tdb:
         _require_meta(tdb, plan_id)
         revoked = {d["device"] for d in tdb.table(DEVICES).all() if d["revoked"]}
         entries = [dict(entry) for entry in tdb.table(PUSH).all()]
     return [
-        {key: entry[key] for key in ("device", "subscription", "prefs")}
+        {
+            **{key: entry[key] for key in ("device", "subscription", "prefs")},
+            "retry_ms": entry.get("retry_ms", 0),
+        }
         for entry in entries
         if entry["device"] not in revoked
     ]
+
+
+def push_outcome(
+    store: Store, plan_id: str, device_id: str, endpoint: str, failed: bool, now_ms: int
+) -> None:
+    """Record a send to the device's subscription (if it still has `endpoint`): a failure
+    doubles the wait before it is tried again (1 min, 2, 4 … up to PUSH_LONGEST_WAIT_MS),
+    a success ends the wait."""
+    with store.locked(plan_id) as tdb:
+        table = tdb.table(PUSH)
+        entry = table.get(where("device") == device_id)
+        if entry is None or entry["subscription"]["endpoint"] != endpoint:
+            return
+        if not failed and not entry.get("failures"):
+            return  # the usual case: nothing to write
+        failures = entry.get("failures", 0) + 1 if failed else 0
+        wait = min(PUSH_LONGEST_WAIT_MS, PUSH_FIRST_WAIT_MS * 2 ** (failures - 1))
+        retry = now_ms + wait if failed else 0
+        table.update({"failures": failures, "retry_ms": retry}, where("device") == device_id)
 
 
 def plans_with_push(store: Store) -> list[str]:
@@ -652,7 +682,14 @@ def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
         ],
         "calendar_link": calendar[0] if calendar else None,
         "push": [
-            {**_without(entry, "subscription"), "subscription": PRESENT} for entry in tables[PUSH]
+            # A subscription stored before failures were counted has had none.
+            {
+                "failures": 0,
+                "retry_ms": 0,
+                **_without(entry, "subscription"),
+                "subscription": PRESENT,
+            }
+            for entry in tables[PUSH]
         ],
         "reminders_sent": tables[SENT],
     }

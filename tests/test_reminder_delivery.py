@@ -604,3 +604,28 @@ def test_a_round_past_its_budget_leaves_plans_for_the_next_round(push_app, web, 
     late = notify.send_due(store, schedules, settings, evening, budget_s=-1)
     assert late == Counter({"left for the next round": 1}) and receiver.messages == []
     assert notify.send_due(store, schedules, settings, evening) == Counter({"sent": 1})
+
+
+def test_a_failing_push_service_is_tried_again_after_a_growing_wait(push_app, web, receiver):
+    appointment = calendar_today() + timedelta(days=3)
+    phone = Phone(web).register()
+    phone.session("s-next", appointment, "10:00")
+    subscribe(phone, receiver, "broken", status=500)
+    store = push_app.extensions["store"]
+    evening = at(appointment - timedelta(days=1), "18:05")
+    assert send_due(push_app, evening) == Counter({"failed": 1})
+    # Within the minute it waits, without a request; then it is tried and waits 2 minutes.
+    assert send_due(push_app, evening + timedelta(seconds=30)) == Counter(
+        {"waiting after failures": 1}
+    )
+    assert len(receiver.rejected) == 1
+    assert send_due(push_app, evening + timedelta(seconds=61)) == Counter({"failed": 1})
+    waiting = evening + timedelta(seconds=61 + 119)
+    assert send_due(push_app, waiting) == Counter({"waiting after failures": 1})
+    assert len(receiver.rejected) == 2
+
+    # The service mends (the phone subscribed again, as a browser does): sent at once.
+    subscribe(phone, receiver, "mended")
+    assert send_due(push_app, waiting) == Counter({"sent": 1})
+    [entry] = repository.push_subscriptions(store, phone.plan_id)
+    assert entry["retry_ms"] == 0

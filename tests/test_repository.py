@@ -380,6 +380,8 @@ def test_export_holds_everything_but_secrets(store, plan_id):
             "device": TABLET,
             "prefs": prefs,
             "added_ms": NOW,
+            "failures": 0,
+            "retry_ms": 0,
             "subscription": "present",
         }
     ]
