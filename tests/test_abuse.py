@@ -24,6 +24,7 @@ import pytest
 from api_device import plan_today
 from api_device import wire_plan
 from support import RunningServer
+from test_plan_bounds import FILLER_ITEMS
 
 from pwa import repository
 
@@ -182,14 +183,7 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
         return p95
 
     before = quiet_p95()
-    items = [
-        "hands-off",
-        "moisturise",
-        "mineral-spf",
-        "watch-darkening",
-        "no-picking",
-        "no-sunbeds",
-    ]
+    items = FILLER_ITEMS
     boxes = [
         ((first + timedelta(days=n // len(items))).isoformat(), items[n % len(items)])
         for n in range(repository.MAX_EVENTS + 500)

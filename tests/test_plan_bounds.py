@@ -27,6 +27,16 @@ SESSIONS = 12
 CYCLE_DAYS = 30
 # What the README states for the honest year below; measured 469 KB (2,803 events kept).
 HONEST_YEAR_BYTES = 600_000
+# Items ticked to fill a plan's boxes: six a day, so a plan begun three years ago has room
+# for more than MAX_EVENTS boxes (test_abuse.py fills one the same way).
+FILLER_ITEMS = (
+    "hands-off",
+    "moisturise",
+    "mineral-spf",
+    "watch-darkening",
+    "no-picking",
+    "no-sunbeds",
+)
 # Whatever a credentialed caller does: MAX_EVENTS of the largest events the API accepts
 # would be about 1.6 MB; the flood below stores 980 KB.
 CAPPED_PLAN_BYTES = 1_500_000
@@ -132,14 +142,7 @@ def long_ago(client):
 
 def every_box(device, count: int, done: bool = True) -> list[dict]:
     """`count` ticks, each on a box of its own, on the days since the plan's first session."""
-    items = [
-        "hands-off",
-        "moisturise",
-        "mineral-spf",
-        "watch-darkening",
-        "no-picking",
-        "no-sunbeds",
-    ]
+    items = FILLER_ITEMS
     return [
         device.new_event(
             day=(device.first + timedelta(days=n // len(items))).isoformat(),

@@ -587,7 +587,7 @@ def test_a_slow_push_service_does_not_hold_back_another_plans_reminder(push_app,
     # answer: one after the other, it would wait the whole 8 s.
     deadline = time.monotonic() + 6
     while time.monotonic() < deadline and not receiver.messages:
-        time.sleep(0.05)
+        time.sleep(0.05)  # the poll interval of a wait for a condition, not a fixed wait
     assert [m["name"] for m in receiver.messages] == ["quick"]
     sending.join(timeout=30)
     assert sorted(m["name"] for m in receiver.messages) == ["quick", "slow"]
