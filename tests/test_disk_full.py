@@ -34,7 +34,11 @@ def small_disk(folder, size="400k"):
         yield "tmpfs" if ok else "injected"
     finally:
         if ok:
-            subprocess.run(["umount", str(folder)], check=False)
+            # The app under test may still hold its rate-limit counters file open there (a
+            # SQLite connection per thread); a lazy unmount detaches the file system now and
+            # frees it when that connection goes, so no mount outlives the test.
+            if subprocess.run(["umount", str(folder)], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
 @pytest.fixture
