@@ -15,7 +15,6 @@ too.
 
 from __future__ import annotations
 
-import bisect
 import hmac
 import logging
 import secrets
@@ -23,7 +22,6 @@ import tempfile
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from tinydb import TinyDB
 from tinydb import where
 
 from . import merge
+from . import plan_events
 from .db import PlanNotFound
 from .db import Store
 from .db import StoreBusy
@@ -118,15 +117,14 @@ PAGE_SIZE = 500
 PLAN = "plan"
 DEVICES = "devices"
 TOKENS = "join_tokens"
-EVENTS = "events"
 CALENDAR = "calendar"
 PUSH = "push"
 SENT = "sent"
-# The export's name for each table of a plan's file (PLAN becomes its top-level fields).
+# The export's name for each table of a plan's file (PLAN becomes its top-level fields);
+# the event tables (plan_events) are exported together as "events".
 EXPORTED_AS = {
     PLAN: "plan",
     DEVICES: "devices",
-    EVENTS: "events",
     TOKENS: "device_links",
     CALENDAR: "calendar_link",
     PUSH: "push",
@@ -366,31 +364,36 @@ def apply_and_read(
     stored tick replaces it; every session edit is stored.  TooMany, changing nothing,
     if the plan would then hold more than MAX_EVENTS.  A batch that would change
     nothing, from a device seen in the last minute, writes nothing: a phone's retries
-    cost a read, not a disk write.  Given the `seen` snapshot of this request, such a
-    batch does not even take the lock: a snapshot's answer stands until an event is
-    stored.
+    cost a read, not a disk write.  Given the `seen` snapshot of this request, a batch
+    of events the plan already holds does not even take the lock: a snapshot's answer
+    stands until an event is stored.
     """
     batch = _accepted_events(device_id, events, now_ms)
     if seen is not None and cursor is not None and not seen.needs_write(device_id, batch, now_ms):
         return seen.page(cursor, limit)
     with store.locked(plan_id) as tdb:
         device = _require_device(tdb, device_id)
-        seq = _meta(tdb)["seq"]
-        table = tdb.table(EVENTS)
-        stored = table.all()
-        known = {event["id"] for event in stored}
-        kept, superseded = merge.compact(stored, [e for e in batch if e["id"] not in known])
-        if kept:
-            _check_room_for_events(len(stored) - len(superseded) + len(kept))
-            table.remove(doc_ids=[event.doc_id for event in superseded])
-            table.insert_multiple({**event, "seq": seq + n} for n, event in enumerate(kept, 1))
-            seq += len(kept)
-            tdb.table(PLAN).update({"seq": seq})
-        if kept or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
+        meta = _require_meta(tdb, plan_id)
+        tables = tdb.storage.read()
+        if seen is not None:
+            # The tables as this request's snapshot parsed them, where the file still holds
+            # exactly those bytes: each is then parsed once per request.
+            for name in {plan_events.table_for(event) for event in batch} | {plan_events.UNSPLIT}:
+                tables.reuse(seen.tables, name)
+        # The plan's event tables as the file holds them, worked on directly: a TinyDB
+        # Document per event, and TinyDB rebuilding a table once per change, would cost
+        # a write several times what the merge costs.
+        change = plan_events.apply(tables, meta, batch)
+        if change.stored:
+            _check_room_for_events(change.held)
+            change.write_into(tables)
+            tdb.storage.write(tables)
+            meta = {**meta, "seq": change.seq, "event_tables": change.index}
+            tdb.table(PLAN).update({"seq": change.seq, "event_tables": change.index})
+        if change.stored or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
             tdb.table(DEVICES).update({"last_seen_ms": now_ms}, where("device") == device_id)
-        newer = [] if cursor is None else table.search(where("seq") > cursor)
-    newer.sort(key=lambda event: event["seq"])
-    return _page(newer, seq, limit)
+    newer = [] if cursor is None else plan_events.PlanEvents(tables, meta).after(cursor, limit)
+    return _page(newer, meta["seq"], limit)
 
 
 def _check_room_for_events(count: int) -> None:
@@ -431,34 +434,30 @@ class PlanSnapshot:
 
     def __init__(self, plan_id: str, tables: Mapping[str, dict]) -> None:
         self.plan_id = plan_id
-        self._tables = tables
-        meta = next(iter(tables.get(PLAN, {}).values()))
+        self.tables = tables
+        meta = next(iter(tables[PLAN].values()))
         self.plan: dict = meta["plan"]
         self.seq: int = meta["seq"]
         self.devices = {device["device"]: device for device in tables.get(DEVICES, {}).values()}
-
-    @cached_property
-    def events(self) -> list[dict]:
-        return sorted(self._tables.get(EVENTS, {}).values(), key=lambda event: event["seq"])
+        self._events = plan_events.PlanEvents(tables, meta)
 
     def device_is_valid(self, device_id: str, credential_hash: str) -> bool:
         return _credential_matches(self.devices.get(device_id), credential_hash)
 
     def needs_write(self, device_id: str, batch: list[dict], now_ms: int) -> bool:
-        """Whether applying `batch` from the device would change the plan file."""
+        """Whether applying `batch` from the device could change the plan file."""
         device = self.devices.get(device_id)
         if device is None or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
             return True
-        known = {event["id"] for event in self.events}
-        fresh = [event for event in batch if event["id"] not in known]
-        return bool(fresh) and bool(merge.compact(self.events, fresh)[0])
+        # Whether the fresh events win their boxes is left to the write: it re-reads the
+        # plan under the lock anyway, and a batch that only loses is rare.
+        return not all(self._events.knows(event) for event in batch)
 
     def session_events(self) -> list[dict]:
-        return [_public_event(e) for e in self.events if merge.is_session_event(e)]
+        return [_public_event(e) for e in self._events.sessions()]
 
     def page(self, cursor: int, limit: int | None = None) -> Page:
-        first = bisect.bisect_right(self.events, cursor, key=lambda event: event["seq"])
-        return _page(self.events[first:], self.seq, limit)
+        return _page(self._events.after(cursor, limit), self.seq, limit)
 
 
 def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
@@ -470,7 +469,9 @@ def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
         # The tables as the file lays them out ({table: {document id: document}}):
         # building a TinyDB Document for each event would cost a sync more than
         # reading the file does.
-        tables = tdb.storage.read() or {}
+        tables = tdb.storage.read()
+    if tables is None:
+        return None
     if not tables.get(PLAN):
         return None
     return PlanSnapshot(plan_id, tables)
@@ -480,28 +481,28 @@ def changes_since(store: Store, plan_id: str, cursor: int) -> tuple[list[dict], 
     """The events stored after `cursor`, oldest first, and the cursor to ask from next time."""
     if type(cursor) is not int or cursor < 0:
         raise ValueError("cursor must be a whole number from 0")
-    with store.reading(plan_id) as tdb:
-        meta = _require_meta(tdb, plan_id)
-        newer = tdb.table(EVENTS).search(where("seq") > cursor)
-    newer.sort(key=lambda event: event["seq"])
-    return [_public_event(event) for event in newer], meta["seq"]
+    meta, events = _events(store, plan_id)
+    return [_public_event(event) for event in events.after(cursor)], meta["seq"]
 
 
 def tick_state(store: Store, plan_id: str) -> dict[tuple[str, str], dict]:
     """The winning event for each (day, item) the plan has ticks for."""
-    with store.reading(plan_id) as tdb:
-        _require_meta(tdb, plan_id)
-        events = [_public_event(event) for event in tdb.table(EVENTS).all()]
-    return merge.merge({}, events)
+    _, events = _events(store, plan_id)
+    return merge.merge({}, [_public_event(event) for event in events.after(0)])
 
 
 def session_events(store: Store, plan_id: str) -> list[dict]:
     """Every stored session event of the plan (series.build merges them), oldest first."""
+    _, events = _events(store, plan_id)
+    return [_public_event(event) for event in events.sessions()]
+
+
+def _events(store: Store, plan_id: str) -> tuple[dict, plan_events.PlanEvents]:
+    """The plan's meta and its events, from one read of its file."""
     with store.reading(plan_id) as tdb:
-        _require_meta(tdb, plan_id)
-        stored = tdb.table(EVENTS).search(where("session").exists())
-    stored.sort(key=lambda event: event["seq"])
-    return [_public_event(event) for event in stored]
+        meta = _require_meta(tdb, plan_id)
+        tables = tdb.storage.read()
+    return meta, plan_events.PlanEvents(tables, meta)
 
 
 # Calendar feed
@@ -662,7 +663,7 @@ def export_plan(store: Store, plan_id: str) -> dict[str, Any]:
     with store.reading(plan_id) as tdb:
         meta = _require_meta(tdb, plan_id)
         tables = {name: [dict(row) for row in tdb.table(name).all()] for name in EXPORTED_AS}
-    events = sorted(tables[EVENTS], key=lambda event: event["seq"])
+        events = plan_events.PlanEvents(tdb.storage.read(), meta).after(0)
     calendar = [
         {**_without(link, "token_hash"), "made_by": link.get("made_by", ""), "key": PRESENT}
         for link in tables[CALENDAR]

@@ -19,6 +19,8 @@ from test_api import Device
 from test_api import join
 from test_api import new_plan
 
+from pwa import db
+from pwa import plan_events
 from pwa import repository
 from pwa.today import current_schedule
 
@@ -246,16 +248,20 @@ def test_devices_ever_linked_to_a_plan_are_bounded(app, client, phone_and_box):
     assert len(repository.list_devices(store, phone.plan_id)) == repository.MAX_DEVICES_EVER
 
 
-def test_a_strangers_request_never_parses_the_plans_events(app, client, phone_and_box):
-    """The credential is checked on the devices alone: with the events' line of the file
-    made unreadable, a wrong credential still gets the stranger's 404, a stranger's
-    registration of the same id its 409, and the owner's device list still loads."""
+def test_a_strangers_request_never_reads_past_the_plan_files_head(app, client, phone_and_box):
+    """The credential is checked on the devices alone, which the file's head holds: with
+    the event tables' lines replaced by something no reader could take, and put past the
+    head, a wrong credential still gets the stranger's 404, a stranger's registration of
+    the same id its 409, and the owner's device list still loads."""
     phone, _ = phone_and_box
     path = app.extensions["store"].folder / f"{phone.plan_id}.json"
-    lines = path.read_text().splitlines()
-    (events_line,) = [n for n, line in enumerate(lines) if line.startswith('{"events":')]
-    lines[events_line] = '{"events": not JSON at all'
-    path.write_text("\n".join(lines) + "\n")
+    lines = path.read_bytes().splitlines()
+    events = [line for line in lines if plan_events.is_event_table(line.split(b'"')[1].decode())]
+    assert events
+    lines = [line for line in lines if line not in events]
+    # Not a table line at all (a reader that reached it would fail), and far past the head.
+    lines.append(b"\xff not JSON, not even text " * (db.HEAD_BYTES // 10))
+    path.write_bytes(b"\n".join(lines) + b"\n")
 
     stranger = {"Authorization": f"Bearer {phone.id}.{'x' * 32}"}
     for method, url in [

@@ -15,10 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from pwa import db
+from pwa import plan_events
 from pwa import reminders
 from pwa import repository
 from pwa.db import AtomicJSONStorage
 from pwa.db import Store
+from pwa.db import Tables
 from pwa.db import load_file
 from pwa.merge import EventError
 from pwa.repository import DeviceExists
@@ -36,6 +39,8 @@ TABLET = "tablet-0002"
 PHONE_HASH = "a1" * 32
 TABLET_HASH = "b2" * 32
 NOW = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+# The table that holds tick()'s events (plan_events: one per month of ticks).
+JANUARY = "ticks-2026-01"
 PLAN = {"protocol": "microneedling", "version": 3, "time_zone": "Europe/London"}
 
 
@@ -273,6 +278,40 @@ def test_apply_events_is_idempotent(store, plan_id):
     assert cursor == 6
 
 
+def test_a_write_after_the_requests_snapshot_is_never_lost(store, plan_id):
+    # The sync view reads a snapshot, then applies its batch under the lock, reusing the
+    # snapshot's parsed events only if the file still holds the very same text.
+    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    seen = repository.snapshot(store, plan_id)
+    assert [e["id"] for e in seen.page(0).events] == [tick(1)["id"]]
+    repository.apply_events(store, plan_id, TABLET, [tick(2, device=TABLET)], NOW)
+    page = repository.apply_and_read(store, plan_id, PHONE, [tick(3)], NOW, cursor=0, seen=seen)
+    assert [e["id"] for e in page.events] == [
+        tick(1)["id"],
+        tick(2, device=TABLET)["id"],
+        tick(3)["id"],
+    ]
+    assert page.cursor == 3
+    events, _ = repository.changes_since(store, plan_id, 0)
+    assert events == [tick(1), tick(2, device=TABLET), tick(3)]
+    # The snapshot itself is left as it was read.
+    assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"]]
+
+
+def test_a_snapshot_of_the_same_file_lends_its_events_to_the_write(store, plan_id):
+    repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2, item="box")], NOW)
+    seen = repository.snapshot(store, plan_id)
+    assert len(seen.page(0).events) == 2
+    # An edit of box's tick: it replaces the stored one, in the table the write builds anew.
+    edit = tick(3, item="box", ts=NOW)
+    page = repository.apply_and_read(store, plan_id, PHONE, [edit], NOW, cursor=2, seen=seen)
+    assert page.events == [edit] and page.cursor == 3
+    assert repository.changes_since(store, plan_id, 0)[0] == [tick(1), edit]
+    # The write replaced the table it shared with the snapshot, and left the snapshot's alone.
+    assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"], tick(2)["id"]]
+
+
 def test_changes_since_returns_only_newer_events_in_order(store, plan_id):
     repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
     repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
@@ -393,8 +432,9 @@ def test_export_holds_everything_but_secrets(store, plan_id):
         assert secret not in text
     # Every table of the plan's file is in the export: none can be added and forgotten.
     with store.reading(plan_id) as tdb:
-        assert set(tdb.tables()) <= set(repository.EXPORTED_AS)
-    assert set(repository.EXPORTED_AS.values()) <= set(exported)
+        tables = {name for name in tdb.tables() if not plan_events.is_event_table(name)}
+    assert tables <= set(repository.EXPORTED_AS)
+    assert {*repository.EXPORTED_AS.values(), "events"} <= set(exported)
 
 
 # Hostile plan ids
@@ -523,6 +563,78 @@ def test_each_table_has_a_line_and_is_parsed_only_when_asked_for(tmp_path):
     assert load_file(path) == {"plan": {"1": {"seq": 2}}, "events": {"1": {"done": True}}}
 
 
+def test_a_table_parsed_from_the_same_text_is_shared_and_never_from_other_text():
+    text = b'{"plan":{"1":{"seq":1}}}\n{"events":{"1":{"done":true}}}\n'
+    seen = Tables(text)
+    assert seen["events"] == {"1": {"done": True}}
+    same = Tables(text)
+    same.reuse(seen, "events")
+    assert same["events"] is seen["events"]
+    changed = Tables(text.replace(b"true", b"false"))
+    changed.reuse(seen, "events")
+    assert changed["events"] == {"1": {"done": False}}
+    unparsed = Tables(text)
+    unparsed.reuse(Tables(text), "events")  # nothing parsed there to share
+    assert unparsed["events"] == {"1": {"done": True}}
+
+
+def big_file(path: Path) -> dict:
+    """A store file whose events line lies far past the head a reader takes first."""
+    tables = {
+        "plan": {"1": {"seq": 3}},
+        "events": {str(n): {"id": f"event-{n:06d}", "pad": "x" * 100} for n in range(2000)},
+        "devices": {"1": {"device": PHONE}},
+    }
+    AtomicJSONStorage(path).write(tables)
+    assert path.stat().st_size > 3 * db.HEAD_BYTES
+    return tables
+
+
+def test_tables_are_written_smallest_first_and_the_rest_read_only_when_asked_for(tmp_path):
+    path = tmp_path / "plan.json"
+    tables = big_file(path)
+    assert [line.split(b'"')[1] for line in path.read_bytes().splitlines()] == [
+        b"plan",
+        b"devices",
+        b"events",
+    ]
+    read = AtomicJSONStorage(path).read()
+    assert read["devices"] == tables["devices"] and "plan" in read
+    assert read._rest is not None, "the small tables came from the head alone"
+    assert read["events"] == tables["events"]
+    assert read._rest is None
+    assert load_file(path) == tables
+
+
+def test_the_rest_comes_from_the_version_whose_head_was_read(tmp_path):
+    path = tmp_path / "plan.json"
+    tables = big_file(path)
+    read = AtomicJSONStorage(path).read()
+    assert read["plan"] == {"1": {"seq": 3}}
+    # A writer replaces the file between the head and the rest.
+    AtomicJSONStorage(path).write({**tables, "events": {}, "plan": {"1": {"seq": 4}}})
+    assert read["events"] == tables["events"]
+    assert AtomicJSONStorage(path).read()["events"] == {}
+
+
+def test_a_table_set_after_reading_the_head_keeps_every_other_line(tmp_path):
+    path = tmp_path / "plan.json"
+    tables = big_file(path)
+    read = AtomicJSONStorage(path).read()
+    read["plan"] = {"1": {"seq": 5}}
+    AtomicJSONStorage(path).write(read)
+    assert load_file(path) == {**tables, "plan": {"1": {"seq": 5}}}
+
+
+def test_reads_that_stop_at_the_head_leave_no_file_open(tmp_path):
+    path = tmp_path / "plan.json"
+    big_file(path)
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(200):
+        assert AtomicJSONStorage(path).read()["plan"]
+    assert len(os.listdir("/proc/self/fd")) <= before
+
+
 def test_a_file_from_before_table_lines_is_read_whole_and_written_in_lines(tmp_path):
     store = Store(tmp_path)
     old = {"plan": {"1": {"plan": {}, "seq": 0, "created_ms": NOW}}, "devices": {}}
@@ -560,6 +672,7 @@ WORKER = """
 import json, sys, time
 from pwa import repository
 from pwa.db import Store
+from pwa.db import Tables
 
 folder, plan_id, device, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = Store(folder)
