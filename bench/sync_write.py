@@ -47,12 +47,12 @@ from support import RunningServer  # noqa: E402
 from support import generous_limits_environment  # noqa: E402
 
 from pwa import plans  # noqa: E402
-from pwa import repository  # noqa: E402
+from pwa import storage  # noqa: E402
 from pwa.days import DEFAULT_DAY_START_HOUR  # noqa: E402
 from pwa.days import local_day  # noqa: E402
-from pwa.db import Store  # noqa: E402
 from pwa.devices import digest  # noqa: E402
 from pwa.protocol import load_protocols  # noqa: E402
+from pwa.storage.store import Store  # noqa: E402
 
 SIZES = (100, 10_000, 100_000)
 REQUESTS = 400
@@ -105,16 +105,14 @@ class Fleet:
         plans.check_plan(plan, protocols)  # exactly what the API would accept
         self.items = [item["id"] for item in protocols[PROTOCOL["id"]]["items"]]
         first = secrets.token_urlsafe(16)
-        repository.create_plan(
-            self.store, first, plan, self.device, digest(self.credential), now_ms
-        )
+        storage.create_plan(self.store, first, plan, self.device, digest(self.credential), now_ms)
         for offset in range(HISTORY_DAYS):
             days_ago = SESSION_DAYS_AGO - offset
             events = [
                 self.event(day(days_ago), item, now_ms - days_ago * 86_400_000)
                 for item in self.items[:ITEMS_PER_DAY]
             ]
-            self.cursor = repository.apply_events(self.store, first, self.device, events, now_ms)
+            self.cursor = storage.apply_events(self.store, first, self.device, events, now_ms)
         self.template = (folder / f"{first}.json").read_bytes()
         self.plan_ids = [first]
 

@@ -54,7 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import sources
     from . import templating
     from . import today
-    from .db import Store
+    from .storage.store import Store
 
     # One registry of sources, read before the pages and protocols that cite it.
     app.extensions["sources"] = sources.load_registry(app.config["DATA_DIR"] / "sources.toml")

@@ -3,7 +3,7 @@
 Passwords are hashed with Argon2id (argon2-cffi's defaults, which follow
 RFC 9106's recommended parameters); a hash made with weaker parameters is
 re-made at the next good login.  Console sessions are server-side records
-(see repository) identified by a random id the browser holds in its signed
+(see storage/clinic_file.py) identified by a random id the browser holds in its signed
 session cookie; only the id's SHA-256 is stored, so a stolen data folder
 does not hand out live sessions.  No Flask here.
 """
@@ -123,7 +123,7 @@ def verify_totp(secret: str, code: str, last_step: int | None) -> int | None:
     """
     code = "".join((code or "").split())
     if not (code.isdigit() and len(code) == 6) or not TOTP_SECRET.fullmatch(secret or ""):
-        # Not a secret this app made: one the key could not open (repository._opened).
+        # Not a secret this app made: one the key could not open (storage._opened).
         return None
     totp = pyotp.TOTP(secret)
     now_step = totp.timecode(datetime.now(UTC))

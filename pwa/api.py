@@ -28,9 +28,9 @@ from . import plans
 from . import push
 from . import rate_limits
 from . import reminders
-from . import repository
-from .db import check_plan_id
+from . import storage
 from .errors import error_response
+from .storage.store import check_plan_id
 
 bp = Blueprint("api", __name__)
 
@@ -62,7 +62,7 @@ def register_plan():
 @bp.post("/plans/<plan_id>/sync")
 def sync(plan_id: str):
     # One read of the plan file serves the credential check, the fit check and a poll's answer.
-    snap = repository.snapshot(_store(), plan_id)
+    snap = storage.snapshot(_store(), plan_id)
     device_id = _authorised(plan_id, snap)
     # Counted once the credential is good (a stranger cannot use up a plan's budget) and
     # before the plan's events are parsed, the costly part of a big plan.
@@ -79,9 +79,9 @@ def sync(plan_id: str):
         datetime.fromtimestamp(now_ms / 1000, UTC),
         snap.session_events(),
     )
-    limit = repository.PAGE_SIZE
+    limit = storage.PAGE_SIZE
     if events:
-        page = repository.apply_and_read(
+        page = storage.apply_and_read(
             _store(), plan_id, device_id, events, now_ms, cursor, seen=snap, limit=limit
         )
     else:
@@ -124,7 +124,7 @@ def check_invitation():
     """Whether an invitation can still be used (without using it), so the page can say so."""
     code = plans.check_credential(_json_body().get("code"), "code")
     clinic = current_app.extensions["clinic_store"]
-    if repository.invitation_plan(clinic, accounts.digest(code), _now_ms()) is None:
+    if storage.invitation_plan(clinic, accounts.digest(code), _now_ms()) is None:
         return error_response(404, "not_found", INVITATION_GONE)
     return {"clinic_name": current_app.config["CLINIC_NAME"]}
 
@@ -137,33 +137,33 @@ def redeem_invitation():
     device_id = _device_id(body.get("device_id"))
     credential = plans.check_credential(body.get("credential"), "credential")
     clinic, code_hash = current_app.extensions["clinic_store"], accounts.digest(code)
-    plan_id = repository.invitation_plan(clinic, code_hash, _now_ms())
+    plan_id = storage.invitation_plan(clinic, code_hash, _now_ms())
     if plan_id is None:
         return error_response(404, "not_found", INVITATION_GONE)
     # The device first, so a refused device id leaves the invitation unused.
     try:
-        repository.add_device(
+        storage.add_device(
             _store(), plan_id, device_id, devices.digest(credential), _now_ms(), _device_name()
         )
-    except repository.DeviceExists:
+    except storage.DeviceExists:
         return error_response(409, "conflict", "device_id: already used on this plan")
     try:
-        redeemed = repository.redeem_invitation(clinic, code_hash, _now_ms())
+        redeemed = storage.redeem_invitation(clinic, code_hash, _now_ms())
     except Exception:
-        repository.revoke_device(_store(), plan_id, device_id)  # nothing half-done stays
+        storage.revoke_device(_store(), plan_id, device_id)  # nothing half-done stays
         raise
     if redeemed is None:
         # Used by another phone in the meantime: this one does not get in.
-        repository.revoke_device(_store(), plan_id, device_id)
+        storage.revoke_device(_store(), plan_id, device_id)
         return error_response(404, "not_found", INVITATION_GONE)
-    plan = plans.with_defaults(repository.get_plan(_store(), plan_id))
+    plan = plans.with_defaults(storage.get_plan(_store(), plan_id))
     return {"plan_id": plan_id, "plan": plan, "cursor": 0}
 
 
 @bp.get("/plans/<plan_id>/export")
 def export(plan_id: str):
     _authorised(plan_id)
-    exported = repository.export_plan(_store(), plan_id)
+    exported = storage.export_plan(_store(), plan_id)
     exported["plan"] = plans.with_defaults(exported["plan"])
     response = current_app.json.response(exported)
     response.headers["Content-Disposition"] = 'attachment; filename="aftercare-export.json"'
@@ -174,7 +174,7 @@ def export(plan_id: str):
 def forget_device(plan_id: str):
     """Unlink this device and tell the browser to drop everything the app stored."""
     device_id = _authorised(plan_id)
-    repository.revoke_device(_store(), plan_id, device_id)
+    storage.revoke_device(_store(), plan_id, device_id)
     response = current_app.response_class(status=204)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
@@ -193,7 +193,7 @@ def list_devices(plan_id: str):
                 "last_seen_ms": device["last_seen_ms"],
                 "this_device": device["device"] == device_id,
             }
-            for device in repository.list_devices(_store(), plan_id)
+            for device in storage.list_devices(_store(), plan_id)
             if not device["revoked"] and device["device"] != devices.CLINIC_DEVICE
         ]
     }
@@ -205,27 +205,27 @@ def remove_device(plan_id: str, device_id: str):
     asking = _authorised(plan_id)
     if device_id == asking:
         return error_response(400, "invalid", "device_id: this device; use forget instead")
-    listed = {d["device"]: d for d in repository.list_devices(_store(), plan_id)}
+    listed = {d["device"]: d for d in storage.list_devices(_store(), plan_id)}
     other = listed.get(device_id)
     if other is None or other["revoked"] or device_id == devices.CLINIC_DEVICE:
         return error_response(404, "not_found", "No such device on this plan.")
-    repository.revoke_device(_store(), plan_id, device_id)
+    storage.revoke_device(_store(), plan_id, device_id)
     return "", 204
 
 
 @bp.delete("/plans/<plan_id>")
 def delete(plan_id: str):
     _authorised(plan_id)
-    repository.delete_plan(_store(), plan_id)
+    storage.delete_plan(_store(), plan_id)
     # A clinic's client record goes too: the console must not list a plan that is gone.
-    repository.remove_client(current_app.extensions["clinic_store"], plan_id)
+    storage.remove_client(current_app.extensions["clinic_store"], plan_id)
     return "", 204
 
 
 @bp.get("/plans/<plan_id>/calendar-link")
 def calendar_link(plan_id: str):
     _authorised(plan_id)
-    link = repository.calendar_link(_store(), plan_id)
+    link = storage.calendar_link(_store(), plan_id)
     return {"exists": link is not None, "explicit_titles": bool(link and link["explicit_titles"])}
 
 
@@ -235,7 +235,7 @@ def new_calendar_link(plan_id: str):
     device_id = _authorised(plan_id)
     explicit = _boolean(_json_body().get("explicit_titles", False), "explicit_titles")
     token = secrets.token_urlsafe(24)
-    repository.set_calendar_link(
+    storage.set_calendar_link(
         _store(), plan_id, devices.digest(token), explicit, _now_ms(), made_by=device_id
     )
     feed = links.external_url("sessions.feed", plan=plan_id, key=token)
@@ -247,7 +247,7 @@ def new_calendar_link(plan_id: str):
 def calendar_options(plan_id: str):
     _authorised(plan_id)
     explicit = _boolean(_json_body().get("explicit_titles"), "explicit_titles")
-    if not repository.set_calendar_options(_store(), plan_id, explicit):
+    if not storage.set_calendar_options(_store(), plan_id, explicit):
         return error_response(404, "not_found", "This plan has no calendar link.")
     return {"explicit_titles": explicit}
 
@@ -255,7 +255,7 @@ def calendar_options(plan_id: str):
 @bp.delete("/plans/<plan_id>/calendar-link")
 def remove_calendar_link(plan_id: str):
     _authorised(plan_id)
-    repository.remove_calendar_link(_store(), plan_id)
+    storage.remove_calendar_link(_store(), plan_id)
     return "", 204
 
 
@@ -279,7 +279,7 @@ def subscribe_push(plan_id: str):
     checked = reminders.check_prefs(raw_prefs)
     # Only what the device chose is kept: the rest follows the server's settings.
     prefs = {name: checked[name] for name in raw_prefs}
-    repository.set_push(_store(), plan_id, device_id, subscription, prefs, _now_ms())
+    storage.set_push(_store(), plan_id, device_id, subscription, prefs, _now_ms())
     config = current_app.config
     defaults = {"quiet_start": config["QUIET_HOURS_START"], "quiet_end": config["QUIET_HOURS_END"]}
     return {"prefs": reminders.check_prefs({**defaults, **prefs})}
@@ -288,7 +288,7 @@ def subscribe_push(plan_id: str):
 @bp.delete("/plans/<plan_id>/push")
 def unsubscribe_push(plan_id: str):
     device_id = _authorised(plan_id)
-    repository.remove_push(_store(), plan_id, device_id)
+    storage.remove_push(_store(), plan_id, device_id)
     return "", 204
 
 
@@ -298,7 +298,7 @@ def _boolean(value, field: str) -> bool:
     return value
 
 
-def _authorised(plan_id: str, snap: repository.PlanSnapshot | None = None) -> str:
+def _authorised(plan_id: str, snap: storage.PlanSnapshot | None = None) -> str:
     """The device id behind the request's credential, or the one 404 for every failure."""
     header = request.headers.get("Authorization", "")
     if snap is not None:

@@ -24,7 +24,7 @@ from flask.cli import AppGroup
 
 from . import accounts
 from . import notify
-from . import repository
+from . import storage
 
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")
 practitioner = AppGroup("practitioner", help="Practitioner accounts for the clinic console.")
@@ -52,14 +52,14 @@ def purge_plans(days: int | None, dry_run: bool):
     gone = 0
     for plan_id in store.plan_ids():
         try:
-            if repository.last_activity_ms(store, plan_id) >= cutoff:
+            if storage.last_activity_ms(store, plan_id) >= cutoff:
                 continue
-        except repository.PlanNotFound:
+        except storage.PlanNotFound:
             continue
         gone += 1
         if not dry_run:
-            repository.delete_plan(store, plan_id)
-            repository.remove_client(clinic, plan_id)
+            storage.delete_plan(store, plan_id)
+            storage.remove_client(clinic, plan_id)
     verb = "would delete" if dry_run else "deleted"
     click.echo(f"{verb} {gone} plans with no activity for {days} days")
 
@@ -74,10 +74,10 @@ def create_practitioner(email: str):
             accounts.check_new_password(_new_password(), address)
         )
         clinic = current_app.extensions["clinic_store"]
-        repository.add_practitioner(clinic, address, password_hash, int(time.time() * 1000))
+        storage.add_practitioner(clinic, address, password_hash, int(time.time() * 1000))
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
-    except repository.AccountExists:
+    except storage.AccountExists:
         raise click.ClickException(f"an account for {address} already exists") from None
     click.echo(f"Created a console account for {address}; log in at /console/login")
 
@@ -85,7 +85,7 @@ def create_practitioner(email: str):
 @practitioner.command("list")
 def list_practitioners():
     """Every console account: two-step sign-in, disabled, how many browsers are signed in."""
-    for account in repository.list_practitioners(_clinic()):
+    for account in storage.list_practitioners(_clinic()):
         created = datetime.fromtimestamp(account["created_ms"] / 1000, UTC).date()
         marks = [
             "two-step" if account.get("totp_secret") else "password only",
@@ -105,8 +105,8 @@ def set_password(email: str):
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     clinic = _clinic()
-    repository.set_password_hash(clinic, account["id"], accounts.hash_password(password))
-    repository.end_console_sessions(clinic, account["id"])
+    storage.set_password_hash(clinic, account["id"], accounts.hash_password(password))
+    storage.end_console_sessions(clinic, account["id"])
     click.echo(f"New password set for {account['email']}; every session of it was ended")
 
 
@@ -126,7 +126,7 @@ def enable(email: str):
 
 def _set_disabled(email: str, disabled: bool, done: str) -> None:
     account = _account(email)
-    repository.set_disabled(_clinic(), account["id"], disabled)
+    storage.set_disabled(_clinic(), account["id"], disabled)
     click.echo(done.format(account["email"]))
 
 
@@ -136,8 +136,8 @@ def reset_two_step(email: str):
     """Turn an account's two-step sign-in off (a lost phone, a replaced key)."""
     account = _account(email)
     clinic = _clinic()
-    repository.set_totp(clinic, account["id"], None)
-    repository.end_console_sessions(clinic, account["id"])
+    storage.set_totp(clinic, account["id"], None)
+    storage.end_console_sessions(clinic, account["id"])
     click.echo(
         f"Two-step sign-in is off for {account['email']} and its sessions are ended; "
         "it can set up a new authenticator app after logging in"
@@ -149,7 +149,7 @@ def reset_two_step(email: str):
 def end_sessions(email: str):
     """Sign EMAIL out of every browser (a lost laptop, a shared computer)."""
     account = _account(email)
-    ended = repository.end_console_sessions(_clinic(), account["id"])
+    ended = storage.end_console_sessions(_clinic(), account["id"])
     click.echo(f"Ended {ended} console sessions of {account['email']}")
 
 
@@ -163,9 +163,7 @@ def _account(email: str) -> dict:
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     account = (
-        repository.find_practitioner(_clinic(), address)
-        if _clinic().exists(repository.CLINIC)
-        else None
+        storage.find_practitioner(_clinic(), address) if _clinic().exists(storage.CLINIC) else None
     )
     if account is None:
         raise click.ClickException(f"no account for {address}")

@@ -29,8 +29,8 @@ from . import merge
 from . import plans
 from . import rate_limits
 from . import readiness
-from . import repository
 from . import series
+from . import storage
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -85,7 +85,7 @@ def login_code():
         return render_template("console/login_code.html")
     check_csrf()
     clinic, throttle = clinic_store(), rate_limits.login_throttle()
-    account = repository.get_practitioner(clinic, pending["id"])
+    account = storage.get_practitioner(clinic, pending["id"])
     if account is None or not account.get("totp_secret"):
         session.pop("pending_login", None)
         return redirect(url_for("console.login"))
@@ -96,7 +96,7 @@ def login_code():
     step = accounts.verify_totp(
         account["totp_secret"], request.form.get("code", ""), account.get("totp_last_step")
     )
-    if step is None or not repository.use_totp_step(clinic, account["id"], step):
+    if step is None or not storage.use_totp_step(clinic, account["id"], step):
         throttle.failed(account["email"])
         return render_template("console/login_code.html", error="Wrong or used code."), 401
     throttle.succeeded(account["email"])
@@ -120,7 +120,7 @@ def logout():
 @login_required
 def index():
     practitioner = current_practitioner()
-    rows = [_client_row(c) for c in repository.clients_of(clinic_store(), practitioner["id"])]
+    rows = [_client_row(c) for c in storage.clients_of(clinic_store(), practitioner["id"])]
     return render_template("console/index.html", clients=[r for r in rows if r])
 
 
@@ -143,10 +143,10 @@ def new_client():
     plan_id = secrets.token_urlsafe(16)
     # The clinic's device has a credential nobody holds: it only writes from here.
     unusable = devices.digest(accounts.new_secret())
-    repository.create_plan(
+    storage.create_plan(
         _store(), plan_id, plan, CLINIC_DEVICE, unusable, now_ms(), name="Your clinic"
     )
-    repository.add_client(clinic_store(), plan_id, current_practitioner()["id"], nickname, now_ms())
+    storage.add_client(clinic_store(), plan_id, current_practitioner()["id"], nickname, now_ms())
     return _invitation_page(plan_id, nickname)
 
 
@@ -188,15 +188,15 @@ def edit_session(plan_id: str):
     store = _store()
     try:
         checked = merge.validate_batch([event])
-        plan = repository.get_plan(store, plan_id)
-        stored = repository.session_events(store, plan_id)
+        plan = storage.get_plan(store, plan_id)
+        stored = storage.session_events(store, plan_id)
         plans.check_events_fit(plan, checked, _protocols(), datetime.now(UTC), stored)
     except (merge.EventError, plans.PlanError) as error:
         message = str(error).replace("events[0].", "session ")
         return render_template(
             "console/client.html", client=_client_row(_own_client(plan_id)), error=message
         ), 400
-    repository.apply_events(store, plan_id, CLINIC_DEVICE, checked, now)
+    storage.apply_events(store, plan_id, CLINIC_DEVICE, checked, now)
     return redirect(url_for("console.client", plan_id=plan_id))
 
 
@@ -205,7 +205,7 @@ def edit_session(plan_id: str):
 def revoke_device(plan_id: str, device_id: str):
     check_csrf()
     _own_client(plan_id)
-    if device_id == CLINIC_DEVICE or not repository.revoke_device(_store(), plan_id, device_id):
+    if device_id == CLINIC_DEVICE or not storage.revoke_device(_store(), plan_id, device_id):
         abort(404)
     return redirect(url_for("console.client", plan_id=plan_id))
 
@@ -219,8 +219,8 @@ def delete_client(plan_id: str):
         row = _client_row(found)
         message = "Type the client's nickname exactly to delete the plan."
         return render_template("console/client.html", client=row, error=message), 400
-    repository.delete_plan(_store(), plan_id)
-    repository.remove_client(clinic_store(), plan_id)
+    storage.delete_plan(_store(), plan_id)
+    storage.remove_client(clinic_store(), plan_id)
     return redirect(url_for("console.index"))
 
 
@@ -228,7 +228,7 @@ def _invitation_page(plan_id: str, nickname: str):
     code = accounts.new_secret()
     days = current_app.config["INVITATION_DAYS"]
     expires = now_ms() + days * 24 * 60 * 60 * 1000
-    repository.add_invitation(clinic_store(), accounts.digest(code), plan_id, expires)
+    storage.add_invitation(clinic_store(), accounts.digest(code), plan_id, expires)
     # The code travels in the fragment: never sent to a server, never in a log.
     link = links.external_url("settings.invite") + "#" + code
     return render_template(
@@ -244,11 +244,11 @@ def _invitation_page(plan_id: str, nickname: str):
 def _own_client(plan_id: str) -> dict:
     """The client record if the signed-in practitioner made it; otherwise the same 404."""
     practitioner = current_practitioner()
-    for found in repository.clients_of(clinic_store(), practitioner["id"]):
+    for found in storage.clients_of(clinic_store(), practitioner["id"]):
         if found["plan_id"] == plan_id:
             if not _store().exists(plan_id):
                 # Deleted from the client's phone (or by retention): forget the record too.
-                repository.remove_client(clinic_store(), plan_id)
+                storage.remove_client(clinic_store(), plan_id)
                 break
             return found
     abort(404)
@@ -256,14 +256,14 @@ def _own_client(plan_id: str) -> dict:
 
 def _client_row(found: dict) -> dict | None:
     store, plan_id = _store(), found["plan_id"]
-    plan = repository.get_plan(store, plan_id)
+    plan = storage.get_plan(store, plan_id)
     if plan is None:
         return None
-    sessions = series.build(plan, repository.session_events(store, plan_id))
+    sessions = series.build(plan, storage.session_events(store, plan_id))
     today = local_day(datetime.now(UTC), plan["time_zone"], plan["day_start_hour"])
     schedule = current_app.extensions["schedules"][plan["protocol"]["id"]]
-    ticks = repository.tick_state(store, plan_id)
-    phones = [d for d in repository.list_devices(store, plan_id) if d["device"] != CLINIC_DEVICE]
+    ticks = storage.tick_state(store, plan_id)
+    phones = [d for d in storage.list_devices(store, plan_id) if d["device"] != CLINIC_DEVICE]
     seen = [d["last_seen_ms"] for d in phones if not d["revoked"]]
     upcoming = [s for s in sessions if s["status"] == "planned" and s["day"] >= today.isoformat()]
     for planned in upcoming:
@@ -290,7 +290,7 @@ def _try_login(email: str, password: str) -> str | None:
     if wait:
         return rate_limits.wait_message(wait)
     try:
-        account = repository.find_practitioner(clinic, accounts.check_email(email))
+        account = storage.find_practitioner(clinic, accounts.check_email(email))
     except accounts.AccountError:
         account = None
     # Always verified, so timing says nothing about the account.
@@ -300,7 +300,7 @@ def _try_login(email: str, password: str) -> str | None:
         throttle.failed(email)
         return WRONG_LOGIN
     if accounts.needs_rehash(account["password_hash"]):
-        repository.set_password_hash(clinic, account["id"], accounts.hash_password(password))
+        storage.set_password_hash(clinic, account["id"], accounts.hash_password(password))
     if account.get("totp_secret"):
         # The password was right; the failure count resets only after the code.
         session.clear()

@@ -22,7 +22,7 @@ from flask import url_for
 from . import accounts
 from . import devices
 from . import rate_limits
-from . import repository
+from . import storage
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -62,8 +62,8 @@ def password():
         reason = str(error).removeprefix("password: ").rstrip(".")
         return _refused(f"{reason[0].upper()}{reason[1:]}. Nothing was changed.")
     clinic = clinic_store()
-    repository.set_password_hash(clinic, account["id"], accounts.hash_password(new))
-    repository.end_console_sessions(clinic, account["id"], keep_sid_hash=g.sid_hash)
+    storage.set_password_hash(clinic, account["id"], accounts.hash_password(new))
+    storage.end_console_sessions(clinic, account["id"], keep_sid_hash=g.sid_hash)
     return render_template("console/password.html", done=True)
 
 
@@ -87,7 +87,7 @@ def two_step_start():
         error = "Two-step sign-in is on already: turn it off first (password and a code)."
         return render_template("console/two_step.html", setup=None, error=error), 400
     secret = accounts.new_totp_secret()
-    repository.set_pending_totp(clinic_store(), practitioner["id"], secret, now_ms())
+    storage.set_pending_totp(clinic_store(), practitioner["id"], secret, now_ms())
     return _two_step_setup_page(secret)
 
 
@@ -103,8 +103,8 @@ def two_step_confirm():
     step = accounts.verify_totp(secret, request.form.get("code", ""), None)
     if step is None:
         return _two_step_setup_page(secret, "That code does not match. Try the next one."), 400
-    repository.set_totp(clinic_store(), practitioner["id"], secret)
-    repository.use_totp_step(clinic_store(), practitioner["id"], step)
+    storage.set_totp(clinic_store(), practitioner["id"], secret)
+    storage.use_totp_step(clinic_store(), practitioner["id"], step)
     return redirect(url_for("console.index"))
 
 
@@ -133,12 +133,12 @@ def two_step_disable():
     if (
         not right_password
         or step is None
-        or not repository.use_totp_step(clinic, practitioner["id"], step)
+        or not storage.use_totp_step(clinic, practitioner["id"], step)
     ):
         throttle.failed(practitioner["email"])
         error = "Wrong password, or a wrong or used code. Nothing was changed."
         return render_template("console/two_step.html", setup=None, error=error), 400
-    repository.set_totp(clinic, practitioner["id"], None)
+    storage.set_totp(clinic, practitioner["id"], None)
     return redirect(url_for("console_account.two_step"))
 
 

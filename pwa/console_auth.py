@@ -26,9 +26,9 @@ from flask import url_for
 from flask.sessions import SecureCookieSessionInterface
 
 from . import accounts
-from . import repository
 from . import sealed
-from .db import Store
+from . import storage
+from .storage.store import Store
 
 # A console request refreshes its session's "last seen" at most this often.
 TOUCH_EVERY_MS = 60 * 1000
@@ -50,7 +50,7 @@ def init_app(app: Flask) -> None:
     box = sealed.SecretBox(sealed.load_key(sealed.key_from_environment(), key_file))
     clinic = Store(config["DATA_DIR"] / "clinic", sealer=box)
     app.extensions["clinic_store"] = clinic
-    repository.seal_plain_secrets(clinic)
+    storage.seal_plain_secrets(clinic)
     app.session_interface = _SecureWhenHttps()
     app.config.update(
         SESSION_COOKIE_NAME="console",
@@ -84,18 +84,18 @@ def current_practitioner() -> dict | None:
     if not isinstance(sid, str):
         return None
     sid_hash, now = accounts.digest(sid), now_ms()
-    record = repository.console_session(clinic_store(), sid_hash)
+    record = storage.console_session(clinic_store(), sid_hash)
     if record is None or not accounts.session_is_live(record, now, timeouts()):
         if record is not None:
-            repository.end_console_session(clinic_store(), sid_hash)
+            storage.end_console_session(clinic_store(), sid_hash)
         session.clear()
         return None
     # Refreshed often enough that a short idle timeout never ends an active session.
     if now - record["last_seen_ms"] > min(TOUCH_EVERY_MS, timeouts().idle_ms // 10):
-        repository.touch_console_session(clinic_store(), sid_hash, now)
-    account = repository.get_practitioner(clinic_store(), record["practitioner"])
+        storage.touch_console_session(clinic_store(), sid_hash, now)
+    account = storage.get_practitioner(clinic_store(), record["practitioner"])
     if account is None or account.get("disabled"):
-        repository.end_console_session(clinic_store(), sid_hash)
+        storage.end_console_session(clinic_store(), sid_hash)
         session.clear()
         return None
     g.practitioner = account
@@ -162,10 +162,10 @@ def log_in(practitioner: dict) -> None:
     sid, csrf, now = accounts.new_secret(), accounts.new_secret(), now_ms()
     # Timed-out sessions of anyone go now, so they never pile up in the clinic file.
     limits = timeouts()
-    repository.purge_console_sessions(
+    storage.purge_console_sessions(
         clinic_store(), lambda record: accounts.session_is_live(record, now, limits)
     )
-    repository.start_console_session(
+    storage.start_console_session(
         clinic_store(), accounts.digest(sid), practitioner["id"], csrf, now
     )
     session["sid"] = sid
@@ -175,7 +175,7 @@ def log_in(practitioner: dict) -> None:
 def log_out() -> None:
     sid = session.get("sid")
     if isinstance(sid, str):
-        repository.end_console_session(clinic_store(), accounts.digest(sid))
+        storage.end_console_session(clinic_store(), accounts.digest(sid))
     session.clear()
     g.pop("practitioner", None)
 

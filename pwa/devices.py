@@ -17,7 +17,7 @@ from base64 import b64encode
 import segno
 import ua_parser
 
-from . import repository
+from . import storage
 
 JOIN_TOKEN_TTL_MS = 24 * 60 * 60 * 1000
 SCHEME = "Bearer "
@@ -54,10 +54,10 @@ def register(store, plan_id, plan, device_id, credential, now_ms, name="") -> bo
     """Store a new plan: True when created, False when this same device already did
     (a retried request), None when another device's plan has the id."""
     try:
-        repository.create_plan(store, plan_id, plan, device_id, digest(credential), now_ms, name)
+        storage.create_plan(store, plan_id, plan, device_id, digest(credential), now_ms, name)
         return True
-    except repository.PlanExists:
-        if repository.device_is_valid(store, plan_id, device_id, digest(credential)):
+    except storage.PlanExists:
+        if storage.device_is_valid(store, plan_id, device_id, digest(credential)):
             return False
         return None
 
@@ -65,14 +65,14 @@ def register(store, plan_id, plan, device_id, credential, now_ms, name="") -> bo
 def authenticate(store, plan_id: str, header: str) -> str | None:
     """The device id if the Authorization header proves it belongs to the plan, else None."""
     claimed = _claimed_device(header)
-    # The repository answers False for a malformed plan id too: one path for every stranger.
-    if claimed and repository.device_is_valid(store, plan_id, *claimed):
+    # Storage answers False for a malformed plan id too: one path for every stranger.
+    if claimed and storage.device_is_valid(store, plan_id, *claimed):
         return claimed[0]
     return None
 
 
 def authenticate_with(snapshot, header: str) -> str | None:
-    """Like `authenticate`, against a plan already read (repository.snapshot)."""
+    """Like `authenticate`, against a plan already read (storage.snapshot)."""
     claimed = _claimed_device(header)
     return claimed[0] if claimed and snapshot.device_is_valid(*claimed) else None
 
@@ -91,22 +91,22 @@ def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:
     """A single-use link (token in the fragment) and its QR code as an SVG data URL."""
     token = secrets.token_urlsafe(24)
     expires_ms = now_ms + JOIN_TOKEN_TTL_MS
-    repository.add_join_token(store, plan_id, digest(token), expires_ms, now_ms)
+    storage.add_join_token(store, plan_id, digest(token), expires_ms, now_ms)
     link = f"{join_url}#{plan_id}.{token}"
     return {"link": link, "qr": qr_data_url(link), "expires_ms": expires_ms}
 
 
 def join(store, plan_id, token, device_id, credential, now_ms, name="") -> dict | None:
     """Redeem a join token for a new device; the plan, or None if the token is not good.
-    repository.TooMany if the plan has all the devices it may have (the token stays unused)."""
+    storage.TooMany if the plan has all the devices it may have (the token stays unused)."""
     try:
-        repository.check_room_for_device(store, plan_id)
-        if not repository.redeem_join_token(store, plan_id, digest(token), now_ms):
+        storage.check_room_for_device(store, plan_id)
+        if not storage.redeem_join_token(store, plan_id, digest(token), now_ms):
             return None
-        repository.add_device(store, plan_id, device_id, digest(credential), now_ms, name)
-    except (repository.PlanNotFound, repository.DeviceExists):
+        storage.add_device(store, plan_id, device_id, digest(credential), now_ms, name)
+    except (storage.PlanNotFound, storage.DeviceExists):
         return None
-    return repository.get_plan(store, plan_id)
+    return storage.get_plan(store, plan_id)
 
 
 def qr_data_url(text: str) -> str:

@@ -27,7 +27,7 @@ def init_app(app: Flask) -> None:
     from . import plans
     from . import push
     from . import reminders
-    from . import repository
+    from . import storage
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
@@ -35,15 +35,11 @@ def init_app(app: Flask) -> None:
     for invalid in (plans.PlanError, merge.EventError, push.PushError, reminders.PrefsError):
         app.register_error_handler(invalid, lambda e: error_response(400, "invalid", str(e)))
     # The plan or device vanished between the credential check and the write.
-    for gone in (repository.PlanNotFound, repository.UnknownDevice):
+    for gone in (storage.PlanNotFound, storage.UnknownDevice):
         app.register_error_handler(gone, lambda e: handle_http_error(NotFound()))
-    app.register_error_handler(
-        repository.StoreBusy, lambda e: handle_http_error(ServiceUnavailable())
-    )
+    app.register_error_handler(storage.StoreBusy, lambda e: handle_http_error(ServiceUnavailable()))
     # A per-plan limit: a clear refusal the phone shows as it is.
-    app.register_error_handler(
-        repository.TooMany, lambda e: error_response(409, "too_many", str(e))
-    )
+    app.register_error_handler(storage.TooMany, lambda e: error_response(409, "too_many", str(e)))
     app.register_error_handler(OSError, handle_os_error)
 
 

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from . import push
 from . import reminders
-from . import repository
 from . import series
-from .db import Store
+from . import storage
+from .storage.store import Store
 
 # A reminder a phone has not shown within this time is stale; let the service drop it.
 PUSH_TTL_S = 6 * 60 * 60
@@ -67,24 +67,24 @@ def send_due(
         else:
             try:
                 _send_plan(store, plan_id, schedules, settings, now, mine)
-            except repository.PlanNotFound:
+            except storage.PlanNotFound:
                 pass  # deleted meanwhile
         with guard:
             counts.update(mine)
 
     with ThreadPoolExecutor(PLANS_AT_ONCE, thread_name_prefix="reminders") as pool:
         # list(): a plan's error is raised here rather than lost in its thread.
-        list(pool.map(one_plan, repository.plans_with_push(store)))
+        list(pool.map(one_plan, storage.plans_with_push(store)))
     return counts
 
 
 def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
-    plan = repository.get_plan(store, plan_id)
-    subscriptions = repository.push_subscriptions(store, plan_id)
+    plan = storage.get_plan(store, plan_id)
+    subscriptions = storage.push_subscriptions(store, plan_id)
     if plan is None or not subscriptions:
         return
-    sessions = series.build(plan, repository.session_events(store, plan_id))
-    ticks = repository.tick_state(store, plan_id)
+    sessions = series.build(plan, storage.session_events(store, plan_id))
+    ticks = storage.tick_state(store, plan_id)
     schedule = schedules[plan["protocol"]["id"]]
     now_ms = int(now.timestamp() * 1000)
     for entry in subscriptions:
@@ -98,7 +98,7 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
         )
         for reminder in due:
             device = entry["device"]
-            if not repository.claim_reminder(store, plan_id, reminder.key, device, now_ms):
+            if not storage.claim_reminder(store, plan_id, reminder.key, device, now_ms):
                 counts["already sent"] += 1
                 continue
             payload = {"title": reminder.title, "body": reminder.body, "url": reminder.url}
@@ -118,12 +118,12 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
             endpoint = entry["subscription"]["endpoint"]
             if outcome in ("sent", "failed"):
                 failed = outcome == "failed"
-                repository.push_outcome(store, plan_id, device, endpoint, failed, now_ms)
+                storage.push_outcome(store, plan_id, device, endpoint, failed, now_ms)
             if outcome == "failed":
-                repository.release_reminder(store, plan_id, reminder.key, device)
+                storage.release_reminder(store, plan_id, reminder.key, device)
                 break  # the rest wait with this subscription
             elif outcome == "gone":
                 # Not sent: if the device subscribes again, it may still get this one.
-                repository.release_reminder(store, plan_id, reminder.key, device)
-                repository.remove_push(store, plan_id, device, endpoint)
+                storage.release_reminder(store, plan_id, reminder.key, device)
+                storage.remove_push(store, plan_id, device, endpoint)
                 break

@@ -20,8 +20,8 @@ from flask import request
 
 from . import calendar_feed
 from . import devices
-from . import repository
 from . import series
+from . import storage
 
 bp = Blueprint("sessions", __name__)
 
@@ -36,13 +36,13 @@ def feed():
     # The key is in the query string, which the access log leaves out (gunicorn.conf.py).
     plan_id, key = request.args.get("plan", ""), request.args.get("key", "")
     store = current_app.extensions["store"]
-    link = repository.calendar_link(store, plan_id, devices.digest(key)) if key.isascii() else None
-    plan = repository.get_plan(store, plan_id) if link else None
+    link = storage.calendar_link(store, plan_id, devices.digest(key)) if key.isascii() else None
+    plan = storage.get_plan(store, plan_id) if link else None
     if plan is None:
         abort(404)
     body = calendar_feed.build_feed(
         plan=plan,
-        sessions=series.build(plan, repository.session_events(store, plan_id)),
+        sessions=series.build(plan, storage.session_events(store, plan_id)),
         schedule=current_app.extensions["schedules"][plan["protocol"]["id"]],
         # Stable per plan, and not the plan id itself, which calendar servers would keep.
         feed_key=hashlib.sha256(f"feed:{plan_id}".encode()).hexdigest()[:16],

@@ -27,7 +27,7 @@ from api_device import wire_plan
 from support import RunningServer
 from test_plan_bounds import FILLER_ITEMS
 
-from pwa import repository
+from pwa import storage
 
 SOAK = os.environ.get("SOAK") == "1"
 ZONE = "Europe/London"
@@ -279,7 +279,7 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
     items = FILLER_ITEMS
     boxes = [
         ((first + timedelta(days=n // len(items))).isoformat(), items[n % len(items)])
-        for n in range(repository.MAX_EVENTS + 500)
+        for n in range(storage.MAX_EVENTS + 500)
     ]
     spare = Phone(Client(server.port, "192.0.2.30"))
     assert spare.register() == 201
@@ -287,7 +287,7 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
     during_flood, flooded = while_running(flood, spare.elsewhere(), SYNC_FLOOD)
     json_answers_only(grown + flooded)
     grow_statuses = [status for status, _, _ in grown]
-    assert grow_statuses.count(200) == repository.MAX_EVENTS // 500
+    assert grow_statuses.count(200) == storage.MAX_EVENTS // 500
     assert grow_statuses[-1] == 409
     syncs = [status for status, _, _ in flooded]
     assert syncs.count(200) == 600 and set(syncs[600:]) <= {429}

@@ -10,7 +10,7 @@ import pytest
 
 from pwa import accounts
 from pwa import create_app
-from pwa import repository
+from pwa import storage
 
 EMAIL, PASSWORD = "dr.noor@harbour-skin.co.uk", "a long practitioner passphrase"
 NEW_PASSWORD = "quiet lantern over the meadow"
@@ -24,7 +24,7 @@ def token(page: str) -> str:
 def app(data_dir):
     app = create_app({"TESTING": True, "DATA_DIR": data_dir})
     clinic = app.extensions["clinic_store"]
-    repository.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 
@@ -127,7 +127,7 @@ def test_changing_your_own_password_needs_the_current_one_and_ends_other_session
 
 def test_expired_console_sessions_are_purged_at_the_next_login(app):
     clinic = app.extensions["clinic_store"]
-    account = repository.find_practitioner(clinic, EMAIL)
-    repository.start_console_session(clinic, "old-session-hash", account["id"], "csrf", 0)
+    account = storage.find_practitioner(clinic, EMAIL)
+    storage.start_console_session(clinic, "old-session-hash", account["id"], "csrf", 0)
     assert log_in(app.test_client()).status_code == 302
-    assert repository.console_session(clinic, "old-session-hash") is None
+    assert storage.console_session(clinic, "old-session-hash") is None

@@ -9,7 +9,7 @@ import pytest
 from pwa import accounts
 from pwa import create_app
 from pwa import protocol
-from pwa import repository
+from pwa import storage
 
 EMAIL, PASSWORD = "dr.kai@harbour-skin.co.uk", "a long practitioner passphrase"
 
@@ -30,7 +30,7 @@ def app(data_dir):
     )
     app = create_app({"DATA_DIR": data_dir})
     clinic = app.extensions["clinic_store"]
-    repository.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 

@@ -34,8 +34,8 @@ from support import clean_environment
 from pwa import accounts
 from pwa import create_app
 from pwa import rate_limits
-from pwa import repository
-from pwa.db import load_file
+from pwa import storage
+from pwa.storage.table_file import load_file
 
 EMAIL = "dr.ana@harbour-skin.co.uk"
 PASSWORD = "a long practitioner passphrase"
@@ -82,37 +82,37 @@ def password_hash(password: str) -> str:
 
 def add_practitioner(app, email=EMAIL, password=PASSWORD) -> str:
     clinic = app.extensions["clinic_store"]
-    return repository.add_practitioner(clinic, email, password_hash(password), now_ms())
+    return storage.add_practitioner(clinic, email, password_hash(password), now_ms())
 
 
 def practitioner(app, email=EMAIL) -> dict:
-    return repository.find_practitioner(app.extensions["clinic_store"], email)
+    return storage.find_practitioner(app.extensions["clinic_store"], email)
 
 
 # The clinic file, read and changed the way another worker process would.
 
 
 def clinic_file(data_dir):
-    return data_dir / "clinic" / f"{repository.CLINIC}.json"
+    return data_dir / "clinic" / f"{storage.CLINIC}.json"
 
 
 def clinic_rows(app, table: str) -> list[dict]:
-    with app.extensions["clinic_store"].reading(repository.CLINIC) as tdb:
+    with app.extensions["clinic_store"].reading(storage.CLINIC) as tdb:
         return [dict(row) for row in tdb.table(table).all()]
 
 
 def change_clinic_rows(app, table: str, changes: dict) -> None:
     """Set `changes` on every row of the table, under the store's lock."""
-    with app.extensions["clinic_store"].locked(repository.CLINIC) as tdb:
+    with app.extensions["clinic_store"].locked(storage.CLINIC) as tdb:
         tdb.table(table).update(changes)
 
 
 def console_sessions(app) -> list[dict]:
-    return clinic_rows(app, repository.CONSOLE_SESSIONS)
+    return clinic_rows(app, storage.CONSOLE_SESSIONS)
 
 
 def invitations(app) -> list[dict]:
-    return clinic_rows(app, repository.INVITATIONS)
+    return clinic_rows(app, storage.INVITATIONS)
 
 
 # A browser at the console.
@@ -230,7 +230,7 @@ def stored_practitioners(data_dir) -> list[dict]:
     path = clinic_file(data_dir)
     if not path.exists():
         return []
-    return list(load_file(path).get(repository.PRACTITIONERS, {}).values())
+    return list(load_file(path).get(storage.PRACTITIONERS, {}).values())
 
 
 def test_cli_creates_an_account_that_can_log_in(data_dir):
@@ -527,11 +527,11 @@ def test_console_forms_without_their_csrf_token_change_nothing(app, kind):
     sent = {} if token is None else {"csrf_token": token}
     store = app.extensions["store"]
     before = {
-        "clients": clinic_rows(app, repository.CLIENTS),
+        "clients": clinic_rows(app, storage.CLIENTS),
         "invitations": invitations(app),
         "sessions": console_sessions(app),
         "plans": store.plan_ids(),
-        "plan": repository.export_plan(store, plan_id),
+        "plan": storage.export_plan(store, plan_id),
     }
 
     assert console.post("/console/clients/new", data={**sent, **plan_form()}).status_code == 400
@@ -544,11 +544,11 @@ def test_console_forms_without_their_csrf_token_change_nothing(app, kind):
     assert refused.status_code == 400
     assert "Clear-Site-Data" not in refused.headers
 
-    assert clinic_rows(app, repository.CLIENTS) == before["clients"]
+    assert clinic_rows(app, storage.CLIENTS) == before["clients"]
     assert invitations(app) == before["invitations"]
     assert console_sessions(app) == before["sessions"]
     assert store.plan_ids() == before["plans"]
-    assert repository.export_plan(store, plan_id) == before["plan"]
+    assert storage.export_plan(store, plan_id) == before["plan"]
     assert console.get("/console/").status_code == 200, "still signed in"
 
 
@@ -604,10 +604,10 @@ def test_an_idle_session_ends(data_dir):
     clinic = app.extensions["clinic_store"]
     cookie = session_cookie(console)
 
-    repository.touch_console_session(clinic, sid_hash(app, console), now_ms() - 30 * 1000)
+    storage.touch_console_session(clinic, sid_hash(app, console), now_ms() - 30 * 1000)
     assert console.get("/console/").status_code == 200, "30 s idle is within the minute"
 
-    repository.touch_console_session(clinic, sid_hash(app, console), now_ms() - 2 * MINUTE_MS)
+    storage.touch_console_session(clinic, sid_hash(app, console), now_ms() - 2 * MINUTE_MS)
     answer = console.get("/console/")
     assert goes_to_login(answer)
     assert console_sessions(app) == [], "a timed-out session is removed from the store"
@@ -621,10 +621,10 @@ def test_a_session_ends_after_its_maximum_age_even_when_active(data_dir):
     add_practitioner(app)
     console = signed_in(app)
     started = now_ms() - 59 * MINUTE_MS
-    change_clinic_rows(app, repository.CONSOLE_SESSIONS, {"created_ms": started})
+    change_clinic_rows(app, storage.CONSOLE_SESSIONS, {"created_ms": started})
     assert console.get("/console/").status_code == 200, "59 minutes is within the hour"
 
-    change_clinic_rows(app, repository.CONSOLE_SESSIONS, {"created_ms": now_ms() - 61 * MINUTE_MS})
+    change_clinic_rows(app, storage.CONSOLE_SESSIONS, {"created_ms": now_ms() - 61 * MINUTE_MS})
     [record] = console_sessions(app)
     assert now_ms() - record["last_seen_ms"] < MINUTE_MS, "the session is not idle"
     assert goes_to_login(console.get("/console/"))
@@ -640,13 +640,13 @@ def test_an_active_session_outlives_the_idle_timeout(data_dir):
     # Logged in 50 s ago, and a request now:
     change_clinic_rows(
         app,
-        repository.CONSOLE_SESSIONS,
+        storage.CONSOLE_SESSIONS,
         {"created_ms": now_ms() - 50 * 1000, "last_seen_ms": now_ms() - 50 * 1000},
     )
     assert console.get("/console/").status_code == 200
     # ... then 20 s pass (every stored clock moves back 20 s) and another request.
     [record] = console_sessions(app)
-    repository.touch_console_session(clinic, hashed, record["last_seen_ms"] - 20 * 1000)
+    storage.touch_console_session(clinic, hashed, record["last_seen_ms"] - 20 * 1000)
     assert console.get("/console/").status_code == 200, "active 20 s ago, idle limit 1 minute"
 
 
@@ -663,7 +663,7 @@ def test_a_practitioner_sees_only_their_own_clients(app):
     their_phone = Phone(app)
     assert their_phone.redeem(their_code).status_code == 200
     store = app.extensions["store"]
-    their_data = repository.export_plan(store, their_plan)
+    their_data = storage.export_plan(store, their_plan)
 
     listing = mine.get("/console/").text
     assert "Mine Alone" in listing and my_plan in listing
@@ -685,9 +685,9 @@ def test_a_practitioner_sees_only_their_own_clients(app):
     ]:
         answer = mine.post(path, data={"csrf_token": token, **form})
         assert answer.status_code == 404, path
-    assert repository.export_plan(store, their_plan) == their_data
+    assert storage.export_plan(store, their_plan) == their_data
     assert their_phone.export(their_plan).status_code == 200
-    assert repository.client_owner(app.extensions["clinic_store"], their_plan) is not None
+    assert storage.client_owner(app.extensions["clinic_store"], their_plan) is not None
 
     # The owner still reaches them, and an unknown id looks the same as someone else's.
     assert theirs.get(f"/console/clients/{their_plan}").status_code == 200
@@ -721,11 +721,11 @@ def test_anonymous_requests_go_to_login_and_change_nothing(app, method, path):
 
     def state():
         return (
-            clinic_rows(app, repository.CLIENTS),
+            clinic_rows(app, storage.CLIENTS),
             invitations(app),
             console_sessions(app),
             store.plan_ids(),
-            repository.export_plan(store, plan_id),
+            storage.export_plan(store, plan_id),
         )
 
     before = state()
@@ -797,12 +797,12 @@ def test_an_invitation_works_once_and_checking_does_not_use_it(data_dir):
     assert taken.status_code == 200
     body = taken.get_json()
     assert body["plan_id"] == plan_id and body["cursor"] == 0
-    assert body["plan"] == repository.get_plan(app.extensions["store"], plan_id)
+    assert body["plan"] == storage.get_plan(app.extensions["store"], plan_id)
 
     for answer in (phone.check(code), latecomer.redeem(code), phone.redeem(code)):
         assert answer.status_code == 404
         assert answer.get_json()["message"].startswith(INVITATION_GONE)
-    devices = repository.list_devices(app.extensions["store"], plan_id)
+    devices = storage.list_devices(app.extensions["store"], plan_id)
     assert [d["device"] for d in devices] == ["clinic-console", phone.id]
 
 
@@ -816,7 +816,7 @@ def test_an_expired_invitation_is_refused(data_dir):
     assert stored["code_hash"] == accounts.digest(code)
     assert before + 2 * DAY_MS <= stored["expires_ms"] <= after + 2 * DAY_MS
 
-    change_clinic_rows(app, repository.INVITATIONS, {"expires_ms": now_ms() - 1000})
+    change_clinic_rows(app, storage.INVITATIONS, {"expires_ms": now_ms() - 1000})
     phone = Phone(app)
     for answer in (phone.check(code), phone.redeem(code)):
         assert answer.status_code == 404
@@ -825,9 +825,9 @@ def test_an_expired_invitation_is_refused(data_dir):
     # One made already expired through the repository is refused the same way.
     other_code = accounts.new_secret()
     clinic = app.extensions["clinic_store"]
-    repository.add_invitation(clinic, accounts.digest(other_code), plan_id, now_ms() - 1)
+    storage.add_invitation(clinic, accounts.digest(other_code), plan_id, now_ms() - 1)
     assert phone.redeem(other_code).status_code == 404
-    devices = repository.list_devices(app.extensions["store"], plan_id)
+    devices = storage.list_devices(app.extensions["store"], plan_id)
     assert [d["device"] for d in devices] == ["clinic-console"]
 
 
@@ -855,7 +855,7 @@ def test_a_client_who_deleted_their_plan_leaves_the_console(app):
     token = form_token(console, "/console/")
     made = console.post(f"/console/clients/{plan_id}/invitation", data={"csrf_token": token})
     assert made.status_code == 404
-    assert repository.client_owner(app.extensions["clinic_store"], plan_id) is None
+    assert storage.client_owner(app.extensions["clinic_store"], plan_id) is None
 
 
 # 9. A new client plan
@@ -888,7 +888,7 @@ def test_a_bad_new_client_form_names_the_field_and_stores_nothing(app, changes, 
     assert answer.headers["Cache-Control"] == "no-store"
     if "nickname" not in changes:
         assert f'value="{form["nickname"]}"' in answer.text, "the form keeps what was typed"
-    assert clinic_rows(app, repository.CLIENTS) == []
+    assert clinic_rows(app, storage.CLIENTS) == []
     assert invitations(app) == []
     assert app.extensions["store"].plan_ids() == []
 
@@ -912,7 +912,7 @@ def test_a_new_client_plan_gives_an_invitation_and_joins_the_list(
     assert svg.lstrip().startswith(b"<svg")
     assert str(escape(nickname)) in page.text and nickname not in page.text
 
-    plan = repository.get_plan(app.extensions["store"], plan_id)
+    plan = storage.get_plan(app.extensions["store"], plan_id)
     assert plan["mode"] == mode
     assert plan["skin_type"] == skin_type and plan["pih_history"] == pih_history
     assert plan["time_zone"] == "Europe/Dublin"
@@ -920,7 +920,7 @@ def test_a_new_client_plan_gives_an_invitation_and_joins_the_list(
     assert plan["next_session"] == day(26)
     assert plan["planned_sessions"] == 4
 
-    [client_row] = clinic_rows(app, repository.CLIENTS)
+    [client_row] = clinic_rows(app, storage.CLIENTS)
     assert client_row["plan_id"] == plan_id and client_row["nickname"] == nickname
     assert client_row["practitioner"] == practitioner(app)["id"]
     listing = console.get("/console/")

@@ -8,7 +8,7 @@ from test_api import join
 from test_removal_revokes import device_link_token
 from test_removal_revokes import joins
 
-from pwa import repository
+from pwa import storage
 from pwa.devices import CLINIC_DEVICE
 from pwa.devices import digest
 from pwa.devices import readable_name
@@ -88,12 +88,12 @@ def test_a_clinics_console_is_not_listed_and_cannot_be_removed(client, app):
     store = app.extensions["store"]
     phone = Device(client)
     assert phone.register().status_code == 201
-    repository.add_device(store, phone.plan_id, CLINIC_DEVICE, "unusable-hash", 0)
+    storage.add_device(store, phone.plan_id, CLINIC_DEVICE, "unusable-hash", 0)
     assert [d["device_id"] for d in devices_of(client, phone)] == [phone.id]
     url = f"/api/plans/{phone.plan_id}/devices/{CLINIC_DEVICE}"
     assert client.delete(url, headers=phone.auth).status_code == 404
     (clinic,) = [
-        d for d in repository.list_devices(store, phone.plan_id) if d["device"] == CLINIC_DEVICE
+        d for d in storage.list_devices(store, phone.plan_id) if d["device"] == CLINIC_DEVICE
     ]
     assert clinic["revoked"] is False
 
@@ -106,12 +106,12 @@ def test_a_plan_has_at_most_ten_devices_and_a_refused_link_stays_usable(client):
     token = device_link_token(client, phone)
     eleventh = Device(client, plan_id=phone.plan_id)
     assert joins(client, phone, token, eleventh) == 409
-    with pytest.raises(repository.TooMany, match="This plan has 10 devices, the most"):
-        repository.check_room_for_device(client.application.extensions["store"], phone.plan_id)
+    with pytest.raises(storage.TooMany, match="This plan has 10 devices, the most"):
+        storage.check_room_for_device(client.application.extensions["store"], phone.plan_id)
     assert len(devices_of(client, phone)) == 10
     store = client.application.extensions["store"]
     with store.reading(phone.plan_id) as tdb:
-        (waiting,) = tdb.table(repository.TOKENS).all()
+        (waiting,) = tdb.table(storage.TOKENS).all()
     assert waiting["token_hash"] == digest(token) and waiting["used_ms"] is None, "used up"
     # Room is made; a new link works (removing a device voids the links waiting).
     url = f"/api/plans/{phone.plan_id}/devices/{others[0].id}"

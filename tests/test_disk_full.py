@@ -16,9 +16,9 @@ from test_api import Device
 from test_api import today
 
 from pwa import create_app
-from pwa import db
-from pwa import repository
-from pwa.db import load_file
+from pwa import storage
+from pwa.storage import table_file
+from pwa.storage.table_file import load_file
 
 
 @contextlib.contextmanager
@@ -61,14 +61,14 @@ def disk(tmp_path, monkeypatch):
             full["on"] = False
 
         if kind == "injected":
-            real_write = db.AtomicJSONStorage.write
+            real_write = table_file.AtomicJSONStorage.write
 
             def write(self, data):
                 if full["on"]:
                     raise OSError(errno.ENOSPC, "No space left on device")
                 return real_write(self, data)
 
-            monkeypatch.setattr(db.AtomicJSONStorage, "write", write)
+            monkeypatch.setattr(table_file.AtomicJSONStorage, "write", write)
         yield {"folder": folder, "fill": fill, "free": free, "kind": kind}
 
 
@@ -90,17 +90,15 @@ def test_a_full_disk_refuses_clearly_keeps_every_file_and_recovers(disk):
     # Nothing half-written: the plan file still parses and holds exactly what was acknowledged.
     path = store.folder / f"{phone.plan_id}.json"
     load_file(path)
-    assert [e["id"] for e in repository.export_plan(store, phone.plan_id)["events"]] == [
-        first["id"]
-    ]
-    assert not list(store.folder.glob(f"{db.TEMP_PREFIX}*")), "no temp files left behind"
+    assert [e["id"] for e in storage.export_plan(store, phone.plan_id)["events"]] == [first["id"]]
+    assert not list(store.folder.glob(f"{table_file.TEMP_PREFIX}*")), "no temp files left behind"
     other = Device(app.test_client())
     assert other.register().status_code == 507 and not store.exists(other.plan_id)
 
     disk["free"]()
     answer = phone.sync(late)
     assert answer.status_code == 200
-    ids = [e["id"] for e in repository.export_plan(store, phone.plan_id)["events"]]
+    ids = [e["id"] for e in storage.export_plan(store, phone.plan_id)["events"]]
     # The untick replaced the first tick of its box (the plan keeps each box's winner).
     assert ids == [e["id"] for e in late]
-    assert repository.tick_state(store, phone.plan_id)[(today(), "hands-off")]["done"] is False
+    assert storage.tick_state(store, phone.plan_id)[(today(), "hands-off")]["done"] is False

@@ -12,7 +12,7 @@ from test_api import Device
 
 from pwa import accounts
 from pwa import create_app
-from pwa import repository
+from pwa import storage
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_links_handed_out_name_the_public_address_whatever_the_host_header(data_
     join_link = client.post(f"{base}/join-tokens", json={}, headers=evil).get_json()["link"]
     feed = client.post(f"{base}/calendar-link", json={}, headers=evil).get_json()
     console = app.test_client()
-    repository.add_practitioner(
+    storage.add_practitioner(
         app.extensions["clinic_store"], "dr@example.org", accounts.hash_password("x" * 16), 0
     )
     # The whole console visit reaches the server under the forged host.

@@ -50,7 +50,7 @@ from test_openapi import request_schema
 
 from pwa import api_schema
 from pwa import rate_limits
-from pwa import repository
+from pwa import storage
 from pwa.devices import digest
 
 SOAK = os.environ.get("SOAK") == "1"
@@ -107,10 +107,10 @@ class HostileWorld(World):
         """Undo what a successful request may have done to the plan the device tests use."""
         store = self.app.extensions["store"]
         device, credential = self.registration["device_id"], self.registration["credential"]
-        if not repository.device_is_valid(store, self.plan_id, device, digest(credential)):
-            repository.delete_plan(store, self.plan_id)
+        if not storage.device_is_valid(store, self.plan_id, device, digest(credential)):
+            storage.delete_plan(store, self.plan_id)
             assert self.client.post("/api/plans", json=self.registration).status_code == 201
-        if repository.calendar_link(store, self.plan_id) is None:
+        if storage.calendar_link(store, self.plan_id) is None:
             made = self.send("/api/plans/{plan_id}/calendar-link", "post", {})
             assert made.status_code == 201
 

@@ -12,8 +12,8 @@ from test_api import Device
 from test_api import new_plan
 from test_api import today
 
-from pwa import repository
 from pwa import series
+from pwa import storage
 
 DAY_MS = 24 * 60 * 60 * 1000
 ITEMS = ["hands-off", "no-alcohol", "gentle-cleanse-evening", "clinic-products-only"]
@@ -85,16 +85,16 @@ def test_a_week_offline_arrives_once_and_merges_with_the_other_device(client):
         assert answer.get_json()["acknowledged"] == [e["id"] for e in batch]
 
     store = client.application.extensions["store"]
-    stored = repository.export_plan(store, phone.plan_id)["events"]
+    stored = storage.export_plan(store, phone.plan_id)["events"]
     sent = offline + online
     assert_nothing_lost(stored, sent)
 
-    state = repository.tick_state(store, phone.plan_id)
+    state = storage.tick_state(store, phone.plan_id)
     keys = {(e["day"], e["item"]) for e in sent if "item" in e}
     for key in keys:
         expected = winner([e for e in sent if "item" in e and (e["day"], e["item"]) == key], key)
         assert state[key]["id"] == expected["id"], key
-    built = series.build(plan, repository.session_events(store, phone.plan_id))
+    built = series.build(plan, storage.session_events(store, phone.plan_id))
     assert [(s["session"], s["day"]) for s in built] == [
         ("initial-1", today(-10)),
         ("initial-next", today(28)),

@@ -29,7 +29,7 @@ from pwa import api_schema
 from pwa import create_app
 from pwa import devices
 from pwa import rate_limits
-from pwa import repository
+from pwa import storage
 from pwa.days import local_day
 
 SPEC = api_schema.description()
@@ -128,11 +128,11 @@ class World:
         tomorrow_ms = int(time.time() * 1000) + 24 * 60 * 60 * 1000
         store, clinic = self.app.extensions["store"], self.app.extensions["clinic_store"]
         token = examples("/api/join", "post")["tablet"]["token"]
-        repository.add_join_token(store, self.plan_id, devices.digest(token), tomorrow_ms)
+        storage.add_join_token(store, self.plan_id, devices.digest(token), tomorrow_ms)
         code = examples("/api/invitations/check", "post")["code"]["code"]
         # The clinic's file comes with its first practitioner.
-        repository.add_practitioner(clinic, "nurse@harbour-skin.co.uk", "unused", tomorrow_ms)
-        repository.add_invitation(clinic, accounts.digest(code), self.plan_id, tomorrow_ms)
+        storage.add_practitioner(clinic, "nurse@harbour-skin.co.uk", "unused", tomorrow_ms)
+        storage.add_invitation(clinic, accounts.digest(code), self.plan_id, tomorrow_ms)
         made = self.send("/api/plans/{plan_id}/calendar-link", "post", {})
         assert made.status_code == 201
 

@@ -1,7 +1,7 @@
 """A plan's stored size is bounded however it is used, through the real app and TinyDB files.
 
 The plan keeps only each box's winning tick and every session edit (merge.compact), a
-hard cap (repository.MAX_EVENTS) stops a caller with a valid credential from growing
+hard cap (storage.MAX_EVENTS) stops a caller with a valid credential from growing
 it further, and the sync answer comes in pages that a new device follows to the end.
 """
 
@@ -19,9 +19,9 @@ from test_api import Device
 from test_api import join
 from test_api import new_plan
 
-from pwa import db
-from pwa import plan_events
-from pwa import repository
+from pwa import storage
+from pwa.storage import plan_events
+from pwa.storage import table_file
 from pwa.today import current_schedule
 
 DAY_MS = 86_400_000
@@ -122,10 +122,10 @@ def test_a_year_of_daily_ticks_on_three_devices_stays_small(app, client):
         sent += events
 
     store = app.extensions["store"]
-    stored = repository.export_plan(store, phone.plan_id)["events"]
+    stored = storage.export_plan(store, phone.plan_id)["events"]
     assert_nothing_lost(stored, sent)
     assert len(stored) == len(set(boxes)) + len(sessions)
-    assert len(stored) < repository.MAX_EVENTS / 2
+    assert len(stored) < storage.MAX_EVENTS / 2
     size = plan_file_bytes(app, phone.plan_id)
     print(f"\n{len(sent)} events sent, {len(stored)} kept, plan file {size:,} bytes")
     assert size < HONEST_YEAR_BYTES
@@ -156,10 +156,10 @@ def every_box(device, count: int, done: bool = True) -> list[dict]:
 
 
 def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client, long_ago):
-    cap = repository.MAX_EVENTS
+    cap = storage.MAX_EVENTS
     sync_all(long_ago, every_box(long_ago, cap))
     store = app.extensions["store"]
-    before = repository.export_plan(store, long_ago.plan_id)
+    before = storage.export_plan(store, long_ago.plan_id)
     assert len(before["events"]) == cap
 
     over = long_ago.new_event(day=date.today().isoformat(), item="hands-off", done=True)
@@ -168,7 +168,7 @@ def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client,
     assert refused.get_json()["error"] == "too_many"
     assert "6,000" in refused.get_json()["message"]
     assert "can start afresh" in refused.get_json()["message"]
-    assert repository.export_plan(store, long_ago.plan_id) == before, "a refusal changes nothing"
+    assert storage.export_plan(store, long_ago.plan_id) == before, "a refusal changes nothing"
 
     # An edit of a box the plan holds replaces its event: the count stays at the cap.
     first_box = before["events"][0]
@@ -176,7 +176,7 @@ def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client,
         ts=first_box["ts"] + 1, day=first_box["day"], item=first_box["item"], done=False
     )
     assert long_ago.sync([untick]).status_code == 200
-    after = repository.export_plan(store, long_ago.plan_id)["events"]
+    after = storage.export_plan(store, long_ago.plan_id)["events"]
     assert len(after) == cap and untick in after and first_box not in after
     size = plan_file_bytes(app, long_ago.plan_id)
     print(f"\nplan at its cap of {cap} events: {size:,} bytes")
@@ -184,7 +184,7 @@ def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client,
 
 
 def test_a_new_device_reads_a_long_plan_in_pages(client, long_ago):
-    page = repository.PAGE_SIZE
+    page = storage.PAGE_SIZE
     sync_all(long_ago, every_box(long_ago, 2 * page + 37))
     tablet = join(client, long_ago)
     cursor, seen, answers = 0, [], 0
@@ -204,12 +204,12 @@ def test_a_new_device_reads_a_long_plan_in_pages(client, long_ago):
 
 
 def test_a_page_with_new_events_answers_from_the_cursor_in_pages_too(client, long_ago):
-    sync_all(long_ago, every_box(long_ago, repository.PAGE_SIZE + 10))
+    sync_all(long_ago, every_box(long_ago, storage.PAGE_SIZE + 10))
     tablet = join(client, long_ago)
     mine = tablet.new_event(day=long_ago.first.isoformat(), item="no-alcohol", done=True)
     answer = tablet.sync([mine], cursor=0).get_json()
     assert answer["acknowledged"] == [mine["id"]]
-    assert len(answer["events"]) == repository.PAGE_SIZE and answer["more"] is True
+    assert len(answer["events"]) == storage.PAGE_SIZE and answer["more"] is True
     rest = tablet.sync([], cursor=answer["cursor"]).get_json()
     assert rest["more"] is False
     assert mine["id"] in [e["id"] for e in rest["events"]], "its own event is on the last page"
@@ -218,11 +218,11 @@ def test_a_page_with_new_events_answers_from_the_cursor_in_pages_too(client, lon
 def test_a_late_edit_that_loses_is_acknowledged_and_not_stored(app, client, phone_and_box):
     phone, box = phone_and_box
     store = app.extensions["store"]
-    before = repository.export_plan(store, phone.plan_id)["events"]
+    before = storage.export_plan(store, phone.plan_id)["events"]
     late = phone.new_event(ts=box["ts"] - 60_000, day=box["day"], item=box["item"], done=False)
     answer = phone.sync([late]).get_json()
     assert answer["acknowledged"] == [late["id"]]
-    assert repository.export_plan(store, phone.plan_id)["events"] == before
+    assert storage.export_plan(store, phone.plan_id)["events"] == before
     assert answer["events"] == [box], "the device learns the edit that won"
 
 
@@ -238,14 +238,14 @@ def phone_and_box(client):
 def test_devices_ever_linked_to_a_plan_are_bounded(app, client, phone_and_box):
     phone, _ = phone_and_box
     store = app.extensions["store"]
-    for _ in range(repository.MAX_DEVICES_EVER - 1):
+    for _ in range(storage.MAX_DEVICES_EVER - 1):
         tablet = join(client, phone)
         assert tablet.joined.status_code == 200
-        repository.revoke_device(store, phone.plan_id, tablet.id)
+        storage.revoke_device(store, phone.plan_id, tablet.id)
     last = join(client, phone)
     assert last.joined.status_code == 409
     assert last.joined.get_json()["error"] == "too_many"
-    assert len(repository.list_devices(store, phone.plan_id)) == repository.MAX_DEVICES_EVER
+    assert len(storage.list_devices(store, phone.plan_id)) == storage.MAX_DEVICES_EVER
 
 
 def test_a_strangers_request_never_reads_past_the_plan_files_head(app, client, phone_and_box):
@@ -260,7 +260,7 @@ def test_a_strangers_request_never_reads_past_the_plan_files_head(app, client, p
     assert events
     lines = [line for line in lines if line not in events]
     # Not a table line at all (a reader that reached it would fail), and far past the head.
-    lines.append(b"\xff not JSON, not even text " * (db.HEAD_BYTES // 10))
+    lines.append(b"\xff not JSON, not even text " * (table_file.HEAD_BYTES // 10))
     path.write_bytes(b"\n".join(lines) + b"\n")
 
     stranger = {"Authorization": f"Bearer {phone.id}.{'x' * 32}"}

@@ -12,13 +12,13 @@ from test_merge import properties
 from test_merge import session_events
 from test_merge import without_seq
 
-from pwa import plan_events
-from pwa import repository
-from pwa.db import AtomicJSONStorage
-from pwa.db import Store
-from pwa.db import load_file
+from pwa import storage
 from pwa.merge import merge
 from pwa.merge import merge_sessions
+from pwa.storage import plan_events
+from pwa.storage.store import Store
+from pwa.storage.table_file import AtomicJSONStorage
+from pwa.storage.table_file import load_file
 
 # Three months, so that boxes fall in different tables.
 MONTH_DAYS = ["2026-01-31", "2026-02-01", "2026-02-28", "2026-03-01"]
@@ -129,9 +129,9 @@ def tick(n: int, day: str, item: str = "") -> dict:
 
 def plan_with_two_months(tmp_path) -> tuple[Store, list[dict]]:
     store = Store(tmp_path)
-    repository.create_plan(store, PLAN_ID, {}, PHONE, "a1" * 32, NOW)
+    storage.create_plan(store, PLAN_ID, {}, PHONE, "a1" * 32, NOW)
     sent = [tick(n, "2026-01-15") for n in range(1, 40)] + [tick(40, "2026-02-01")]
-    repository.apply_events(store, PLAN_ID, PHONE, sent, NOW)
+    storage.apply_events(store, PLAN_ID, PHONE, sent, NOW)
     return store, sent
 
 
@@ -144,11 +144,11 @@ def test_a_write_rewrites_only_the_months_it_ticks(tmp_path):
     store, sent = plan_with_two_months(tmp_path)
     before = lines(store)
     assert {"ticks-2026-01", "ticks-2026-02"} <= set(before)
-    repository.apply_events(store, PLAN_ID, PHONE, [tick(41, "2026-02-02")], NOW)
+    storage.apply_events(store, PLAN_ID, PHONE, [tick(41, "2026-02-02")], NOW)
     after = lines(store)
     assert after["ticks-2026-01"] == before["ticks-2026-01"]
     assert after["ticks-2026-02"] != before["ticks-2026-02"]
-    events, cursor = repository.changes_since(store, PLAN_ID, 0)
+    events, cursor = storage.changes_since(store, PLAN_ID, 0)
     assert events == [*sent, tick(41, "2026-02-02")] and cursor == 41
 
 
@@ -161,14 +161,14 @@ def test_an_up_to_date_device_parses_no_event_table_and_a_new_tick_only_its_mont
     raw = [january + b" not JSON" if line.startswith(january) else line for line in raw]
     path.write_bytes(b"\n".join(raw) + b"\n")
 
-    seen = repository.snapshot(store, PLAN_ID)
+    seen = storage.snapshot(store, PLAN_ID)
     assert seen.page(40).events == [] and seen.page(40).cursor == 40
     assert seen.session_events() == []
     february = tick(41, "2026-02-03")
-    page = repository.apply_and_read(store, PLAN_ID, PHONE, [february], NOW, cursor=40, seen=seen)
+    page = storage.apply_and_read(store, PLAN_ID, PHONE, [february], NOW, cursor=40, seen=seen)
     assert page.events == [february] and page.cursor == 41
     # A replay of an event the plan holds is found in its own month, without a write.
-    again = repository.snapshot(store, PLAN_ID)
+    again = storage.snapshot(store, PLAN_ID)
     assert not again.needs_write(PHONE, [february], NOW)
 
 
@@ -203,15 +203,15 @@ def test_a_file_from_before_the_month_tables_is_read_and_then_split(tmp_path):
     }
     AtomicJSONStorage(store.folder / f"{PLAN_ID}.json").write(older)
     # Read as it is: tick 2 was outranked by tick 3 (same box, later) and both are there.
-    assert repository.changes_since(store, PLAN_ID, 0) == ([*sent, session], 4)
-    assert repository.session_events(store, PLAN_ID) == [session]
-    assert len(repository.export_plan(store, PLAN_ID)["events"]) == 4
+    assert storage.changes_since(store, PLAN_ID, 0) == ([*sent, session], 4)
+    assert storage.session_events(store, PLAN_ID) == [session]
+    assert len(storage.export_plan(store, PLAN_ID)["events"]) == 4
 
-    repository.apply_events(store, PLAN_ID, PHONE, [tick(5, "2026-01-16")], NOW)
+    storage.apply_events(store, PLAN_ID, PHONE, [tick(5, "2026-01-16")], NOW)
     tables = load_file(store.folder / f"{PLAN_ID}.json")
     assert "events" not in tables
     assert {"ticks-2026-01", "ticks-2026-02", "sessions"} <= set(tables)
-    events, cursor = repository.changes_since(store, PLAN_ID, 0)
+    events, cursor = storage.changes_since(store, PLAN_ID, 0)
     assert events == [*sent, session, tick(5, "2026-01-16")] and cursor == 5
     meta = tables["plan"]["1"]
     assert meta["event_tables"]["ticks-2026-01"] == [1, 5, 2]
@@ -226,7 +226,7 @@ def test_a_page_parses_only_the_months_it_is_drawn_from(tmp_path):
     raw = [february + b" not JSON" if line.startswith(february) else line for line in raw]
     path.write_bytes(b"\n".join(raw) + b"\n")
     # January holds seqs 1-39, February 40: a page of 10 (or 38) from the start needs January only.
-    seen = repository.snapshot(store, PLAN_ID)
+    seen = storage.snapshot(store, PLAN_ID)
     first = seen.page(0, limit=10)
     assert first.events == sent[:10] and first.more and first.cursor == 10
     assert seen.page(first.cursor, limit=28).events == sent[10:38]

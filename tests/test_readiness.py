@@ -17,7 +17,7 @@ from api_device import plan_today
 from pwa import accounts
 from pwa import create_app
 from pwa import readiness
-from pwa import repository
+from pwa import storage
 from pwa.protocol import expand
 from pwa.protocol import load_protocols
 
@@ -52,7 +52,7 @@ def test_states_from_the_answers():
 def app(data_dir):
     app = create_app({"DATA_DIR": data_dir, "CLINIC_TIME_ZONE": ZONE})
     clinic = app.extensions["clinic_store"]
-    repository.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 

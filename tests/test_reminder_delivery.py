@@ -30,8 +30,8 @@ from pwa import cli
 from pwa import create_app
 from pwa import notify
 from pwa import push
-from pwa import repository
-from pwa.db import Store
+from pwa import storage
+from pwa.storage.store import Store
 
 CONTACT = "mailto:reminders@clinic-example.co.uk"
 ZONE = "Europe/London"
@@ -166,7 +166,7 @@ def test_session_tomorrow_is_delivered_once_encrypted_and_signed(push_app, web, 
     phone.session("s-next", appointment, "10:00")
     prefs = subscribe(phone, receiver, "a")
     assert prefs["daily_time"] is None and prefs["evening_time"] == "18:00"
-    assert repository.plans_with_push(push_app.extensions["store"]) == [phone.plan_id]
+    assert storage.plans_with_push(push_app.extensions["store"]) == [phone.plan_id]
 
     evening = at(appointment - timedelta(days=1), "18:30")
     before = time.time()
@@ -258,7 +258,7 @@ def test_overlapping_runs_send_each_reminder_once(push_app, data_dir, web, phone
 
 
 def test_daily_reminder_only_while_items_of_the_day_are_left(push_app, phone, receiver):
-    plan = repository.get_plan(push_app.extensions["store"], phone.plan_id)
+    plan = storage.get_plan(push_app.extensions["store"], phone.plan_id)
     session_day = date.fromisoformat(plan["sessions"][0]["day"])
     aftercare_day = plan_today(ZONE) - timedelta(days=1)
     items = items_of(push_app, plan["mode"], (aftercare_day - session_day).days)
@@ -357,8 +357,8 @@ def test_a_gone_subscription_is_deleted_and_the_plan_leaves_the_index(push_app, 
     assert send_due(push_app, evening) == Counter({"gone": 1})
     assert [r["status"] for r in receiver.rejected] == [410]
     assert receiver.messages == []
-    assert repository.push_subscriptions(store, phone.plan_id) == []
-    assert repository.plans_with_push(store) == []
+    assert storage.push_subscriptions(store, phone.plan_id) == []
+    assert storage.plans_with_push(store) == []
     assert send_due(push_app, evening) == Counter()
     assert len(receiver.requests) == 1
 
@@ -374,14 +374,14 @@ def test_a_gone_subscription_leaves_the_other_devices_subscribed(push_app, web, 
 
     assert send_due(push_app, evening) == Counter({"gone": 1, "sent": 1})
     assert [m["name"] for m in receiver.messages] == ["tablet"]
-    left = repository.push_subscriptions(store, phone.plan_id)
+    left = storage.push_subscriptions(store, phone.plan_id)
     assert [entry["device"] for entry in left] == [tablet.id]
-    assert repository.plans_with_push(store) == [phone.plan_id]
+    assert storage.plans_with_push(store) == [phone.plan_id]
 
     # Turning off the last one takes the plan out of the index.
     answer = web.delete(f"/api/plans/{phone.plan_id}/push", headers=tablet.auth)
     assert answer.status_code == 204
-    assert repository.plans_with_push(store) == []
+    assert storage.plans_with_push(store) == []
 
 
 # --- what the API refuses ---------------------------------------------------------
@@ -411,16 +411,16 @@ def test_endpoints_off_the_allow_list_are_refused_and_never_contacted(
         assert answer.mimetype == "application/json"
         assert answer.get_json()["error"] == "invalid"
         assert answer.get_json()["message"].startswith("endpoint"), answer.get_json()
-    assert repository.push_subscriptions(store, phone.plan_id) == []
-    assert repository.plans_with_push(store) == []
+    assert storage.push_subscriptions(store, phone.plan_id) == []
+    assert storage.plans_with_push(store) == []
     assert receiver.requests == []
 
     # A device already subscribed keeps its subscription when a bad one is refused.
     subscribe(phone, receiver, "a")
-    kept = repository.push_subscriptions(store, phone.plan_id)
+    kept = storage.push_subscriptions(store, phone.plan_id)
     answer = phone.subscribe({**good, "endpoint": refused[0]}, {"daily_time": "09:00"})
     assert answer.status_code == 400
-    assert repository.push_subscriptions(store, phone.plan_id) == kept
+    assert storage.push_subscriptions(store, phone.plan_id) == kept
     assert receiver.requests == []
 
 
@@ -437,8 +437,8 @@ def test_bad_prefs_are_refused_and_store_nothing(push_app, phone, receiver, pref
     answer = phone.subscribe(receiver.subscribe("a"), prefs)
     assert answer.status_code == 400
     assert answer.get_json()["message"].startswith(field)
-    assert repository.push_subscriptions(push_app.extensions["store"], phone.plan_id) == []
-    assert repository.plans_with_push(push_app.extensions["store"]) == []
+    assert storage.push_subscriptions(push_app.extensions["store"], phone.plan_id) == []
+    assert storage.plans_with_push(push_app.extensions["store"]) == []
 
 
 def test_another_plans_device_cannot_subscribe_to_this_plan(push_app, web, phone, receiver):
@@ -449,7 +449,7 @@ def test_another_plans_device_cannot_subscribe_to_this_plan(push_app, web, phone
         headers=stranger.auth,
     )
     assert answer.status_code == 404 and answer.get_json()["error"] == "not_found"
-    assert repository.push_subscriptions(push_app.extensions["store"], phone.plan_id) == []
+    assert storage.push_subscriptions(push_app.extensions["store"], phone.plan_id) == []
 
 
 def test_the_public_key_is_offered_when_push_is_on(web, push_app):
@@ -475,7 +475,7 @@ def test_push_off_answers_404_and_stores_nothing(data_dir, receiver):
     phone = Phone(web).register()
     answer = phone.subscribe(receiver.subscribe("a"), {})
     assert answer.status_code == 404 and answer.get_json()["error"] == "push_off"
-    assert repository.push_subscriptions(app.extensions["store"], phone.plan_id) == []
+    assert storage.push_subscriptions(app.extensions["store"], phone.plan_id) == []
     with app.app_context():
         assert cli.push_settings() is None
     assert receiver.requests == []
@@ -627,5 +627,5 @@ def test_a_failing_push_service_is_tried_again_after_a_growing_wait(push_app, we
     # The service mends (the phone subscribed again, as a browser does): sent at once.
     subscribe(phone, receiver, "mended")
     assert send_due(push_app, waiting) == Counter({"sent": 1})
-    [entry] = repository.push_subscriptions(store, phone.plan_id)
+    [entry] = storage.push_subscriptions(store, phone.plan_id)
     assert entry["retry_ms"] == 0

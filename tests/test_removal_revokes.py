@@ -1,6 +1,6 @@
 """Removing a device revokes what it could still open: the device links waiting to be used
 and the calendar feed it made.  However it is removed: from another phone, from the console
-(both end in repository.revoke_device) or by forgetting itself."""
+(both end in storage.revoke_device) or by forgetting itself."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from test_api import Device
 from test_api import join
 
-from pwa import repository
+from pwa import storage
 
 
 def device_link_token(client, device) -> str:
@@ -54,7 +54,7 @@ def forget_itself(client, phone, lost):
 
 def remove_as_the_console_does(client, phone, lost):
     store = client.application.extensions["store"]
-    assert repository.revoke_device(store, lost.plan_id, lost.id)
+    assert storage.revoke_device(store, lost.plan_id, lost.id)
 
 
 @pytest.mark.parametrize("remove", [remove_from_phone, forget_itself, remove_as_the_console_does])
@@ -91,17 +91,17 @@ def test_used_and_unused_tokens_do_not_pile_up(client, phone):
     lost = join(client, phone)
     remove_from_phone(client, phone, lost)
     with store.reading(phone.plan_id) as tdb:
-        assert len(tdb.table(repository.TOKENS)) == 0
+        assert len(tdb.table(storage.TOKENS)) == 0
 
 
 def test_expired_and_used_tokens_are_dropped_when_a_new_one_is_made(client, phone):
     store = client.application.extensions["store"]
-    repository.add_join_token(store, phone.plan_id, "expired-hash", expires_ms=1)
+    storage.add_join_token(store, phone.plan_id, "expired-hash", expires_ms=1)
     used = device_link_token(client, phone)
     assert joins(client, phone, used) == 200
     device_link_token(client, phone)
     with store.reading(phone.plan_id) as tdb:
-        assert len(tdb.table(repository.TOKENS)) == 1  # only the new one
+        assert len(tdb.table(storage.TOKENS)) == 1  # only the new one
 
 
 def test_at_most_five_device_links_wait_at_once(client, phone):

@@ -9,7 +9,7 @@ from support import ROOT
 from support import clean_environment
 
 from pwa import create_app
-from pwa import repository
+from pwa import storage
 
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -29,7 +29,7 @@ def make_plan(store, plan_id, last_seen_days_ago):
     now = int(time.time() * 1000)
     plan = {"sessions": [{"day": "2026-01-05", "number": 1}]}
     then = now - last_seen_days_ago * DAY_MS
-    repository.create_plan(store, plan_id, plan, "device-0001", "hash", then)
+    storage.create_plan(store, plan_id, plan, "device-0001", "hash", then)
 
 
 def test_purge_deletes_only_plans_idle_longer_than_the_retention(data_dir):
@@ -65,7 +65,7 @@ def test_a_sync_counts_as_activity(data_dir):
         "item": "hands-off",
         "done": True,
     }
-    repository.apply_events(store, "synced-plan-000001", "device-0001", [tick], yesterday)
+    storage.apply_events(store, "synced-plan-000001", "device-0001", [tick], yesterday)
     result = purge(data_dir, "--days", "30")
     assert "deleted 0 plans" in result.stdout, result.stderr
     assert store.exists("synced-plan-000001")

@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from pwa import repository
-from pwa.db import Store
-from pwa.db import load_file
+from pwa import storage
+from pwa.storage.store import Store
+from pwa.storage.table_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_ID = "plan-crash-0123456789"
@@ -31,8 +31,8 @@ PREFILL = 2000
 
 WRITER = """
 import random, sys, time
-from pwa import repository
-from pwa.db import Store
+from pwa import storage
+from pwa.storage.store import Store
 
 folder, plan_id, device, run = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = Store(folder)
@@ -41,16 +41,16 @@ for n in range(10**9):
     event = {"id": f"r{run:05d}-{n:07d}", "device": device, "counter": run * 10**7 + n,
              "ts": now, "day": f"2026-01-{n % 28 + 1:02d}", "item": f"r{run}-{n}",
              "done": random.random() < 0.5}
-    repository.apply_events(store, plan_id, device, [event], now)
+    storage.apply_events(store, plan_id, device, [event], now)
     print(event["id"], flush=True)
     if n % 3 == 0:
         # Plans shrink as well as grow, the case that breaks an in-place rewrite.
-        repository.update_plan(store, plan_id, {"note": "x" * random.randrange(0, 4000)})
+        storage.update_plan(store, plan_id, {"note": "x" * random.randrange(0, 4000)})
 """
 
 
 def prefill(store: Store) -> None:
-    repository.create_plan(store, PLAN_ID, {"note": ""}, DEVICE, "h", 0)
+    storage.create_plan(store, PLAN_ID, {"note": ""}, DEVICE, "h", 0)
     for start in range(0, PREFILL, 500):
         batch = [
             {
@@ -64,7 +64,7 @@ def prefill(store: Store) -> None:
             }
             for n in range(start, start + 500)
         ]
-        repository.apply_events(store, PLAN_ID, DEVICE, batch, 0)
+        storage.apply_events(store, PLAN_ID, DEVICE, batch, 0)
 
 
 def run_and_kill(folder: Path, run: int, rng: random.Random) -> tuple[list[str], str]:
@@ -101,7 +101,7 @@ def test_kill_9_never_corrupts_the_plan_or_loses_an_acknowledged_tick(tmp_path):
         acked_ever.update(acked)
         acked_total += len(acked)
         load_file(tmp_path / f"{PLAN_ID}.json")  # raises if the kill left a torn file
-        events, cursor = repository.changes_since(store, PLAN_ID, 0)
+        events, cursor = storage.changes_since(store, PLAN_ID, 0)
         stored = {event["id"] for event in events}
         assert acked_ever <= stored, f"seed {seed}, kill {run}: lost {acked_ever - stored}"
         # The events and the plan's counter were written together, or not at all.

@@ -17,10 +17,10 @@ from support import RunningServer
 from support import assert_nothing_lost
 from support import generous_limits_environment
 
-from pwa import repository
+from pwa import storage
 from pwa.days import local_day
-from pwa.db import Store
 from pwa.devices import digest
+from pwa.storage.store import Store
 
 CLIENTS = 4
 SYNCS_PER_CLIENT = 500
@@ -124,16 +124,16 @@ def test_four_devices_syncing_one_plan_lose_nothing(server):
     clients = [first]
     for _ in range(CLIENTS - 1):
         other = Client(server.port, plan_id=first.plan_id)
-        repository.add_device(
+        storage.add_device(
             store, first.plan_id, other.device, digest(other.credential), int(time.time() * 1000)
         )
         clients.append(other)
     statuses, sent = _run(clients)
     assert statuses == [200] * (CLIENTS * SYNCS_PER_CLIENT)
-    stored = repository.export_plan(store, first.plan_id)["events"]
+    stored = storage.export_plan(store, first.plan_id)["events"]
     assert_nothing_lost(stored, sent)
     # Every stored event reaches a device that reads from the start.
-    events, _ = repository.changes_since(store, first.plan_id, 0)
+    events, _ = storage.changes_since(store, first.plan_id, 0)
     assert sorted(e["id"] for e in events) == sorted(e["id"] for e in stored)
 
 
@@ -145,6 +145,6 @@ def test_four_devices_syncing_four_plans_lose_nothing(server):
     assert statuses == [200] * (CLIENTS * SYNCS_PER_CLIENT)
     store = Store(server.data_dir / "plans")
     for n, client in enumerate(clients):
-        stored = repository.export_plan(store, client.plan_id)["events"]
+        stored = storage.export_plan(store, client.plan_id)["events"]
         assert_nothing_lost(stored, [e for e in sent if e["id"].startswith(f"c{n}-")])
     assert "Traceback" not in server.log()

@@ -14,8 +14,8 @@ from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
-from pwa import repository
-from pwa.db import Store
+from pwa import storage
+from pwa.storage.store import Store
 
 PLAN = """async () => {
   const {loadPlan} = await import('/static/js/lib/store.js');
@@ -31,7 +31,7 @@ HOME_HINT = "(choose the closest; pick Not sure if you can't tell)"
 
 def server_plan(server, plan_id: str) -> dict:
     """The plan as the server stored it, read from its data folder."""
-    return repository.get_plan(Store(server.data_dir / "plans"), plan_id)
+    return storage.get_plan(Store(server.data_dir / "plans"), plan_id)
 
 
 def open_form(page, url: str):

@@ -18,8 +18,8 @@ from test_sync import REGISTERED
 from test_sync import show_device_link
 from test_sync import wait_for_server_state
 
-from pwa import repository
-from pwa.db import Store
+from pwa import storage
+from pwa.storage.store import Store
 
 OUTBOX_SIZE = "async () => (await import('/static/js/lib/store.js')).outboxSize()"
 HAS_PLAN = "async () => Boolean(await (await import('/static/js/lib/store.js')).loadPlan())"
@@ -96,7 +96,7 @@ def test_restore_on_a_new_phone_brings_back_the_same_plan_and_unsent_ticks(
     expect(new.locator("[data-sync-status]")).to_contain_text("Synced", timeout=15_000)
 
     # The phone the file came from is unlinked: the file opens nothing any more.
-    devices = repository.list_devices(Store(own_server.data_dir / "plans"), plan_id)
+    devices = storage.list_devices(Store(own_server.data_dir / "plans"), plan_id)
     assert [d["revoked"] for d in devices] == [True, False]
     old.goto(own_server.url + "/")
     old.evaluate(POKE_SYNC)
@@ -124,7 +124,7 @@ def test_a_file_for_a_plan_the_server_lost_becomes_a_new_plan_with_its_history(
     plan_id = old.evaluate(PLAN_ID)
     wait_for_server_state(own_server, plan_id, "no-sweat", True)
     saved = export_file(old, own_server.url)
-    repository.delete_plan(Store(own_server.data_dir / "plans"), plan_id)
+    storage.delete_plan(Store(own_server.data_dir / "plans"), plan_id)
 
     new = second_profile.new_page()
     new.goto(own_server.url + "/settings/")

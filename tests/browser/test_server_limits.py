@@ -18,8 +18,8 @@ from test_checklist import today_here
 from test_sync import OUTBOX_SIZE
 from test_sync import PLAN_ID
 
-from pwa import repository
-from pwa.db import Store
+from pwa import storage
+from pwa.storage.store import Store
 
 TICKS_HELD = """async () => {
   const {database} = await import('/static/js/lib/store.js');
@@ -39,7 +39,7 @@ def test_a_phone_reads_every_page_of_a_long_plan(live_server, profile):
     # the last of them on today's "hands-off" box.
     store = Store(live_server.data_dir / "plans")
     now = int(time.time() * 1000)
-    repository.add_device(store, plan_id, OTHER_DEVICE, "not-used-here", now)
+    storage.add_device(store, plan_id, OTHER_DEVICE, "not-used-here", now)
     first = date.fromisoformat(today_here(0)) - timedelta(days=2)
     older = [
         {
@@ -51,11 +51,11 @@ def test_a_phone_reads_every_page_of_a_long_plan(live_server, profile):
             "item": f"box-{n % 20}",
             "done": True,
         }
-        for n in range(2 * repository.PAGE_SIZE + 100)
+        for n in range(2 * storage.PAGE_SIZE + 100)
     ]
-    repository.apply_events(store, plan_id, OTHER_DEVICE, older, now)
+    storage.apply_events(store, plan_id, OTHER_DEVICE, older, now)
     last = {**older[0], "id": "last-tick-0001", "day": today_here(0), "item": "hands-off"}
-    repository.apply_events(store, plan_id, OTHER_DEVICE, [{**last, "ts": now}], now)
+    storage.apply_events(store, plan_id, OTHER_DEVICE, [{**last, "ts": now}], now)
 
     page.evaluate(POKE_SYNC)
     box = page.locator("[data-checklist=today] [data-item-id='hands-off']")

@@ -18,8 +18,8 @@ from test_checklist import onboard
 from test_checklist import today_here
 
 from pwa import series
-from pwa.db import Store
-from pwa.repository import session_events
+from pwa.storage import session_events
+from pwa.storage.store import Store
 
 SESSION_EVENTS = """async () => {
   const {sessionEvents} = await import('/static/js/lib/store.js');

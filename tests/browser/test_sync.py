@@ -21,9 +21,9 @@ from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
-from pwa import repository
-from pwa.db import PlanNotFound
-from pwa.db import Store
+from pwa import storage
+from pwa.storage.store import PlanNotFound
+from pwa.storage.store import Store
 
 OUTBOX_SIZE = """async () => {
   const {outboxSize} = await import('/static/js/lib/store.js');
@@ -50,7 +50,7 @@ def show_device_link(page, base_url):
 
 
 def server_events(server, plan_id):
-    return repository.export_plan(Store(server.data_dir / "plans"), plan_id)["events"]
+    return storage.export_plan(Store(server.data_dir / "plans"), plan_id)["events"]
 
 
 def wait_for_server_state(server, plan_id, item, done, timeout=15.0):
@@ -58,7 +58,7 @@ def wait_for_server_state(server, plan_id, item, done, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            state = repository.tick_state(Store(server.data_dir / "plans"), plan_id)
+            state = storage.tick_state(Store(server.data_dir / "plans"), plan_id)
         except PlanNotFound:  # the phone has not registered the plan yet
             state = {}
         if any(key[1] == item and event["done"] is done for key, event in state.items()):
@@ -261,8 +261,8 @@ def test_a_removed_device_stops_syncing_and_says_why(own_server, profile):
     wait_for_async(page, REGISTERED)
     plan_id = page.evaluate(PLAN_ID)
     store = Store(own_server.data_dir / "plans")
-    (device,) = repository.list_devices(store, plan_id)
-    repository.revoke_device(store, plan_id, device["device"])
+    (device,) = storage.list_devices(store, plan_id)
+    storage.revoke_device(store, plan_id, device["device"])
     page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
     expect(page.locator("[data-sync-status]")).to_contain_text("this device was removed")
     page.reload()
@@ -313,7 +313,7 @@ def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profil
     page.locator("[data-onboarding]").wait_for()  # a first visit again
     state = page.evaluate(FORGOTTEN)
     assert state["plan"] is False and state["snapshot"] == 0
-    devices = repository.list_devices(Store(own_server.data_dir / "plans"), plan_id)
+    devices = storage.list_devices(Store(own_server.data_dir / "plans"), plan_id)
     assert [d["revoked"] for d in devices if d["device"] == device] == [True]
 
 

@@ -1,4 +1,4 @@
-"""The repository and the plan store, run against both stores: memory and JSON files."""
+"""The storage package and the plan store, run against both stores: memory and JSON files."""
 
 from __future__ import annotations
 
@@ -15,20 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from pwa import db
-from pwa import plan_events
 from pwa import reminders
-from pwa import repository
-from pwa.db import AtomicJSONStorage
-from pwa.db import Store
-from pwa.db import Tables
-from pwa.db import load_file
+from pwa import storage
 from pwa.merge import EventError
-from pwa.repository import DeviceExists
-from pwa.repository import PlanExists
-from pwa.repository import PlanNotFound
-from pwa.repository import StoreBusy
-from pwa.repository import UnknownDevice
+from pwa.storage import DeviceExists
+from pwa.storage import PlanExists
+from pwa.storage import PlanNotFound
+from pwa.storage import StoreBusy
+from pwa.storage import UnknownDevice
+from pwa.storage import plan_events
+from pwa.storage import table_file
+from pwa.storage.store import Store
+from pwa.storage.table_file import AtomicJSONStorage
+from pwa.storage.table_file import Tables
+from pwa.storage.table_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,7 @@ def store(request, tmp_path):
 
 @pytest.fixture
 def plan_id(store):
-    repository.create_plan(store, PLAN_ID, dict(PLAN), PHONE, PHONE_HASH, NOW)
+    storage.create_plan(store, PLAN_ID, dict(PLAN), PHONE, PHONE_HASH, NOW)
     return PLAN_ID
 
 
@@ -82,53 +82,53 @@ def files_in(store: Store) -> list[str]:
 
 def test_created_plan_can_be_read_back(store, plan_id):
     assert store.exists(plan_id)
-    assert repository.get_plan(store, plan_id) == PLAN
+    assert storage.get_plan(store, plan_id) == PLAN
     assert store.plan_ids() == [plan_id]
 
 
 def test_unknown_plan_reads_as_none(store):
-    assert repository.get_plan(store, PLAN_ID) is None
+    assert storage.get_plan(store, PLAN_ID) is None
     assert not store.exists(PLAN_ID)
     assert store.plan_ids() == []
 
 
 def test_creating_a_plan_twice_is_refused(store, plan_id):
     with pytest.raises(PlanExists):
-        repository.create_plan(store, plan_id, {"other": True}, TABLET, TABLET_HASH, NOW)
-    assert repository.get_plan(store, plan_id) == PLAN
-    assert not repository.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+        storage.create_plan(store, plan_id, {"other": True}, TABLET, TABLET_HASH, NOW)
+    assert storage.get_plan(store, plan_id) == PLAN
+    assert not storage.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
 
 
 def test_update_plan_sets_keys_and_returns_the_plan(store, plan_id):
-    updated = repository.update_plan(store, plan_id, {"version": 4, "sessions": ["2026-02-01"]})
+    updated = storage.update_plan(store, plan_id, {"version": 4, "sessions": ["2026-02-01"]})
     assert updated == {**PLAN, "version": 4, "sessions": ["2026-02-01"]}
-    assert repository.get_plan(store, plan_id) == updated
+    assert storage.get_plan(store, plan_id) == updated
 
 
 def test_update_of_unknown_plan_raises(store):
     with pytest.raises(PlanNotFound):
-        repository.update_plan(store, PLAN_ID, {"version": 4})
+        storage.update_plan(store, PLAN_ID, {"version": 4})
     assert files_in(store) == []
 
 
 def test_plans_are_stored_apart(store, plan_id):
-    repository.create_plan(store, OTHER_PLAN_ID, {"other": 1}, TABLET, TABLET_HASH, NOW)
-    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    assert repository.changes_since(store, OTHER_PLAN_ID, 0) == ([], 0)
-    assert not repository.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
+    storage.create_plan(store, OTHER_PLAN_ID, {"other": 1}, TABLET, TABLET_HASH, NOW)
+    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    assert storage.changes_since(store, OTHER_PLAN_ID, 0) == ([], 0)
+    assert not storage.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
     assert store.plan_ids() == sorted([plan_id, OTHER_PLAN_ID])
 
 
 def test_deleted_plan_is_gone_and_stays_gone(store, plan_id):
-    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    assert repository.delete_plan(store, plan_id) is True
-    assert repository.get_plan(store, plan_id) is None
+    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    assert storage.delete_plan(store, plan_id) is True
+    assert storage.get_plan(store, plan_id) is None
     assert not store.exists(plan_id)
-    assert not repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
-    assert repository.delete_plan(store, plan_id) is False
+    assert not storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
+    assert storage.delete_plan(store, plan_id) is False
     # A sync that was waiting behind the delete must not bring the plan back.
     with pytest.raises(PlanNotFound):
-        repository.apply_events(store, plan_id, PHONE, [tick(2)], NOW)
+        storage.apply_events(store, plan_id, PHONE, [tick(2)], NOW)
     assert not store.exists(plan_id)
     assert not any(name.endswith(".json") for name in files_in(store))
 
@@ -136,49 +136,49 @@ def test_deleted_plan_is_gone_and_stays_gone(store, plan_id):
 def test_plan_must_hold_json_values_only(store):
     # The memory store is as strict as the file, so the fast leg catches this too.
     with pytest.raises(TypeError):
-        repository.create_plan(store, PLAN_ID, {"start": datetime.date(2026, 1, 1)}, PHONE, "h", 0)
+        storage.create_plan(store, PLAN_ID, {"start": datetime.date(2026, 1, 1)}, PHONE, "h", 0)
     assert not store.exists(PLAN_ID)
 
 
 def test_failed_update_leaves_the_plan_as_it_was(store, plan_id):
     with pytest.raises(ValueError):
-        repository.update_plan(store, plan_id, {"score": float("nan")})
-    assert repository.get_plan(store, plan_id) == PLAN
+        storage.update_plan(store, plan_id, {"score": float("nan")})
+    assert storage.get_plan(store, plan_id) == PLAN
 
 
 # Devices
 
 
 def test_device_is_valid_only_with_its_own_hash(store, plan_id):
-    assert repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
-    assert not repository.device_is_valid(store, plan_id, PHONE, TABLET_HASH)
-    assert not repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH[:-1])
-    assert not repository.device_is_valid(store, plan_id, PHONE, "")
-    assert not repository.device_is_valid(store, plan_id, PHONE, None)
-    assert not repository.device_is_valid(store, plan_id, PHONE, "é" * 64)
-    assert not repository.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
-    assert not repository.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
-    assert not repository.device_is_valid(store, "../" + plan_id, PHONE, PHONE_HASH)
+    assert storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
+    assert not storage.device_is_valid(store, plan_id, PHONE, TABLET_HASH)
+    assert not storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH[:-1])
+    assert not storage.device_is_valid(store, plan_id, PHONE, "")
+    assert not storage.device_is_valid(store, plan_id, PHONE, None)
+    assert not storage.device_is_valid(store, plan_id, PHONE, "é" * 64)
+    assert not storage.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
+    assert not storage.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
+    assert not storage.device_is_valid(store, "../" + plan_id, PHONE, PHONE_HASH)
 
 
 def test_added_device_is_valid_until_revoked(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
-    assert repository.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
-    assert not repository.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
-    assert repository.revoke_device(store, plan_id, TABLET) is True
-    assert not repository.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
-    assert repository.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
-    assert repository.revoke_device(store, plan_id, "nobody-00000") is False
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
+    assert storage.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+    assert not storage.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
+    assert storage.revoke_device(store, plan_id, TABLET) is True
+    assert not storage.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+    assert storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
+    assert storage.revoke_device(store, plan_id, "nobody-00000") is False
 
 
 def test_device_ids_are_never_reused_on_a_plan(store, plan_id):
     with pytest.raises(DeviceExists):
-        repository.add_device(store, plan_id, PHONE, TABLET_HASH, NOW)
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    repository.revoke_device(store, plan_id, TABLET)
+        storage.add_device(store, plan_id, PHONE, TABLET_HASH, NOW)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.revoke_device(store, plan_id, TABLET)
     with pytest.raises(DeviceExists):
-        repository.add_device(store, plan_id, TABLET, "new-hash", NOW)
-    assert not repository.device_is_valid(store, plan_id, TABLET, "new-hash")
+        storage.add_device(store, plan_id, TABLET, "new-hash", NOW)
+    assert not storage.device_is_valid(store, plan_id, TABLET, "new-hash")
 
 
 @pytest.mark.parametrize(
@@ -187,18 +187,18 @@ def test_device_ids_are_never_reused_on_a_plan(store, plan_id):
 )
 def test_malformed_device_is_refused(store, plan_id, device_id, credential_hash):
     with pytest.raises(ValueError):
-        repository.add_device(store, plan_id, device_id, credential_hash, NOW)
+        storage.add_device(store, plan_id, device_id, credential_hash, NOW)
 
 
 def test_adding_a_device_to_an_unknown_plan_raises(store):
     with pytest.raises(PlanNotFound):
-        repository.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
+        storage.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
 
 
 def test_list_devices_shows_no_credential_hashes(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
-    repository.revoke_device(store, plan_id, TABLET)
-    assert repository.list_devices(store, plan_id) == [
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
+    storage.revoke_device(store, plan_id, TABLET)
+    assert storage.list_devices(store, plan_id) == [
         {"device": PHONE, "name": "", "added_ms": NOW, "last_seen_ms": NOW, "revoked": False},
         {
             "device": TABLET,
@@ -211,10 +211,10 @@ def test_list_devices_shows_no_credential_hashes(store, plan_id):
 
 
 def test_apply_events_records_when_the_device_was_last_seen(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 60_000)
-    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 120_000)
-    seen = {d["device"]: d["last_seen_ms"] for d in repository.list_devices(store, plan_id)}
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 60_000)
+    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 120_000)
+    seen = {d["device"]: d["last_seen_ms"] for d in storage.list_devices(store, plan_id)}
     assert seen == {PHONE: NOW + 120_000, TABLET: NOW}
 
 
@@ -222,36 +222,36 @@ def test_apply_events_records_when_the_device_was_last_seen(store, plan_id):
 
 
 def test_join_token_can_be_redeemed_once(store, plan_id):
-    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
-    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
+    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
+    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
 
 
 def test_join_token_expires(store, plan_id):
-    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW + 600_000) is False
-    repository.add_join_token(store, plan_id, "token-hash-2", NOW + 600_000)
-    assert repository.redeem_join_token(store, plan_id, "token-hash-2", NOW + 599_999) is True
+    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW + 600_000) is False
+    storage.add_join_token(store, plan_id, "token-hash-2", NOW + 600_000)
+    assert storage.redeem_join_token(store, plan_id, "token-hash-2", NOW + 599_999) is True
 
 
 def test_unknown_join_token_or_plan_is_refused(store, plan_id):
-    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    assert repository.redeem_join_token(store, plan_id, "token-hash-2", NOW) is False
-    assert repository.redeem_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW) is False
-    assert repository.redeem_join_token(store, "../x", "token-hash-1", NOW) is False
-    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
+    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    assert storage.redeem_join_token(store, plan_id, "token-hash-2", NOW) is False
+    assert storage.redeem_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW) is False
+    assert storage.redeem_join_token(store, "../x", "token-hash-1", NOW) is False
+    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
 
 
 def test_join_token_of_one_plan_does_not_work_on_another(store, plan_id):
-    repository.create_plan(store, OTHER_PLAN_ID, {}, TABLET, TABLET_HASH, NOW)
-    repository.add_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW + 600_000)
-    assert repository.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
+    storage.create_plan(store, OTHER_PLAN_ID, {}, TABLET, TABLET_HASH, NOW)
+    storage.add_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW + 600_000)
+    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
 
 
 def test_probing_unknown_plans_leaves_no_files(store):
-    assert not repository.device_is_valid(store, PLAN_ID, PHONE, PHONE_HASH)
-    assert not repository.redeem_join_token(store, PLAN_ID, "token-hash-1", NOW)
-    assert repository.get_plan(store, PLAN_ID) is None
+    assert not storage.device_is_valid(store, PLAN_ID, PHONE, PHONE_HASH)
+    assert not storage.redeem_join_token(store, PLAN_ID, "token-hash-1", NOW)
+    assert storage.get_plan(store, PLAN_ID) is None
     assert files_in(store) == []
 
 
@@ -259,21 +259,21 @@ def test_probing_unknown_plans_leaves_no_files(store):
 
 
 def test_apply_events_numbers_new_events_and_returns_the_cursor(store, plan_id):
-    assert repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW) == 2
-    assert repository.apply_events(store, plan_id, PHONE, [tick(3)], NOW) == 3
-    events, cursor = repository.changes_since(store, plan_id, 0)
+    assert storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW) == 2
+    assert storage.apply_events(store, plan_id, PHONE, [tick(3)], NOW) == 3
+    events, cursor = storage.changes_since(store, plan_id, 0)
     assert cursor == 3
     assert events == [tick(1), tick(2), tick(3)]
 
 
 def test_apply_events_is_idempotent(store, plan_id):
     batch = [tick(n) for n in range(1, 6)]
-    first = repository.apply_events(store, plan_id, PHONE, batch, NOW)
-    again = repository.apply_events(store, plan_id, PHONE, batch, NOW)
+    first = storage.apply_events(store, plan_id, PHONE, batch, NOW)
+    again = storage.apply_events(store, plan_id, PHONE, batch, NOW)
     assert first == again == 5
     # A retry that overlaps the last batch numbers only what is new.
-    assert repository.apply_events(store, plan_id, PHONE, [tick(5), tick(6), tick(1)], NOW) == 6
-    events, cursor = repository.changes_since(store, plan_id, 0)
+    assert storage.apply_events(store, plan_id, PHONE, [tick(5), tick(6), tick(1)], NOW) == 6
+    events, cursor = storage.changes_since(store, plan_id, 0)
     assert [e["id"] for e in events] == [tick(n)["id"] for n in range(1, 7)]
     assert cursor == 6
 
@@ -281,122 +281,122 @@ def test_apply_events_is_idempotent(store, plan_id):
 def test_a_write_after_the_requests_snapshot_is_never_lost(store, plan_id):
     # The sync view reads a snapshot, then applies its batch under the lock, reusing the
     # snapshot's parsed events only if the file still holds the very same text.
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    seen = repository.snapshot(store, plan_id)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    seen = storage.snapshot(store, plan_id)
     assert [e["id"] for e in seen.page(0).events] == [tick(1)["id"]]
-    repository.apply_events(store, plan_id, TABLET, [tick(2, device=TABLET)], NOW)
-    page = repository.apply_and_read(store, plan_id, PHONE, [tick(3)], NOW, cursor=0, seen=seen)
+    storage.apply_events(store, plan_id, TABLET, [tick(2, device=TABLET)], NOW)
+    page = storage.apply_and_read(store, plan_id, PHONE, [tick(3)], NOW, cursor=0, seen=seen)
     assert [e["id"] for e in page.events] == [
         tick(1)["id"],
         tick(2, device=TABLET)["id"],
         tick(3)["id"],
     ]
     assert page.cursor == 3
-    events, _ = repository.changes_since(store, plan_id, 0)
+    events, _ = storage.changes_since(store, plan_id, 0)
     assert events == [tick(1), tick(2, device=TABLET), tick(3)]
     # The snapshot itself is left as it was read.
     assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"]]
 
 
 def test_a_snapshot_of_the_same_file_lends_its_events_to_the_write(store, plan_id):
-    repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2, item="box")], NOW)
-    seen = repository.snapshot(store, plan_id)
+    storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2, item="box")], NOW)
+    seen = storage.snapshot(store, plan_id)
     assert len(seen.page(0).events) == 2
     # An edit of box's tick: it replaces the stored one, in the table the write builds anew.
     edit = tick(3, item="box", ts=NOW)
-    page = repository.apply_and_read(store, plan_id, PHONE, [edit], NOW, cursor=2, seen=seen)
+    page = storage.apply_and_read(store, plan_id, PHONE, [edit], NOW, cursor=2, seen=seen)
     assert page.events == [edit] and page.cursor == 3
-    assert repository.changes_since(store, plan_id, 0)[0] == [tick(1), edit]
+    assert storage.changes_since(store, plan_id, 0)[0] == [tick(1), edit]
     # The write replaced the table it shared with the snapshot, and left the snapshot's alone.
     assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"], tick(2)["id"]]
 
 
 def test_changes_since_returns_only_newer_events_in_order(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
-    repository.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
-    repository.apply_events(store, plan_id, PHONE, [tick(3)], NOW)
-    assert repository.changes_since(store, plan_id, 2) == ([tick(1, TABLET), tick(3)], 4)
-    assert repository.changes_since(store, plan_id, 4) == ([], 4)
-    assert repository.changes_since(store, plan_id, 99) == ([], 4)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
+    storage.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
+    storage.apply_events(store, plan_id, PHONE, [tick(3)], NOW)
+    assert storage.changes_since(store, plan_id, 2) == ([tick(1, TABLET), tick(3)], 4)
+    assert storage.changes_since(store, plan_id, 4) == ([], 4)
+    assert storage.changes_since(store, plan_id, 99) == ([], 4)
 
 
 @pytest.mark.parametrize("cursor", [-1, "0", 1.5, None, True])
 def test_changes_since_needs_a_whole_number_cursor(store, plan_id, cursor):
     with pytest.raises(ValueError):
-        repository.changes_since(store, plan_id, cursor)
+        storage.changes_since(store, plan_id, cursor)
 
 
 def test_events_without_internal_fields(store, plan_id):
-    repository.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    (event,) = repository.changes_since(store, plan_id, 0)[0]
+    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
+    (event,) = storage.changes_since(store, plan_id, 0)[0]
     assert set(event) == {"id", "device", "counter", "ts", "day", "item", "done"}
 
 
 def test_a_bad_batch_stores_nothing(store, plan_id):
     with pytest.raises(EventError, match=r"^events\[1\]\.day: "):
-        repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2, day="2026-02-30")], NOW)
-    assert repository.changes_since(store, plan_id, 0) == ([], 0)
+        storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2, day="2026-02-30")], NOW)
+    assert storage.changes_since(store, plan_id, 0) == ([], 0)
 
 
 def test_a_device_may_only_send_its_own_events(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
     with pytest.raises(EventError, match=r"^events\[1\]\.device: "):
-        repository.apply_events(store, plan_id, PHONE, [tick(1), tick(1, TABLET)], NOW)
-    assert repository.changes_since(store, plan_id, 0) == ([], 0)
+        storage.apply_events(store, plan_id, PHONE, [tick(1), tick(1, TABLET)], NOW)
+    assert storage.changes_since(store, plan_id, 0) == ([], 0)
 
 
 def test_revoked_or_unknown_device_cannot_apply_events(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    repository.revoke_device(store, plan_id, TABLET)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.revoke_device(store, plan_id, TABLET)
     with pytest.raises(UnknownDevice):
-        repository.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
+        storage.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
     with pytest.raises(UnknownDevice):
-        repository.apply_events(store, plan_id, "stranger-1", [tick(1, "stranger-1")], NOW)
-    assert repository.changes_since(store, plan_id, 0) == ([], 0)
+        storage.apply_events(store, plan_id, "stranger-1", [tick(1, "stranger-1")], NOW)
+    assert storage.changes_since(store, plan_id, 0) == ([], 0)
 
 
 def test_ticks_from_a_fast_clock_are_pulled_back_to_when_they_arrived(store, plan_id):
-    repository.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW)
+    storage.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW)
     # Sent again later (the answer was lost): the first stored copy stands.
-    repository.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW + 9000)
-    (event,) = repository.changes_since(store, plan_id, 0)[0]
+    storage.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW + 9000)
+    (event,) = storage.changes_since(store, plan_id, 0)[0]
     assert event["ts"] == NOW
 
 
 def test_tick_state_keeps_the_last_writer(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
     ticked = tick(1, done=True, ts=NOW + 1000, item="spf")
     unticked = tick(2, TABLET, done=False, ts=NOW + 2000, item="spf")
     other_item = tick(3, item="cleanse", done=True)
-    repository.apply_events(store, plan_id, TABLET, [unticked], NOW + 3000)
-    repository.apply_events(store, plan_id, PHONE, [ticked, other_item], NOW + 3000)
-    assert repository.tick_state(store, plan_id) == {
+    storage.apply_events(store, plan_id, TABLET, [unticked], NOW + 3000)
+    storage.apply_events(store, plan_id, PHONE, [ticked, other_item], NOW + 3000)
+    assert storage.tick_state(store, plan_id) == {
         ("2026-01-01", "spf"): unticked,
         ("2026-01-01", "cleanse"): other_item,
     }
 
 
 def test_reading_an_unknown_plans_ticks_raises(store):
-    for read in (repository.tick_state, repository.export_plan, repository.list_devices):
+    for read in (storage.tick_state, storage.export_plan, storage.list_devices):
         with pytest.raises(PlanNotFound):
             read(store, PLAN_ID)
     with pytest.raises(PlanNotFound):
-        repository.changes_since(store, PLAN_ID, 0)
+        storage.changes_since(store, PLAN_ID, 0)
 
 
 def test_export_holds_everything_but_secrets(store, plan_id):
-    repository.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    repository.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    repository.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
-    repository.set_calendar_link(store, plan_id, "feed-hash-1", True, NOW, made_by=TABLET)
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
+    storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
+    storage.set_calendar_link(store, plan_id, "feed-hash-1", True, NOW, made_by=TABLET)
     endpoint = "https://push.example/send/secret-endpoint-1"
     subscription = {"endpoint": endpoint, "keys": {"p256dh": "key-p256dh", "auth": "key-auth"}}
     prefs = reminders.check_prefs({"daily_time": "19:00"})
-    repository.set_push(store, plan_id, TABLET, subscription, prefs, NOW)
-    assert repository.claim_reminder(store, plan_id, "session-1-day-before", TABLET, NOW)
-    exported = repository.export_plan(store, plan_id)
+    storage.set_push(store, plan_id, TABLET, subscription, prefs, NOW)
+    assert storage.claim_reminder(store, plan_id, "session-1-day-before", TABLET, NOW)
+    exported = storage.export_plan(store, plan_id)
     assert exported["plan_id"] == plan_id
     assert exported["plan"] == PLAN
     assert exported["created_ms"] == NOW
@@ -433,8 +433,8 @@ def test_export_holds_everything_but_secrets(store, plan_id):
     # Every table of the plan's file is in the export: none can be added and forgotten.
     with store.reading(plan_id) as tdb:
         tables = {name for name in tdb.tables() if not plan_events.is_event_table(name)}
-    assert tables <= set(repository.EXPORTED_AS)
-    assert {*repository.EXPORTED_AS.values(), "events"} <= set(exported)
+    assert tables <= set(storage.EXPORTED_AS)
+    assert {*storage.EXPORTED_AS.values(), "events"} <= set(exported)
 
 
 # Hostile plan ids
@@ -442,18 +442,18 @@ def test_export_holds_everything_but_secrets(store, plan_id):
 HOSTILE_IDS = ["../x", "", "a/b", "x" * 65, "../../etc/passwd-0000", ".hidden-0123456789", None]
 
 EVERY_PLAN_FUNCTION = {
-    "create_plan": lambda s, p: repository.create_plan(s, p, {}, PHONE, PHONE_HASH, NOW),
-    "get_plan": lambda s, p: repository.get_plan(s, p),
-    "update_plan": lambda s, p: repository.update_plan(s, p, {}),
-    "delete_plan": lambda s, p: repository.delete_plan(s, p),
-    "add_device": lambda s, p: repository.add_device(s, p, TABLET, TABLET_HASH, NOW),
-    "revoke_device": lambda s, p: repository.revoke_device(s, p, PHONE),
-    "list_devices": lambda s, p: repository.list_devices(s, p),
-    "add_join_token": lambda s, p: repository.add_join_token(s, p, "token-hash-1", NOW),
-    "apply_events": lambda s, p: repository.apply_events(s, p, PHONE, [tick(1)], NOW),
-    "changes_since": lambda s, p: repository.changes_since(s, p, 0),
-    "tick_state": lambda s, p: repository.tick_state(s, p),
-    "export_plan": lambda s, p: repository.export_plan(s, p),
+    "create_plan": lambda s, p: storage.create_plan(s, p, {}, PHONE, PHONE_HASH, NOW),
+    "get_plan": lambda s, p: storage.get_plan(s, p),
+    "update_plan": lambda s, p: storage.update_plan(s, p, {}),
+    "delete_plan": lambda s, p: storage.delete_plan(s, p),
+    "add_device": lambda s, p: storage.add_device(s, p, TABLET, TABLET_HASH, NOW),
+    "revoke_device": lambda s, p: storage.revoke_device(s, p, PHONE),
+    "list_devices": lambda s, p: storage.list_devices(s, p),
+    "add_join_token": lambda s, p: storage.add_join_token(s, p, "token-hash-1", NOW),
+    "apply_events": lambda s, p: storage.apply_events(s, p, PHONE, [tick(1)], NOW),
+    "changes_since": lambda s, p: storage.changes_since(s, p, 0),
+    "tick_state": lambda s, p: storage.tick_state(s, p),
+    "export_plan": lambda s, p: storage.export_plan(s, p),
     "store.exists": lambda s, p: s.exists(p),
 }
 
@@ -470,8 +470,8 @@ def test_hostile_plan_id_is_refused_before_touching_disk(tmp_path, call, hostile
 
 @pytest.mark.parametrize("hostile", HOSTILE_IDS)
 def test_hostile_plan_id_fails_the_gates_quietly(store, hostile):
-    assert repository.device_is_valid(store, hostile, PHONE, PHONE_HASH) is False
-    assert repository.redeem_join_token(store, hostile, "token-hash-1", NOW) is False
+    assert storage.device_is_valid(store, hostile, PHONE, PHONE_HASH) is False
+    assert storage.redeem_join_token(store, hostile, "token-hash-1", NOW) is False
     assert files_in(store) == []
 
 
@@ -483,14 +483,14 @@ def test_a_block_that_raises_writes_nothing(store, plan_id):
         with store.locked(plan_id) as tdb:
             tdb.table("plan").update({"plan": {"changed": True}})
             raise RuntimeError("boom")
-    assert repository.get_plan(store, plan_id) == PLAN
+    assert storage.get_plan(store, plan_id) == PLAN
 
 
 def test_reading_block_cannot_write(store, plan_id):
     with store.reading(plan_id) as tdb:
         with pytest.raises(RuntimeError, match="read-only"):
             tdb.table("plan").update({"plan": {}})
-    assert repository.get_plan(store, plan_id) == PLAN
+    assert storage.get_plan(store, plan_id) == PLAN
 
 
 def test_a_held_lock_times_out_with_store_busy(store, plan_id):
@@ -503,18 +503,18 @@ def test_a_held_lock_times_out_with_store_busy(store, plan_id):
         assert 0.15 < time.monotonic() - started < 5
     # Readers do not wait for the lock.
     with store.locked(plan_id):
-        assert repository.get_plan(store, plan_id) == PLAN
+        assert storage.get_plan(store, plan_id) == PLAN
 
 
 def test_threads_applying_events_lose_nothing(store, plan_id):
     devices = [f"device-{n:04d}" for n in range(4)]
     for device in devices:
-        repository.add_device(store, plan_id, device, "h", NOW)
+        storage.add_device(store, plan_id, device, "h", NOW)
     cursors: list[int] = []
 
     def sync(device):
         for n in range(25):
-            cursors.append(repository.apply_events(store, plan_id, device, [tick(n, device)], NOW))
+            cursors.append(storage.apply_events(store, plan_id, device, [tick(n, device)], NOW))
 
     threads = [threading.Thread(target=sync, args=(device,)) for device in devices]
     for thread in threads:
@@ -522,7 +522,7 @@ def test_threads_applying_events_lose_nothing(store, plan_id):
     for thread in threads:
         thread.join()
     assert sorted(cursors) == list(range(1, 101))
-    events, cursor = repository.changes_since(store, plan_id, 0)
+    events, cursor = storage.changes_since(store, plan_id, 0)
     assert cursor == 100
     assert len({event["id"] for event in events}) == 100
 
@@ -537,28 +537,28 @@ def test_atomic_storage_reads_missing_or_empty_file_as_none(tmp_path):
 
 def test_atomic_storage_replaces_the_file_whole_and_privately(tmp_path):
     path = tmp_path / "plan.json"
-    storage = AtomicJSONStorage(path)
-    storage.write({"events": {"1": {"done": False}}})
-    storage.write({"events": {"1": {"done": True}}})
+    file_storage = AtomicJSONStorage(path)
+    file_storage.write({"events": {"1": {"done": False}}})
+    file_storage.write({"events": {"1": {"done": True}}})
     assert json.loads(path.read_text()) == {"events": {"1": {"done": True}}}
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with pytest.raises(TypeError):
-        storage.write({"events": {"1": {"when": datetime.date(2026, 1, 1)}}})
+        file_storage.write({"events": {"1": {"when": datetime.date(2026, 1, 1)}}})
     assert json.loads(path.read_text()) == {"events": {"1": {"done": True}}}
     assert os.listdir(tmp_path) == ["plan.json"]
 
 
 def test_each_table_has_a_line_and_is_parsed_only_when_asked_for(tmp_path):
     path = tmp_path / "plan.json"
-    storage = AtomicJSONStorage(path)
-    storage.write({"plan": {"1": {"seq": 1}}, "events": {"1": {"done": True}}})
+    file_storage = AtomicJSONStorage(path)
+    file_storage.write({"plan": {"1": {"seq": 1}}, "events": {"1": {"done": True}}})
     assert path.read_text() == '{"plan":{"1":{"seq":1}}}\n{"events":{"1":{"done":true}}}\n'
     # A table read and left alone is written back as the text it was read from.
     path.write_text('{"plan":{"1":{"seq":1}}}\n{"events":  {"1": {"done": true}}}\n')
-    tables = storage.read()
+    tables = file_storage.read()
     assert tables["plan"] == {"1": {"seq": 1}}
     tables["plan"] = {"1": {"seq": 2}}
-    storage.write(tables)
+    file_storage.write(tables)
     assert path.read_text() == '{"plan":{"1":{"seq":2}}}\n{"events":  {"1": {"done": true}}}\n'
     assert load_file(path) == {"plan": {"1": {"seq": 2}}, "events": {"1": {"done": True}}}
 
@@ -586,7 +586,7 @@ def big_file(path: Path) -> dict:
         "devices": {"1": {"device": PHONE}},
     }
     AtomicJSONStorage(path).write(tables)
-    assert path.stat().st_size > 3 * db.HEAD_BYTES
+    assert path.stat().st_size > 3 * table_file.HEAD_BYTES
     return tables
 
 
@@ -639,16 +639,16 @@ def test_a_file_from_before_table_lines_is_read_whole_and_written_in_lines(tmp_p
     store = Store(tmp_path)
     old = {"plan": {"1": {"plan": {}, "seq": 0, "created_ms": NOW}}, "devices": {}}
     (tmp_path / f"{PLAN_ID}.json").write_text(json.dumps(old))
-    assert repository.get_plan(store, PLAN_ID) == {}
-    repository.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
+    assert storage.get_plan(store, PLAN_ID) == {}
+    storage.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
     lines = (tmp_path / f"{PLAN_ID}.json").read_text().splitlines()
     assert [line.split('"')[1] for line in lines] == ["plan", "devices"]
-    assert [d["device"] for d in repository.list_devices(store, PLAN_ID)] == [TABLET]
+    assert [d["device"] for d in storage.list_devices(store, PLAN_ID)] == [TABLET]
 
 
 def test_stale_temp_files_are_swept(tmp_path):
     store = Store(tmp_path)
-    repository.create_plan(store, PLAN_ID, {}, PHONE, PHONE_HASH, NOW)
+    storage.create_plan(store, PLAN_ID, {}, PHONE, PHONE_HASH, NOW)
     stale = tmp_path / ".tmp-abandoned.json"
     stale.write_text('{"half": ')
     fresh = tmp_path / ".tmp-in-flight.json"
@@ -670,9 +670,9 @@ def test_store_needs_a_folder_or_memory(tmp_path):
 
 WORKER = """
 import json, sys, time
-from pwa import repository
-from pwa.db import Store
-from pwa.db import Tables
+from pwa import storage
+from pwa.storage.store import Store
+from pwa.storage.table_file import Tables
 
 folder, plan_id, device, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = Store(folder)
@@ -684,7 +684,7 @@ for n in range(count):
              "ts": int(time.time() * 1000) - 1, "day": "2026-01-01", "item": f"{device}-{n}",
              "done": n % 2 == 0}
     now = int(time.time() * 1000)
-    cursors.append(repository.apply_events(store, plan_id, device, [event], now))
+    cursors.append(storage.apply_events(store, plan_id, device, [event], now))
 print(json.dumps(cursors), flush=True)
 """
 
@@ -719,7 +719,7 @@ def run_workers(folder: Path, jobs: list[tuple[str, str]], count: int) -> list[l
 
 def check_plan_file(store: Store, plan_id: str, expected: int) -> None:
     load_file(store.folder / f"{plan_id}.json")  # raises if a write tore the file
-    events, cursor = repository.changes_since(store, plan_id, 0)
+    events, cursor = storage.changes_since(store, plan_id, 0)
     assert cursor == len(events) == expected
     assert len({event["id"] for event in events}) == expected
 
@@ -727,9 +727,9 @@ def check_plan_file(store: Store, plan_id: str, expected: int) -> None:
 def test_processes_syncing_one_plan_lose_nothing(tmp_path):
     store = Store(tmp_path)
     devices = [f"device-{n:04d}" for n in range(4)]
-    repository.create_plan(store, PLAN_ID, {}, devices[0], "h", NOW)
+    storage.create_plan(store, PLAN_ID, {}, devices[0], "h", NOW)
     for device in devices[1:]:
-        repository.add_device(store, PLAN_ID, device, "h", NOW)
+        storage.add_device(store, PLAN_ID, device, "h", NOW)
     cursors = run_workers(tmp_path, [(PLAN_ID, device) for device in devices], 200)
     # Each call added one new event, so every call must have seen a cursor no other call saw.
     for mine in cursors:
@@ -742,7 +742,7 @@ def test_processes_syncing_different_plans_lose_nothing(tmp_path):
     store = Store(tmp_path)
     plans = [f"plan-{n:04d}-0123456789ab" for n in range(4)]
     for plan in plans:
-        repository.create_plan(store, plan, {}, "device-0000", "h", NOW)
+        storage.create_plan(store, plan, {}, "device-0000", "h", NOW)
     cursors = run_workers(tmp_path, [(plan, "device-0000") for plan in plans], 200)
     assert cursors == [list(range(1, 201))] * 4
     for plan in plans:

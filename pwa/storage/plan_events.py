@@ -26,7 +26,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import merge
+from .. import merge
 
 SESSIONS = "sessions"
 TICKS_PREFIX = "ticks-"
@@ -176,3 +176,8 @@ def _summary(table: Mapping[str, dict]) -> list[int]:
 
 def _seq(event: Mapping[str, Any]) -> int:
     return event["seq"]
+
+
+def public_event(event: dict) -> dict:
+    """The event as its device sent it: without the internal `seq`."""
+    return {name: event[name] for name in merge.fields_of(event)}

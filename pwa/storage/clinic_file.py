@@ -1,0 +1,282 @@
+"""The clinic's file: practitioners, their console sessions, their clients, invitations.
+
+It lives in one file of the clinic store (not a plan store), with the same lock and
+atomic replace.  Two-step secrets are sealed on write and opened on read with the
+store's `sealer` (sealed.py), so nothing else sees them sealed.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable
+
+from tinydb import where
+
+from ..sealed import SealError
+from ..sealed import SecretBox
+from .plan_file import _check_hash
+from .plan_file import _use_once
+from .store import Store
+
+
+class AccountExists(Exception):
+    """A practitioner with this e-mail address already exists."""
+
+
+CLINIC = "clinic-accounts-v1"
+PRACTITIONERS = "practitioners"
+CONSOLE_SESSIONS = "console_sessions"
+CLIENTS = "clients"
+INVITATIONS = "invitations"
+
+
+def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int) -> str:
+    """Create an account; its id.  Raises AccountExists for a known e-mail."""
+    practitioner_id = secrets.token_urlsafe(12)
+    with clinic.locked(CLINIC, create=True) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        if table.contains(where("email") == email):
+            raise AccountExists(email)
+        table.insert(
+            {
+                "id": practitioner_id,
+                "email": email,
+                "password_hash": password_hash,
+                "totp_secret": None,
+                "disabled": False,
+                "created_ms": now_ms,
+            }
+        )
+    return practitioner_id
+
+
+def find_practitioner(clinic: Store, email: str) -> dict | None:
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(PRACTITIONERS).get(where("email") == email)
+    return _opened(clinic, found) if found else None
+
+
+def get_practitioner(clinic: Store, practitioner_id: str) -> dict | None:
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(PRACTITIONERS).get(where("id") == practitioner_id)
+    return _opened(clinic, found) if found else None
+
+
+def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update(
+            {"password_hash": password_hash}, where("id") == practitioner_id
+        )
+
+
+def list_practitioners(clinic: Store) -> list[dict]:
+    """Every account, oldest first, each with `sessions`: how many console sessions it has."""
+    if not clinic.exists(CLINIC):
+        return []
+    with clinic.reading(CLINIC) as tdb:
+        accounts = [dict(account) for account in tdb.table(PRACTITIONERS).all()]
+        owners = [s["practitioner"] for s in tdb.table(CONSOLE_SESSIONS).all()]
+    return [{**a, "sessions": owners.count(a["id"])} for a in accounts]
+
+
+def set_disabled(clinic: Store, practitioner_id: str, disabled: bool) -> None:
+    """Disable (no login, sessions ended) or enable an account."""
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update({"disabled": disabled}, where("id") == practitioner_id)
+        if disabled:
+            tdb.table(CONSOLE_SESSIONS).remove(where("practitioner") == practitioner_id)
+
+
+def end_console_sessions(clinic: Store, practitioner_id: str, keep_sid_hash: str = "") -> int:
+    """End every console session of the account but `keep_sid_hash`; how many ended."""
+    mine = (where("practitioner") == practitioner_id) & (where("sid_hash") != keep_sid_hash)
+    with clinic.locked(CLINIC) as tdb:
+        return len(tdb.table(CONSOLE_SESSIONS).remove(mine))
+
+
+def purge_console_sessions(clinic: Store, is_live: Callable[[dict], bool]) -> int:
+    """Remove the sessions that are no longer live (timed out); how many went."""
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(CONSOLE_SESSIONS)
+        dead = [session.doc_id for session in table.all() if not is_live(dict(session))]
+        table.remove(doc_ids=dead)
+    return len(dead)
+
+
+def set_totp(clinic: Store, practitioner_id: str, secret: str | None) -> None:
+    """Turn the second factor on (a secret, stored sealed) or off (None); any set-up in
+    progress ends."""
+    sealed = None if secret is None else clinic.sealer.seal(secret)
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update(
+            {"totp_secret": sealed, "totp_last_step": None, "totp_pending": None},
+            where("id") == practitioner_id,
+        )
+
+
+def seal_plain_secrets(clinic: Store) -> int:
+    """Seal any two-step secret stored before secrets were sealed; how many were."""
+    if not clinic.exists(CLINIC):
+        return 0
+    with clinic.reading(CLINIC) as tdb:
+        plain = [a["id"] for a in tdb.table(PRACTITIONERS).all() if _has_plain_secret(a)]
+    if not plain:
+        return 0  # the usual start: nothing written
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        for account in table.all():
+            if _has_plain_secret(account):
+                table.update(_sealed_fields(clinic, account), doc_ids=[account.doc_id])
+    return len(plain)
+
+
+def _has_plain_secret(account: dict) -> bool:
+    secret, pending = account.get("totp_secret"), account.get("totp_pending")
+    return bool(
+        (secret and not SecretBox.is_sealed(secret))
+        or (pending and not SecretBox.is_sealed(pending["secret"]))
+    )
+
+
+def _sealed_fields(clinic: Store, account: dict) -> dict:
+    sealer, fields = clinic.sealer, {}
+    secret, pending = account.get("totp_secret"), account.get("totp_pending")
+    if secret and not SecretBox.is_sealed(secret):
+        fields["totp_secret"] = sealer.seal(secret)
+    if pending and not SecretBox.is_sealed(pending["secret"]):
+        fields["totp_pending"] = {**pending, "secret": sealer.seal(pending["secret"])}
+    return fields
+
+
+def _opened(clinic: Store, account: dict) -> dict:
+    """The account as callers use it: its two-step secrets opened.  One that this key
+    cannot open stays sealed, so no code matches it (accounts.verify_totp): the account
+    cannot sign in until `practitioner reset-two-step`, and the log says so."""
+    opened = dict(account)
+    if opened.get("totp_secret"):
+        opened["totp_secret"] = _open(clinic, opened["totp_secret"])
+    if opened.get("totp_pending"):
+        pending = opened["totp_pending"]
+        opened["totp_pending"] = {**pending, "secret": _open(clinic, pending["secret"])}
+    return opened
+
+
+def _open(clinic: Store, stored: str) -> str:
+    try:
+        return clinic.sealer.open(stored)
+    except SealError as error:
+        logging.getLogger(__name__).error("%s", error)
+        return stored
+
+
+def set_pending_totp(clinic: Store, practitioner_id: str, secret: str, now_ms: int) -> None:
+    """Keep the secret being set up (shown once as a QR code) until it is confirmed.
+
+    Server-side, not in the session cookie: the cookie is signed, not encrypted.
+    """
+    pending = {"secret": clinic.sealer.seal(secret), "made_ms": now_ms}
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(PRACTITIONERS).update({"totp_pending": pending}, where("id") == practitioner_id)
+
+
+def use_totp_step(clinic: Store, practitioner_id: str, step: int) -> bool:
+    """Record a used TOTP time step; False if it (or a later one) was used already."""
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(PRACTITIONERS)
+        account = table.get(where("id") == practitioner_id)
+        last = account.get("totp_last_step")
+        if last is not None and step <= last:
+            return False
+        table.update({"totp_last_step": step}, where("id") == practitioner_id)
+    return True
+
+
+def start_console_session(
+    clinic: Store, sid_hash: str, practitioner_id: str, csrf: str, now_ms: int
+) -> None:
+    record = {
+        "sid_hash": sid_hash,
+        "practitioner": practitioner_id,
+        "csrf": csrf,
+        "created_ms": now_ms,
+        "last_seen_ms": now_ms,
+    }
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CONSOLE_SESSIONS).insert(record)
+
+
+def console_session(clinic: Store, sid_hash: str) -> dict | None:
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(CONSOLE_SESSIONS).get(where("sid_hash") == sid_hash)
+    return dict(found) if found else None
+
+
+def touch_console_session(clinic: Store, sid_hash: str, now_ms: int) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CONSOLE_SESSIONS).update({"last_seen_ms": now_ms}, where("sid_hash") == sid_hash)
+
+
+def end_console_session(clinic: Store, sid_hash: str) -> None:
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CONSOLE_SESSIONS).remove(where("sid_hash") == sid_hash)
+
+
+def add_client(clinic: Store, plan_id: str, practitioner_id: str, nickname: str, now_ms: int):
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CLIENTS).insert(
+            {
+                "plan_id": plan_id,
+                "practitioner": practitioner_id,
+                "nickname": nickname,
+                "created_ms": now_ms,
+            }
+        )
+
+
+def clients_of(clinic: Store, practitioner_id: str) -> list[dict]:
+    """The practitioner's clients, newest first."""
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(CLIENTS).search(where("practitioner") == practitioner_id)
+    return sorted((dict(c) for c in found), key=lambda c: c["created_ms"], reverse=True)
+
+
+def client_owner(clinic: Store, plan_id: str) -> str | None:
+    """The practitioner who made this client plan, or None."""
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(CLIENTS).get(where("plan_id") == plan_id)
+    return found["practitioner"] if found else None
+
+
+def remove_client(clinic: Store, plan_id: str) -> None:
+    """Forget the plan's client record and invitations (nothing to do without a clinic file)."""
+    if not clinic.exists(CLINIC):
+        return
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(CLIENTS).remove(where("plan_id") == plan_id)
+        tdb.table(INVITATIONS).remove(where("plan_id") == plan_id)
+
+
+def add_invitation(clinic: Store, code_hash: str, plan_id: str, expires_ms: int) -> None:
+    _check_hash(code_hash)
+    with clinic.locked(CLINIC) as tdb:
+        # A new invitation replaces any unused one: a lost link stops working.
+        tdb.table(INVITATIONS).remove((where("plan_id") == plan_id) & (where("used_ms") == None))  # noqa: E711
+        tdb.table(INVITATIONS).insert(
+            {"code_hash": code_hash, "plan_id": plan_id, "expires_ms": expires_ms, "used_ms": None}
+        )
+
+
+def invitation_plan(clinic: Store, code_hash: str, now_ms: int) -> str | None:
+    """The plan an unused, unexpired invitation is for (without using it up)."""
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(INVITATIONS).get(where("code_hash") == code_hash)
+    if found is None or found["used_ms"] is not None or now_ms >= found["expires_ms"]:
+        return None
+    return found["plan_id"]
+
+
+def redeem_invitation(clinic: Store, code_hash: str, now_ms: int) -> str | None:
+    """Use the invitation up; its plan id, or None if unknown, used or expired."""
+    found = _use_once(clinic, CLINIC, INVITATIONS, "code_hash", code_hash, now_ms)
+    return None if found is None else found["plan_id"]
