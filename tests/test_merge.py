@@ -25,14 +25,14 @@ DAYS = ["2026-03-01", "2026-03-02"]
 ITEMS = ["spf", "cleanse", "no_makeup"]
 
 
-def events(ids: list[str]) -> st.SearchStrategy[dict]:
+def events(ids: list[str], days: list[str] = DAYS) -> st.SearchStrategy[dict]:
     return st.fixed_dictionaries(
         {
             "id": st.sampled_from(ids),
             "device": st.sampled_from(DEVICES),
             "counter": st.integers(0, 3),
             "ts": st.integers(0, 4),
-            "day": st.sampled_from(DAYS),
+            "day": st.sampled_from(days),
             "item": st.sampled_from(ITEMS),
             "done": st.booleans(),
         }
@@ -399,14 +399,38 @@ def session_events(ids: list[str]) -> st.SearchStrategy[dict]:
     )
 
 
-MIXED_EVENTS = st.lists(
-    st.one_of(
-        events([f"tick-{n:03d}" for n in range(200)]),
-        session_events([f"session-{n:03d}" for n in range(200)]),
-    ),
-    max_size=40,
-    unique_by=lambda e: e["id"],
-)
+def mixed_events(days: list[str] = DAYS) -> st.SearchStrategy[list[dict]]:
+    """Ticks on `days` and session edits, each id naming one event."""
+    return st.lists(
+        st.one_of(
+            events([f"tick-{n:03d}" for n in range(200)], days),
+            session_events([f"session-{n:03d}" for n in range(200)]),
+        ),
+        max_size=40,
+        unique_by=lambda e: e["id"],
+    )
+
+
+MIXED_EVENTS = mixed_events()
+
+
+def batches_of(evts: list[dict], data) -> list[list[dict]]:
+    """`evts` cut into batches where Hypothesis chooses."""
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(evts), 1))), label="cuts"))
+    return [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
+
+
+def read_now_and_then(held: list[list[dict]], data) -> list[dict]:
+    """What a phone takes in when it reads from its cursor after some of the batches (and
+    the last), given what the server held after each."""
+    syncs_after = data.draw(st.sets(st.integers(0, max(len(held) - 1, 0))), label="syncs")
+    phone: list[dict] = []
+    cursor = 0
+    for index, kept in enumerate(held):
+        if index in syncs_after or index == len(held) - 1:
+            phone += [e for e in kept if e["seq"] > cursor]
+            cursor = max([cursor, *(e["seq"] for e in kept)])
+    return phone
 
 
 def serve(batches: list[list[dict]]) -> list[list[dict]]:
@@ -431,8 +455,7 @@ def without_seq(evts):
 @properties
 @given(MIXED_EVENTS, st.data())
 def test_compacting_keeps_the_merge_of_everything_sent(evts, data):
-    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(evts), 1))), label="cuts"))
-    batches = [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
+    batches = batches_of(evts, data)
     kept = without_seq(serve(batches)[-1]) if batches else []
     assert merge({}, kept) == merge({}, evts)
     assert merge_sessions({}, kept) == merge_sessions({}, evts)
@@ -449,16 +472,7 @@ def test_compacting_keeps_the_merge_of_everything_sent(evts, data):
 def test_a_device_that_syncs_now_and_then_still_reaches_the_servers_state(evts, data):
     """A phone takes in the events stored after its cursor whenever it syncs; compaction
     may remove ticks it has not seen, but never the winner it needs."""
-    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(evts), 1))), label="cuts"))
-    batches = [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
-    held = serve(batches)
-    syncs_after = data.draw(st.sets(st.integers(0, max(len(held) - 1, 0))), label="syncs")
-    phone: list[dict] = []
-    cursor = 0
-    for index, kept in enumerate(held):
-        if index in syncs_after or index == len(held) - 1:
-            phone += [e for e in kept if e["seq"] > cursor]
-            cursor = max([cursor, *(e["seq"] for e in kept)])
+    phone = read_now_and_then(serve(batches_of(evts, data)), data)
     assert merge({}, without_seq(phone)) == merge({}, evts)
     assert merge_sessions({}, without_seq(phone)) == merge_sessions({}, evts)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from test_merge import DEVICES
-from test_merge import ITEMS
+from test_merge import batches_of
+from test_merge import mixed_events
 from test_merge import properties
-from test_merge import session_events
+from test_merge import read_now_and_then
 from test_merge import without_seq
 
 from pwa import storage
@@ -27,28 +27,7 @@ PHONE = "phone-0001"
 NOW = 1_767_225_600_000
 
 
-def ticks(ids: list[str]) -> st.SearchStrategy[dict]:
-    return st.fixed_dictionaries(
-        {
-            "id": st.sampled_from(ids),
-            "device": st.sampled_from(DEVICES),
-            "counter": st.integers(0, 3),
-            "ts": st.integers(0, 4),
-            "day": st.sampled_from(MONTH_DAYS),
-            "item": st.sampled_from(ITEMS),
-            "done": st.booleans(),
-        }
-    )
-
-
-EVENTS = st.lists(
-    st.one_of(
-        ticks([f"tick-{n:03d}" for n in range(200)]),
-        session_events([f"session-{n:03d}" for n in range(200)]),
-    ),
-    max_size=40,
-    unique_by=lambda e: e["id"],
-)
+EVENTS = mixed_events(MONTH_DAYS)
 
 
 def serve(batches: list[list[dict]]) -> list[list[dict]]:
@@ -66,11 +45,6 @@ def serve(batches: list[list[dict]]) -> list[list[dict]]:
     return held
 
 
-def batches_of(evts: list[dict], data) -> list[list[dict]]:
-    cuts = sorted(data.draw(st.sets(st.integers(1, max(len(evts), 1))), label="cuts"))
-    return [evts[a:b] for a, b in zip([0, *cuts], [*cuts, len(evts)], strict=True)]
-
-
 @properties
 @given(EVENTS, st.data())
 def test_the_tables_keep_the_merge_of_everything_sent(evts, data):
@@ -86,14 +60,7 @@ def test_the_tables_keep_the_merge_of_everything_sent(evts, data):
 @properties
 @given(EVENTS, st.data())
 def test_a_device_that_reads_from_its_cursor_reaches_the_servers_state(evts, data):
-    held = serve(batches_of(evts, data))
-    syncs_after = data.draw(st.sets(st.integers(0, max(len(held) - 1, 0))), label="syncs")
-    phone: list[dict] = []
-    cursor = 0
-    for index, kept in enumerate(held):
-        if index in syncs_after or index == len(held) - 1:
-            phone += [e for e in kept if e["seq"] > cursor]
-            cursor = max([cursor, *(e["seq"] for e in kept)])
+    phone = read_now_and_then(serve(batches_of(evts, data)), data)
     assert merge({}, without_seq(phone)) == merge({}, evts)
     assert merge_sessions({}, without_seq(phone)) == merge_sessions({}, evts)
 
