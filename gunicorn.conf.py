@@ -36,9 +36,9 @@ control_socket_disable = True
 
 def on_starting(server):
     from pwa import create_app
+    from pwa.care.protocol import ProtocolError
     from pwa.config import ConfigError
     from pwa.explainer import ContentError
-    from pwa.protocol import ProtocolError
 
     try:
         app = create_app()

@@ -46,12 +46,12 @@ from report import write_report  # noqa: E402
 from support import RunningServer  # noqa: E402
 from support import generous_limits_environment  # noqa: E402
 
-from pwa import plans  # noqa: E402
 from pwa import storage  # noqa: E402
-from pwa.days import DEFAULT_DAY_START_HOUR  # noqa: E402
-from pwa.days import local_day  # noqa: E402
+from pwa.care import plans  # noqa: E402
+from pwa.care.days import DEFAULT_DAY_START_HOUR  # noqa: E402
+from pwa.care.days import local_day  # noqa: E402
+from pwa.care.protocol import load_protocols  # noqa: E402
 from pwa.devices import digest  # noqa: E402
-from pwa.protocol import load_protocols  # noqa: E402
 from pwa.storage.store import Store  # noqa: E402
 
 SIZES = (100, 10_000, 100_000)

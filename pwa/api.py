@@ -23,12 +23,12 @@ from . import accounts
 from . import api_schema
 from . import devices
 from . import links
-from . import merge
-from . import plans
 from . import push
 from . import rate_limits
 from . import reminders
 from . import storage
+from .care import merge
+from .care import plans
 from .errors import error_response
 from .storage.store import check_plan_id
 

@@ -37,7 +37,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError
 from jsonschema import validators
 
-from .plans import PlanError
+from .care.plans import PlanError
 
 DESCRIPTION_PATH = Path(__file__).with_name("openapi.json")
 _JSON = "application/json"

@@ -22,9 +22,9 @@ from icalendar import Calendar
 from icalendar import Event
 from icalendar import vDuration
 
-from pwa.protocol import MODES
-from pwa.protocol import condition_for
-from pwa.protocol import gate_message
+from pwa.care.protocol import MODES
+from pwa.care.protocol import condition_for
+from pwa.care.protocol import gate_message
 
 PRODID = "-//Aftercare//Treatment series feed//EN"
 CALENDAR_NAME = "Aftercare"

@@ -22,15 +22,16 @@ from flask import session
 from flask import url_for
 
 from . import accounts
-from . import adherence
 from . import devices
 from . import links
-from . import merge
-from . import plans
 from . import rate_limits
-from . import readiness
-from . import series
 from . import storage
+from .care import adherence
+from .care import merge
+from .care import plans
+from .care import readiness
+from .care import series
+from .care.days import local_day
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -41,7 +42,6 @@ from .console_auth import login_required
 from .console_auth import no_store
 from .console_auth import now_ms
 from .console_auth import safe_next
-from .days import local_day
 
 bp = Blueprint("console", __name__)
 

@@ -26,8 +26,8 @@ from pathlib import Path
 
 from . import push
 from . import reminders
-from . import series
 from . import storage
+from .care import series
 from .storage.store import Store
 
 # A reminder a phone has not shown within this time is stale; let the service drop it.

@@ -20,8 +20,8 @@ from flask import request
 
 from . import calendar_feed
 from . import devices
-from . import series
 from . import storage
+from .care import series
 
 bp = Blueprint("sessions", __name__)
 

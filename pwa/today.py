@@ -14,7 +14,7 @@ from flask import abort
 from flask import current_app
 from flask import render_template
 
-from . import protocol
+from .care import protocol
 from .config import ConfigError
 from .learn import pages
 

@@ -13,7 +13,7 @@ from datetime import date
 from datetime import datetime
 from datetime import timedelta
 
-from pwa.days import local_day
+from pwa.care.days import local_day
 
 PROTOCOL_ID = "microneedling-default"
 

@@ -96,7 +96,7 @@ def assert_nothing_lost(stored: list[dict], sent: list[dict]) -> None:
     """What "no tick lost" means once a plan keeps only winners (merge.compact): the server
     stored only events that were sent, each once, and merging them gives exactly what
     merging every event sent gives, for the boxes and for the sessions."""
-    from pwa import merge
+    from pwa.care import merge
 
     stored_ids = [event["id"] for event in stored]
     assert len(stored_ids) == len(set(stored_ids)), "an event stored twice"

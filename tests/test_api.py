@@ -18,10 +18,10 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pwa import merge
-from pwa import series
 from pwa import storage
-from pwa.days import local_day
+from pwa.care import merge
+from pwa.care import series
+from pwa.care.days import local_day
 from pwa.devices import digest
 
 TZ = "Europe/London"

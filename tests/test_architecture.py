@@ -1,4 +1,5 @@
-"""The folder tree is the architecture: only the storage package knows how data is kept."""
+"""The folder tree is the architecture: only the storage package knows how data is kept,
+and the aftercare's domain logic (pwa/care/) needs neither Flask nor storage."""
 
 from __future__ import annotations
 
@@ -30,3 +31,12 @@ def test_only_the_storage_package_imports_the_store_libraries():
     assert {name: libs for name, libs in offenders.items() if libs} == {}
     inside = [path for path in (PACKAGE / "storage").glob("*.py")]
     assert any(imported_roots(path) & STORAGE_ONLY for path in inside)
+
+
+def test_the_care_package_is_plain_functions():
+    modules = list((PACKAGE / "care").glob("*.py"))
+    assert len(modules) >= 8
+    for path in modules:
+        assert "flask" not in imported_roots(path), path.name
+        text = path.read_text()
+        assert "from ..storage" not in text and "current_app" not in text, path.name

@@ -19,7 +19,7 @@ from api_device import wire_plan
 from icalendar import Calendar
 
 from pwa import create_app
-from pwa import protocol
+from pwa.care import protocol
 
 ZONE = "America/New_York"
 

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from icalendar import Calendar
 
-from pwa import protocol
 from pwa.calendar_feed import build_feed
+from pwa.care import protocol
 
 SCHEDULE = protocol.expand(protocol.load_protocols()["microneedling-default"])
 NOW = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)

@@ -8,8 +8,8 @@ import pytest
 
 from pwa import accounts
 from pwa import create_app
-from pwa import protocol
 from pwa import storage
+from pwa.care import protocol
 
 EMAIL, PASSWORD = "dr.kai@harbour-skin.co.uk", "a long practitioner passphrase"
 

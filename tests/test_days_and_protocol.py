@@ -10,18 +10,18 @@ from pathlib import Path
 import pytest
 
 from pwa import create_app
-from pwa.adherence import run_progress
-from pwa.days import day_number
-from pwa.days import local_day
-from pwa.protocol import CONDITION
-from pwa.protocol import NOT_REVIEWED
-from pwa.protocol import SHIPPED_DIR
-from pwa.protocol import ProtocolError
-from pwa.protocol import day_items
-from pwa.protocol import expand
-from pwa.protocol import gate_message
-from pwa.protocol import load_protocols
-from pwa.protocol import standard_mode_allowed
+from pwa.care.adherence import run_progress
+from pwa.care.days import day_number
+from pwa.care.days import local_day
+from pwa.care.protocol import CONDITION
+from pwa.care.protocol import NOT_REVIEWED
+from pwa.care.protocol import SHIPPED_DIR
+from pwa.care.protocol import ProtocolError
+from pwa.care.protocol import day_items
+from pwa.care.protocol import expand
+from pwa.care.protocol import gate_message
+from pwa.care.protocol import load_protocols
+from pwa.care.protocol import standard_mode_allowed
 from pwa.sources import load_registry
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "day_numbers.json").read_text())["cases"]

@@ -7,14 +7,14 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pwa.merge import EventError
-from pwa.merge import arrived
-from pwa.merge import compact
-from pwa.merge import event_order
-from pwa.merge import merge
-from pwa.merge import merge_sessions
-from pwa.merge import validate_batch
-from pwa.merge import validate_event
+from pwa.care.merge import EventError
+from pwa.care.merge import arrived
+from pwa.care.merge import compact
+from pwa.care.merge import event_order
+from pwa.care.merge import merge
+from pwa.care.merge import merge_sessions
+from pwa.care.merge import validate_batch
+from pwa.care.merge import validate_event
 
 # No deadline: timings on a shared CI machine are too noisy for one.
 properties = settings(deadline=None)

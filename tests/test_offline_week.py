@@ -12,8 +12,8 @@ from test_api import Device
 from test_api import new_plan
 from test_api import today
 
-from pwa import series
 from pwa import storage
+from pwa.care import series
 
 DAY_MS = 24 * 60 * 60 * 1000
 ITEMS = ["hands-off", "no-alcohol", "gentle-cleanse-evening", "clinic-products-only"]

@@ -30,7 +30,7 @@ from pwa import create_app
 from pwa import devices
 from pwa import rate_limits
 from pwa import storage
-from pwa.days import local_day
+from pwa.care.days import local_day
 
 SPEC = api_schema.description()
 METHODS = ("get", "put", "post", "delete", "patch")

@@ -13,8 +13,8 @@ from test_merge import read_now_and_then
 from test_merge import without_seq
 
 from pwa import storage
-from pwa.merge import merge
-from pwa.merge import merge_sessions
+from pwa.care.merge import merge
+from pwa.care.merge import merge_sessions
 from pwa.storage import plan_events
 from pwa.storage.store import Store
 from pwa.storage.table_file import AtomicJSONStorage

@@ -16,10 +16,10 @@ from api_device import plan_today
 
 from pwa import accounts
 from pwa import create_app
-from pwa import readiness
 from pwa import storage
-from pwa.protocol import expand
-from pwa.protocol import load_protocols
+from pwa.care import readiness
+from pwa.care.protocol import expand
+from pwa.care.protocol import load_protocols
 
 EMAIL, PASSWORD = "dr.ines@harbour-skin.co.uk", "a long practitioner passphrase"
 ZONE = "Europe/London"

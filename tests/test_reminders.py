@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pwa.protocol import expand
-from pwa.protocol import load_protocols
+from pwa.care.protocol import expand
+from pwa.care.protocol import load_protocols
 from pwa.reminders import DEFAULT_PREFS
 from pwa.reminders import PrefsError
 from pwa.reminders import check_prefs

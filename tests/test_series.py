@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pwa import merge
-from pwa import protocol
-from pwa import series
+from pwa.care import merge
+from pwa.care import protocol
+from pwa.care import series
 
 SCHEDULE = protocol.expand(protocol.load_protocols()["microneedling-default"])
 

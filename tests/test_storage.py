@@ -17,7 +17,7 @@ import pytest
 
 from pwa import reminders
 from pwa import storage
-from pwa.merge import EventError
+from pwa.care.merge import EventError
 from pwa.storage import DeviceExists
 from pwa.storage import PlanExists
 from pwa.storage import PlanNotFound

@@ -18,7 +18,7 @@ from support import assert_nothing_lost
 from support import generous_limits_environment
 
 from pwa import storage
-from pwa.days import local_day
+from pwa.care.days import local_day
 from pwa.devices import digest
 from pwa.storage.store import Store
 

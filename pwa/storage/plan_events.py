@@ -26,7 +26,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import merge
+from ..care import merge
 
 SESSIONS = "sessions"
 TICKS_PREFIX = "ticks-"

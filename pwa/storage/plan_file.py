@@ -19,7 +19,7 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb import where
 
-from .. import merge
+from ..care import merge
 from . import plan_events
 from .store import PlanNotFound
 from .store import Store

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from tinydb import where
 
-from .. import merge
+from ..care import merge
 from . import plan_events
 from .plan_events import public_event as _public_event
 from .plan_file import DEVICES

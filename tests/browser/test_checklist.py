@@ -17,7 +17,7 @@ from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
 
-from pwa.days import local_day
+from pwa.care.days import local_day
 
 VECTORS = json.loads((Path(__file__).parents[1] / "vectors" / "day_numbers.json").read_text())
 TIME_ZONE = "Europe/London"

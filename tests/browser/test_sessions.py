@@ -17,7 +17,7 @@ from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
-from pwa import series
+from pwa.care import series
 from pwa.storage import session_events
 from pwa.storage.store import Store
 

@@ -1,7 +1,7 @@
 /**
  * Which day it is for a plan, on the device: the phone's local calendar date
  * in the plan's IANA time zone, with a day-start hour (a tick at 1 a.m.
- * belongs to the evening before).  Mirrors pwa/days.py; both run the vectors
+ * belongs to the evening before).  Mirrors pwa/care/days.py; both run the vectors
  * in tests/vectors/day_numbers.json.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The merge rule, as on the server (pwa/merge.py): per day and item the
+ * The merge rule, as on the server (pwa/care/merge.py): per day and item the
  * event with the greatest (ts, device, counter, id) wins.  Same millisecond
  * on one device: the counter decides; on two devices: the device id does.
  */

@@ -1,5 +1,5 @@
 /**
- * The treatment series on the device, as on the server (pwa/series.py): the
+ * The treatment series on the device, as on the server (pwa/care/series.py): the
  * onboarding answers are seed events any edit outranks, session events are
  * merged per session by the tick rule, cancelled sessions drop out, and the
  * rest are numbered in date order.  No DOM here.
@@ -8,7 +8,7 @@ import {addDays} from './days.js';
 import {isLater} from './merge.js';
 
 const SEED_DEVICE = 'plan-seed';
-// How far a session's date may be from today, as the server allows (pwa/series.py
+// How far a session's date may be from today, as the server allows (pwa/care/series.py
 // FURTHEST_BACK and FURTHEST_AHEAD; tests/browser/test_sessions.py keeps them equal).
 export const FURTHEST_BACK_DAYS = 3 * 365;
 export const FURTHEST_AHEAD_DAYS = 2 * 365;

@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from . import sources as source_registry
+from .. import sources as source_registry
 
-SHIPPED_DIR = Path(__file__).resolve().parent / "protocols"
+SHIPPED_DIR = Path(__file__).resolve().parents[1] / "protocols"
 MODES = ("standard", "pih_risk")
 # Where the person is needled: by a practitioner, or at home with their own pen.
 SETTINGS = ("clinic", "home")

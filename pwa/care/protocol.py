@@ -17,7 +17,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from . import sources as source_registry
+from .. import sources as source_registry
 from .protocol_file import MODES
 from .protocol_file import SETTINGS
 from .protocol_file import SHIPPED_DIR
