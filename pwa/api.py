@@ -23,13 +23,13 @@ from . import accounts
 from . import api_schema
 from . import devices
 from . import links
-from . import push
 from . import rate_limits
-from . import reminders
 from . import storage
 from .care import merge
 from .care import plans
 from .errors import error_response
+from .reminders import due
+from .reminders import push
 from .storage.store import check_plan_id
 
 bp = Blueprint("api", __name__)
@@ -276,13 +276,13 @@ def subscribe_push(plan_id: str):
     allowed = current_app.config["PUSH_SERVICE_HOSTS"]
     subscription = push.check_subscription(body.get("subscription"), allowed)
     raw_prefs = body.get("prefs")
-    checked = reminders.check_prefs(raw_prefs)
+    checked = due.check_prefs(raw_prefs)
     # Only what the device chose is kept: the rest follows the server's settings.
     prefs = {name: checked[name] for name in raw_prefs}
     storage.set_push(_store(), plan_id, device_id, subscription, prefs, _now_ms())
     config = current_app.config
     defaults = {"quiet_start": config["QUIET_HOURS_START"], "quiet_end": config["QUIET_HOURS_END"]}
-    return {"prefs": reminders.check_prefs({**defaults, **prefs})}
+    return {"prefs": due.check_prefs({**defaults, **prefs})}
 
 
 @bp.delete("/plans/<plan_id>/push")

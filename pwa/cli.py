@@ -23,8 +23,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from . import accounts
-from . import notify
 from . import storage
+from .reminders import notify
 
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")
 practitioner = AppGroup("practitioner", help="Practitioner accounts for the clinic console.")

@@ -23,7 +23,7 @@ from flask import Flask
 from . import ROOT
 from . import branding
 from . import data_dir
-from . import push
+from .reminders import push
 
 CONFIG_FILE = "config.toml"
 

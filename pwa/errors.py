@@ -23,16 +23,16 @@ FRIENDLY_TITLES = {
 
 def init_app(app: Flask) -> None:
     """Register the handlers for every HTTP error and for unexpected exceptions."""
-    from . import push
-    from . import reminders
     from . import storage
     from .care import merge
     from .care import plans
+    from .reminders import due
+    from .reminders import push
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
     # Bad input from a device: a 400 naming the field, and nothing was stored.
-    for invalid in (plans.PlanError, merge.EventError, push.PushError, reminders.PrefsError):
+    for invalid in (plans.PlanError, merge.EventError, push.PushError, due.PrefsError):
         app.register_error_handler(invalid, lambda e: error_response(400, "invalid", str(e)))
     # The plan or device vanished between the credential check and the write.
     for gone in (storage.PlanNotFound, storage.UnknownDevice):

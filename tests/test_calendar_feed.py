@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from icalendar import Calendar
 
-from pwa.calendar_feed import build_feed
 from pwa.care import protocol
+from pwa.reminders.calendar_feed import build_feed
 
 SCHEDULE = protocol.expand(protocol.load_protocols()["microneedling-default"])
 NOW = datetime(2025, 6, 1, 8, 30, tzinfo=UTC)

@@ -20,7 +20,7 @@ from push_receiver import PushReceiver
 from support import free_port
 from urllib3.util import parse_url
 
-from pwa import push
+from pwa.reminders import push
 
 CONTACT = "mailto:clinic@example-clinic.co.uk"
 PAYLOAD = {"t": "Day 3: gentle cleanser only", "url": "/today", "n": 3}

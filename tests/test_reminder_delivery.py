@@ -28,9 +28,9 @@ from support import free_port
 
 from pwa import cli
 from pwa import create_app
-from pwa import notify
-from pwa import push
 from pwa import storage
+from pwa.reminders import notify
+from pwa.reminders import push
 from pwa.storage.store import Store
 
 CONTACT = "mailto:reminders@clinic-example.co.uk"

@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 
 from pwa.care.protocol import expand
 from pwa.care.protocol import load_protocols
-from pwa.reminders import DEFAULT_PREFS
-from pwa.reminders import PrefsError
-from pwa.reminders import check_prefs
-from pwa.reminders import due_reminders
+from pwa.reminders.due import DEFAULT_PREFS
+from pwa.reminders.due import PrefsError
+from pwa.reminders.due import check_prefs
+from pwa.reminders.due import due_reminders
 
 SCHEDULE = expand(load_protocols()["microneedling-default"])
 LONDON = "Europe/London"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from pwa import reminders
 from pwa import storage
 from pwa.care.merge import EventError
+from pwa.reminders import due
 from pwa.storage import DeviceExists
 from pwa.storage import PlanExists
 from pwa.storage import PlanNotFound
@@ -393,7 +393,7 @@ def test_export_holds_everything_but_secrets(store, plan_id):
     storage.set_calendar_link(store, plan_id, "feed-hash-1", True, NOW, made_by=TABLET)
     endpoint = "https://push.example/send/secret-endpoint-1"
     subscription = {"endpoint": endpoint, "keys": {"p256dh": "key-p256dh", "auth": "key-auth"}}
-    prefs = reminders.check_prefs({"daily_time": "19:00"})
+    prefs = due.check_prefs({"daily_time": "19:00"})
     storage.set_push(store, plan_id, TABLET, subscription, prefs, NOW)
     assert storage.claim_reminder(store, plan_id, "session-1-day-before", TABLET, NOW)
     exported = storage.export_plan(store, plan_id)

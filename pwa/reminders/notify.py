@@ -2,7 +2,7 @@
 
 The job behind `flask --app pwa reminders send-due` and the scheduler that
 `make run` starts beside the web workers.  For every plan with a push
-subscription it works out what is due (reminders.py, from the series and the
+subscription it works out what is due (due.py, from the series and the
 synced ticks), claims each reminder in the plan's sent-log under the plan's
 lock, so two overlapping runs cannot both send it, and only then sends.  A
 send that fails is released for the next run; a subscription the push
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from .. import storage
+from ..care import series
+from ..storage.store import Store
+from . import due
 from . import push
-from . import reminders
-from . import storage
-from .care import series
-from .storage.store import Store
 
 # A reminder a phone has not shown within this time is stale; let the service drop it.
 PUSH_TTL_S = 6 * 60 * 60
@@ -93,10 +93,10 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
             continue
         prefs = {"quiet_start": settings.quiet_start, "quiet_end": settings.quiet_end}
         prefs.update(entry["prefs"])
-        due = reminders.due_reminders(
+        reminders = due.due_reminders(
             plan=plan, sessions=sessions, ticks=ticks, schedule=schedule, prefs=prefs, now=now
         )
-        for reminder in due:
+        for reminder in reminders:
             device = entry["device"]
             if not storage.claim_reminder(store, plan_id, reminder.key, device, now_ms):
                 counts["already sent"] += 1

@@ -37,8 +37,8 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .care import protocol
-from .care.days import local_day
+from ..care import protocol
+from ..care.days import local_day
 
 TITLES = {
     "session-tomorrow": "Appointment tomorrow",
