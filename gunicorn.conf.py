@@ -46,7 +46,7 @@ def on_starting(server):
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
     server.log.info("Data folder: %s", app.config["DATA_DIR"])
-    from pwa.devices import prepare_names
+    from pwa.sync.devices import prepare_names
 
     prepare_names()
     # Temp files of writes cut short by a crash or a kill; the data is safe without them.

@@ -51,8 +51,8 @@ from pwa.care import plans  # noqa: E402
 from pwa.care.days import DEFAULT_DAY_START_HOUR  # noqa: E402
 from pwa.care.days import local_day  # noqa: E402
 from pwa.care.protocol import load_protocols  # noqa: E402
-from pwa.devices import digest  # noqa: E402
 from pwa.storage.store import Store  # noqa: E402
+from pwa.sync.devices import digest  # noqa: E402
 
 SIZES = (100, 10_000, 100_000)
 REQUESTS = 400

@@ -38,12 +38,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
 
-    from . import api
     from . import cli
     from . import compression
-    from . import console
-    from . import console_account
-    from . import console_auth
     from . import errors
     from . import headers
     from . import learn
@@ -54,7 +50,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import sources
     from . import templating
     from . import today
+    from .clinic import console
+    from .clinic import console_account
+    from .clinic import console_auth
     from .storage.store import Store
+    from .sync import api
 
     # One registry of sources, read before the pages and protocols that cite it.
     app.extensions["sources"] = sources.load_registry(app.config["DATA_DIR"] / "sources.toml")

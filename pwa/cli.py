@@ -22,8 +22,8 @@ from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import accounts
 from . import storage
+from .clinic import accounts
 from .reminders import notify
 
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")

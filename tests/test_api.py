@@ -22,7 +22,7 @@ from pwa import storage
 from pwa.care import merge
 from pwa.care import series
 from pwa.care.days import local_day
-from pwa.devices import digest
+from pwa.sync.devices import digest
 
 TZ = "Europe/London"
 

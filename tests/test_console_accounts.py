@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from pwa import accounts
 from pwa import create_app
 from pwa import storage
+from pwa.clinic import accounts
 
 EMAIL, PASSWORD = "dr.noor@harbour-skin.co.uk", "a long practitioner passphrase"
 NEW_PASSWORD = "quiet lantern over the meadow"

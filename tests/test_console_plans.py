@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from pwa import accounts
 from pwa import create_app
 from pwa import storage
 from pwa.care import protocol
+from pwa.clinic import accounts
 
 EMAIL, PASSWORD = "dr.kai@harbour-skin.co.uk", "a long practitioner passphrase"
 

@@ -31,10 +31,10 @@ from markupsafe import escape
 from support import ROOT
 from support import clean_environment
 
-from pwa import accounts
 from pwa import create_app
 from pwa import rate_limits
 from pwa import storage
+from pwa.clinic import accounts
 from pwa.storage.table_file import load_file
 
 EMAIL = "dr.ana@harbour-skin.co.uk"

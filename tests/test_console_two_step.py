@@ -10,9 +10,9 @@ import pyotp
 import pytest
 from cryptography.fernet import Fernet
 
-from pwa import accounts
 from pwa import create_app
 from pwa import storage
+from pwa.clinic import accounts
 from pwa.storage.table_file import AtomicJSONStorage
 from pwa.storage.table_file import load_file
 

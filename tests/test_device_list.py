@@ -9,9 +9,9 @@ from test_removal_revokes import device_link_token
 from test_removal_revokes import joins
 
 from pwa import storage
-from pwa.devices import CLINIC_DEVICE
-from pwa.devices import digest
-from pwa.devices import readable_name
+from pwa.sync.devices import CLINIC_DEVICE
+from pwa.sync.devices import digest
+from pwa.sync.devices import readable_name
 
 PIXEL = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "

@@ -10,9 +10,9 @@ import stat
 import pytest
 from test_api import Device
 
-from pwa import accounts
 from pwa import create_app
 from pwa import storage
+from pwa.clinic import accounts
 
 
 @pytest.fixture

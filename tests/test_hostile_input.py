@@ -1,4 +1,4 @@
-"""Hostile input against every API endpoint, generated from pwa/openapi.json and at random.
+"""Hostile input against every API endpoint, generated from pwa/sync/openapi.json and at random.
 
 Two generators, both against the real app (its WSGI interface, real files in a data folder):
 
@@ -48,10 +48,10 @@ from test_openapi import examples
 from test_openapi import operations
 from test_openapi import request_schema
 
-from pwa import api_schema
 from pwa import rate_limits
 from pwa import storage
-from pwa.devices import digest
+from pwa.sync import api_schema
+from pwa.sync.devices import digest
 
 SOAK = os.environ.get("SOAK") == "1"
 # Per operation, generation mode and caller (schemathesis), and per operation (Hypothesis).

@@ -1,7 +1,7 @@
-"""pwa/openapi.json against the app: the same operations as the routes, strict schemas, and
+"""pwa/sync/openapi.json against the app: the same operations as the routes, strict schemas, and
 a server that refuses every broken constraint and accepts every documented example.
 
-The description is the schema the server validates request bodies with (pwa/api_schema.py),
+The description is the schema the server validates request bodies with (pwa/sync/api_schema.py),
 so these tests keep it from drifting into a permissive stub: every object is closed and says
 what it requires, every string, number and list is bounded, and for each constraint of each
 request body the server answers a body that breaks it (and only it, starting from a
@@ -24,13 +24,13 @@ from jsonschema import Draft202012Validator
 from schemathesis.specs.openapi.definitions import OPENAPI_31
 from support import GENEROUS_LIMITS
 
-from pwa import accounts
-from pwa import api_schema
 from pwa import create_app
-from pwa import devices
 from pwa import rate_limits
 from pwa import storage
 from pwa.care.days import local_day
+from pwa.clinic import accounts
+from pwa.sync import api_schema
+from pwa.sync import devices
 
 SPEC = api_schema.description()
 METHODS = ("get", "put", "post", "delete", "patch")

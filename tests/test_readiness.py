@@ -14,12 +14,12 @@ import pytest
 from api_device import ApiDevice
 from api_device import plan_today
 
-from pwa import accounts
 from pwa import create_app
 from pwa import storage
 from pwa.care import readiness
 from pwa.care.protocol import expand
 from pwa.care.protocol import load_protocols
+from pwa.clinic import accounts
 
 EMAIL, PASSWORD = "dr.ines@harbour-skin.co.uk", "a long practitioner passphrase"
 ZONE = "Europe/London"

@@ -19,8 +19,8 @@ from support import generous_limits_environment
 
 from pwa import storage
 from pwa.care.days import local_day
-from pwa.devices import digest
 from pwa.storage.store import Store
+from pwa.sync.devices import digest
 
 CLIENTS = 4
 SYNCS_PER_CLIENT = 500

@@ -21,17 +21,17 @@ from flask import request
 from flask import session
 from flask import url_for
 
+from .. import links
+from .. import rate_limits
+from .. import storage
+from ..care import adherence
+from ..care import merge
+from ..care import plans
+from ..care import readiness
+from ..care import series
+from ..care.days import local_day
+from ..sync import devices
 from . import accounts
-from . import devices
-from . import links
-from . import rate_limits
-from . import storage
-from .care import adherence
-from .care import merge
-from .care import plans
-from .care import readiness
-from .care import series
-from .care.days import local_day
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals

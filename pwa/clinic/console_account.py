@@ -19,10 +19,10 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
+from .. import rate_limits
+from .. import storage
+from ..sync import devices
 from . import accounts
-from . import devices
-from . import rate_limits
-from . import storage
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals

@@ -25,10 +25,10 @@ from flask import session
 from flask import url_for
 from flask.sessions import SecureCookieSessionInterface
 
+from .. import sealed
+from .. import storage
+from ..storage.store import Store
 from . import accounts
-from . import sealed
-from . import storage
-from .storage.store import Store
 
 # A console request refreshes its session's "last seen" at most this often.
 TOUCH_EVERY_MS = 60 * 1000

@@ -17,7 +17,7 @@ from base64 import b64encode
 import segno
 import ua_parser
 
-from . import storage
+from .. import storage
 
 JOIN_TOKEN_TTL_MS = 24 * 60 * 60 * 1000
 SCHEME = "Bearer "

@@ -19,18 +19,18 @@ from flask import abort
 from flask import current_app
 from flask import request
 
-from . import accounts
+from .. import links
+from .. import rate_limits
+from .. import storage
+from ..care import merge
+from ..care import plans
+from ..clinic import accounts
+from ..errors import error_response
+from ..reminders import due
+from ..reminders import push
+from ..storage.store import check_plan_id
 from . import api_schema
 from . import devices
-from . import links
-from . import rate_limits
-from . import storage
-from .care import merge
-from .care import plans
-from .errors import error_response
-from .reminders import due
-from .reminders import push
-from .storage.store import check_plan_id
 
 bp = Blueprint("api", __name__)
 

@@ -1,6 +1,6 @@
 """The API's OpenAPI description and the request-body check made with it.
 
-This module owns `pwa/openapi.json`, the one description of the JSON API: it loads
+This module owns `pwa/sync/openapi.json`, the one description of the JSON API: it loads
 it once, finds the request-body schema of the operation a request was routed to,
 and checks a body against it (JSON Schema Draft 2020-12).  Two validators read the
 same schema: `jsonschema_rs` (compiled, a few microseconds) answers the common case,
@@ -37,7 +37,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError
 from jsonschema import validators
 
-from .care.plans import PlanError
+from ..care.plans import PlanError
 
 DESCRIPTION_PATH = Path(__file__).with_name("openapi.json")
 _JSON = "application/json"
