@@ -46,13 +46,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import rate_limits
     from . import sessions
     from . import settings
-    from . import shell
     from . import sources
     from . import templating
     from . import today
     from .clinic import console
     from .clinic import console_account
     from .clinic import console_auth
+    from .shell import app_shell
     from .storage.store import Store
     from .sync import api
 
@@ -61,7 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     learn.init_app(app)
     today.init_app(app)
     app.extensions["store"] = Store(app.config["DATA_DIR"] / "plans")
-    shell.init_app(app)
+    app_shell.init_app(app)
     console_auth.init_app(app)
     app.register_blueprint(today.bp)
     app.register_blueprint(sessions.bp, url_prefix="/sessions")
@@ -70,7 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(console.bp, url_prefix="/console")
     app.register_blueprint(console_account.bp, url_prefix="/console")
-    app.register_blueprint(shell.bp)
+    app.register_blueprint(app_shell.bp)
     rate_limits.init_app(app)
     errors.init_app(app)
     headers.init_app(app)

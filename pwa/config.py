@@ -21,9 +21,9 @@ import limits
 from flask import Flask
 
 from . import ROOT
-from . import branding
 from . import data_dir
 from .reminders import push
+from .shell import branding
 
 CONFIG_FILE = "config.toml"
 

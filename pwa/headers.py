@@ -4,7 +4,7 @@ The Content-Security-Policy allows nothing from other origins and no inline
 script or style, so a template that slips in `style=` or a CDN link breaks
 visibly in the browser tests instead of silently in production.  The
 exceptions are the inline stylesheet and Today's boot script, each allowed by
-its SHA-256 (shell.inline_text): any other inline script or style, or a changed
+its SHA-256 (app_shell.inline_text): any other inline script or style, or a changed
 copy of these, is refused.
 """
 
@@ -15,7 +15,7 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from . import shell
+from .shell import app_shell
 
 
 def content_security_policy(script_hash: str, style_hash: str) -> str:
@@ -61,7 +61,7 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     app.extensions["content_security_policy"] = content_security_policy(
-        shell.csp_hash(shell.BOOT_SCRIPT), shell.csp_hash(shell.STYLESHEET)
+        app_shell.csp_hash(app_shell.BOOT_SCRIPT), app_shell.csp_hash(app_shell.STYLESHEET)
     )
     app.after_request(add_security_headers)
 

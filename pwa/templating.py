@@ -12,8 +12,8 @@ from flask import request
 from flask import url_for
 from markupsafe import Markup
 
-from . import shell
-from . import web_manifest
+from .shell import app_shell
+from .shell import web_manifest
 
 # (endpoint, label, icon) for the bottom navigation, in display order.
 NAV_ITEMS = (
@@ -41,13 +41,13 @@ def template_globals() -> dict:
         "content_reviewer": config["CONTENT_REVIEWER"],
         "content_reviewed_on": config["CONTENT_REVIEWED_ON"],
         "nav_items": NAV_ITEMS,
-        "stylesheet": Markup(shell.inline_text(shell.STYLESHEET)),
+        "stylesheet": Markup(app_shell.inline_text(app_shell.STYLESHEET)),
         "theme_light": config["ACCENT_COLOR"] or web_manifest.THEME_LIGHT,
         "has_logo": config["LOGO_PATH"] is not None,
         # Only a clinic with its own colours pays for a second render-blocking stylesheet.
-        "has_brand_colours": shell.has_brand_colours(),
+        "has_brand_colours": app_shell.has_brand_colours(),
         "theme_dark": web_manifest.THEME_DARK,
-        "workbox_window_url": shell.workbox_url("workbox-window.prod.mjs"),
+        "workbox_window_url": app_shell.workbox_url("workbox-window.prod.mjs"),
         # Today has its own entry module, started by its inline boot script
         # (templates/today/boot.js), and only Today preloads its modules: elsewhere
         # they would compete with the page's own first paint.
@@ -57,9 +57,9 @@ def template_globals() -> dict:
 
 def _today_scripts() -> dict:
     return {
-        "today_entry": url_for("static", filename=shell.TODAY_ENTRY),
-        "boot_script": Markup(shell.inline_text(shell.BOOT_SCRIPT)),
-        "module_urls": shell.module_urls(),
+        "today_entry": url_for("static", filename=app_shell.TODAY_ENTRY),
+        "boot_script": Markup(app_shell.inline_text(app_shell.BOOT_SCRIPT)),
+        "module_urls": app_shell.module_urls(),
     }
 
 

@@ -1,7 +1,7 @@
 /**
  * The Aftercare service worker: a short composition of Workbox modules.
  *
- * pwa/shell.py serves this file at /sw.js and fills in its two placeholders:
+ * pwa/shell/app_shell.py serves this file at /sw.js and fills in its two placeholders:
  * the path of the self-hosted, versioned Workbox runtime, and the precache
  * list with content revisions (Workbox's injectManifest placeholder).
  *

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pwa import branding
 from pwa import create_app
 from pwa.config import ConfigError
+from pwa.shell import branding
 
 LOGO = (
     b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'

@@ -23,12 +23,12 @@ from flask import request
 from flask import send_file
 from flask import url_for
 
-from . import ROOT
+from .. import ROOT
+from ..config import ConfigError
+from ..learn import pages
 from . import branding
 from . import precache
 from . import web_manifest
-from .config import ConfigError
-from .learn import pages
 
 bp = Blueprint("shell", __name__)
 
