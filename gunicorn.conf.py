@@ -38,7 +38,7 @@ def on_starting(server):
     from pwa import create_app
     from pwa.care.protocol import ProtocolError
     from pwa.config import ConfigError
-    from pwa.explainer import ContentError
+    from pwa.site.explainer import ContentError
 
     try:
         app = create_app()

@@ -42,17 +42,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import compression
     from . import errors
     from . import headers
-    from . import learn
     from . import rate_limits
-    from . import sessions
-    from . import settings
-    from . import sources
     from . import templating
-    from . import today
+    from .care import sources
     from .clinic import console
     from .clinic import console_account
     from .clinic import console_auth
     from .shell import app_shell
+    from .site import learn
+    from .site import sessions
+    from .site import settings
+    from .site import today
     from .storage.store import Store
     from .sync import api
 

@@ -199,7 +199,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "SECRET_KEY": (None, _text(512)),
     # Shown as a tap-to-call button on the warning-signs card.
     "CLINIC_PHONE": ("", _phone),
-    # The protocol new plans start with (a file in pwa/protocols/ or DATA_DIR/protocols/).
+    # The protocol new plans start with (a file in pwa/care/protocols/ or DATA_DIR/protocols/).
     "PROTOCOL": ("microneedling-default", _text(64)),
     # How many reverse proxies stand in front of the app.  Their X-Forwarded-For,
     # -Proto and -Host are believed only then: the client's address (what rate

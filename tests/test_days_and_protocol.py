@@ -22,7 +22,7 @@ from pwa.care.protocol import expand
 from pwa.care.protocol import gate_message
 from pwa.care.protocol import load_protocols
 from pwa.care.protocol import standard_mode_allowed
-from pwa.sources import load_registry
+from pwa.care.sources import load_registry
 
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "day_numbers.json").read_text())["cases"]
 DEFAULT = SHIPPED_DIR / "microneedling-default.toml"

@@ -12,11 +12,11 @@ from readability import blocks_of
 from readability import flesch_kincaid_grade
 
 from pwa import create_app
-from pwa import sources
-from pwa.explainer import SHIPPED_DIR
-from pwa.explainer import ContentError
-from pwa.explainer import load_pages
-from pwa.explainer import parse_page
+from pwa.care import sources
+from pwa.site.explainer import SHIPPED_DIR
+from pwa.site.explainer import ContentError
+from pwa.site.explainer import load_pages
+from pwa.site.explainer import parse_page
 
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_f1302d84a8151952.txt"
 REQUIRED_TOPICS = {

@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from pwa import ROOT
-from pwa.explainer import load_pages
+from pwa.site.explainer import load_pages
 
 NAV_PAGES = {"/": "Today", "/sessions/": "Sessions", "/learn/": "Learn", "/settings/": "Settings"}
 EXPLAINER_URLS = [f"/learn/{slug}" for slug in load_pages()]

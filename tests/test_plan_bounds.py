@@ -20,9 +20,9 @@ from test_api import join
 from test_api import new_plan
 
 from pwa import storage
+from pwa.site.today import current_schedule
 from pwa.storage import plan_events
 from pwa.storage import table_file
-from pwa.today import current_schedule
 
 DAY_MS = 86_400_000
 SESSIONS = 12

@@ -11,7 +11,7 @@ from PIL import Image
 
 from pwa import ROOT
 from pwa import create_app
-from pwa.explainer import load_pages
+from pwa.site.explainer import load_pages
 
 LOCK = json.loads((ROOT / "service_worker" / "package-lock.json").read_text())
 WORKBOX_VERSION = LOCK["packages"]["node_modules/workbox-sw"]["version"]

@@ -1,7 +1,10 @@
 """The aftercare itself, in plain functions with no Flask and no storage.
 
-- `protocol_file.py` reads and checks one protocol file; `protocol.py` expands
-  protocols into day-by-day schedules and picks the one a plan follows.
+- `protocol_file.py` reads and checks one protocol file (`protocols/` holds the
+  shipped one); `protocol.py` expands protocols into day-by-day schedules and picks
+  the one a plan follows.
+- `sources.py`: the source registry (`sources.toml`, and a clinic's own) that every
+  checklist item and explainer claim cites.
 - `days.py`: a plan's day numbers in its own time zone (mirrored by
   static/js/lib/days.js; both run tests/vectors/day_numbers.json).
 - `merge.py`: the tick and session merge (last writer wins), event validation and

@@ -1,7 +1,7 @@
 """Aftercare protocols: versioned TOML files expanded into a day-by-day schedule.
 
 A protocol is data.  This module finds the files (shipped ones in
-pwa/protocols/, a clinic's in DATA_DIR/protocols/, which win by id), has
+pwa/care/protocols/, a clinic's in DATA_DIR/protocols/, which win by id), has
 `protocol_file` read and check each, and expands one into the schedule the
 device keeps offline: for each mode
 (standard and PIH-risk) the pre-care days before a session, the items and
@@ -17,7 +17,7 @@ import re
 from datetime import date
 from pathlib import Path
 
-from .. import sources as source_registry
+from . import sources as source_registry
 from .protocol_file import MODES
 from .protocol_file import SETTINGS
 from .protocol_file import SHIPPED_DIR

@@ -1,6 +1,6 @@
 """Reading and checking one protocol file: TOML in, a checked dict out.
 
-Owns the file format (pwa/protocols/*.toml): which tables and fields exist, their
+Owns the file format (pwa/care/protocols/*.toml): which tables and fields exist, their
 types and bounds, source ids that must be in the registry, and one check of
 meaning — while a gate is closed, the avoid item named for it is on the
 checklist that day, in every mode.  A refusal names the file, line and field.
@@ -15,9 +15,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .. import sources as source_registry
+from . import sources as source_registry
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "protocols"
+SHIPPED_DIR = Path(__file__).resolve().parent / "protocols"
 MODES = ("standard", "pih_risk")
 # Where the person is needled: by a practitioner, or at home with their own pen.
 SETTINGS = ("clinic", "home")
@@ -146,7 +146,10 @@ def _check_entry(entry, table, index, sources, recovery_days, is_gate) -> None:
 def _check_cited(source_id, sources, table, index, key) -> None:
     if source_id not in sources:
         raise _FieldError(
-            table, index, key, f"{source_id!r} is not in the source registry (pwa/sources.toml)"
+            table,
+            index,
+            key,
+            f"{source_id!r} is not in the source registry (pwa/care/sources.toml)",
         )
 
 

@@ -25,7 +25,7 @@ from flask import url_for
 
 from .. import ROOT
 from ..config import ConfigError
-from ..learn import pages
+from ..site.learn import pages
 from . import branding
 from . import precache
 from . import web_manifest

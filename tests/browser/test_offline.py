@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from helpers import PRECACHED_URLS
 from helpers import open_controlled
 
-from pwa.explainer import load_pages
+from pwa.site.explainer import load_pages
 
 APP_ROUTES = {
     "/": "Today",

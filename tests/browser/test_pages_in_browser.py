@@ -8,7 +8,7 @@ import pytest
 from helpers import axe_violations
 from playwright.sync_api import expect
 
-from pwa.explainer import load_pages
+from pwa.site.explainer import load_pages
 
 PAGES = ["/", "/sessions/", "/learn/", "/settings/", *[f"/learn/{s}" for s in load_pages()]]
 HORIZONTAL_OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"

@@ -14,8 +14,8 @@ from flask import abort
 from flask import current_app
 from flask import render_template
 
-from .care import protocol
-from .config import ConfigError
+from ..care import protocol
+from ..config import ConfigError
 from .learn import pages
 
 bp = Blueprint("today", __name__)

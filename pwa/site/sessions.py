@@ -18,10 +18,10 @@ from flask import current_app
 from flask import render_template
 from flask import request
 
-from . import storage
-from .care import series
-from .reminders import calendar_feed
-from .sync import devices
+from .. import storage
+from ..care import series
+from ..reminders import calendar_feed
+from ..sync import devices
 
 bp = Blueprint("sessions", __name__)
 

@@ -1,6 +1,6 @@
 """The source registry: every reference the app cites, once, by a stable id.
 
-Shipped entries live in `pwa/sources.toml`; a clinic adds or replaces entries
+Shipped entries live in `pwa/care/sources.toml`; a clinic adds or replaces entries
 in `DATA_DIR/sources.toml`.  Protocols, readiness questions and Learn pages
 name sources by id, and `check_cited` refuses an id the registry lacks, so a
 citation can never point at nothing.  No Flask here.

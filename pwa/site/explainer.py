@@ -1,10 +1,10 @@
 """The PIH and microneedling explainer: pages written as Markdown with TOML front matter.
 
-Shipped pages live in `pwa/content/`.  A clinic overrides one by dropping a
+Shipped pages live in `pwa/site/content/`.  A clinic overrides one by dropping a
 file with the same name into `DATA_DIR/content/` (or adds a page with a new
 name).  Every page carries a title, summary, order, the date it was last
 updated and the sources it was written from, named by their id in the source
-registry (`pwa/sources.toml`); an unknown id, or a missing field, stops the
+registry (`pwa/care/sources.toml`); an unknown id, or a missing field, stops the
 app at start-up with a message naming the file, so a broken page never
 reaches a client.
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from . import sources as source_registry
+from ..care import sources as source_registry
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "content"
 FRONT_MATTER_FENCE = "+++"
