@@ -37,7 +37,7 @@ control_socket_disable = True
 def on_starting(server):
     from pwa import create_app
     from pwa.care.protocol import ProtocolError
-    from pwa.config import ConfigError
+    from pwa.core.config import ConfigError
     from pwa.site.explainer import ContentError
 
     try:

@@ -28,7 +28,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from . import config
+    from .core import config
 
     config.load(app, test_config)
     # Bigger bodies than any honest sync batch are refused before parsing.
@@ -38,16 +38,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
 
-    from . import cli
-    from . import compression
-    from . import errors
-    from . import headers
-    from . import rate_limits
-    from . import templating
     from .care import sources
     from .clinic import console
     from .clinic import console_account
     from .clinic import console_auth
+    from .core import cli
+    from .core import compression
+    from .core import errors
+    from .core import headers
+    from .core import rate_limits
+    from .core import templating
     from .shell import app_shell
     from .site import learn
     from .site import sessions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pwa import create_app
-from pwa.config import ConfigError
+from pwa.core.config import ConfigError
 from pwa.shell import branding
 
 LOGO = (

@@ -32,9 +32,9 @@ from support import ROOT
 from support import clean_environment
 
 from pwa import create_app
-from pwa import rate_limits
 from pwa import storage
 from pwa.clinic import accounts
+from pwa.core import rate_limits
 from pwa.storage.table_file import load_file
 
 EMAIL = "dr.ana@harbour-skin.co.uk"
@@ -360,7 +360,7 @@ def test_a_page_asked_for_before_login_is_the_one_shown_after(app, client):
 
 
 def login_failures(app) -> dict[str, int]:
-    """The live login-failure counters in the app's counters file (pwa/counters.py)."""
+    """The live login-failure counters in the app's counters file (pwa/core/counters.py)."""
     path = app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE
     with closing(sqlite3.connect(path)) as counters:
         rows = counters.execute(

@@ -176,7 +176,7 @@ def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
     assert storage.find_practitioner(clinic, EMAIL)["totp_secret"] is None
 
 
-# Secrets sealed at rest (pwa/sealed.py)
+# Secrets sealed at rest (pwa/core/sealed.py)
 
 
 def clinic_text(data_dir) -> str:

@@ -13,8 +13,8 @@ import pytest
 
 from pwa import ROOT
 from pwa import create_app
-from pwa.config import ConfigError
-from pwa.data_dir import SECRET_KEY_FILE
+from pwa.core.config import ConfigError
+from pwa.core.data_dir import SECRET_KEY_FILE
 
 
 def test_factory_defaults_to_not_testing(data_dir, monkeypatch):
@@ -49,7 +49,7 @@ def test_secret_key_is_created_private_and_reused(data_dir):
 RACE_SCRIPT = """
 import sys, time
 from pathlib import Path
-from pwa.data_dir import ensure_secret_key
+from pwa.core.data_dir import ensure_secret_key
 time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
 print(ensure_secret_key(Path(sys.argv[1])))
 """

@@ -48,8 +48,8 @@ from test_openapi import examples
 from test_openapi import operations
 from test_openapi import request_schema
 
-from pwa import rate_limits
 from pwa import storage
+from pwa.core import rate_limits
 from pwa.sync import api_schema
 from pwa.sync.devices import digest
 

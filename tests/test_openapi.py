@@ -25,10 +25,10 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from support import GENEROUS_LIMITS
 
 from pwa import create_app
-from pwa import rate_limits
 from pwa import storage
 from pwa.care.days import local_day
 from pwa.clinic import accounts
+from pwa.core import rate_limits
 from pwa.sync import api_schema
 from pwa.sync import devices
 

@@ -23,10 +23,10 @@ from test_api import Device
 from test_api import join
 
 from pwa import create_app
-from pwa import rate_limits
-from pwa.counters import FileCounters
-from pwa.counters import prepare
-from pwa.counters import uri_for
+from pwa.core import rate_limits
+from pwa.core.counters import FileCounters
+from pwa.core.counters import prepare
+from pwa.core.counters import uri_for
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -213,7 +213,7 @@ def test_the_counters_file_is_private_and_names_no_address_it_was_not_given(data
 
 COUNT_IN_A_PROCESS = """
 import sys
-from pwa.counters import FileCounters
+from pwa.core.counters import FileCounters
 counters = FileCounters(sys.argv[1])
 print("ready", flush=True)
 sys.stdin.readline()

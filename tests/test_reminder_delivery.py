@@ -26,9 +26,9 @@ from support import ROOT
 from support import clean_environment
 from support import free_port
 
-from pwa import cli
 from pwa import create_app
 from pwa import storage
+from pwa.core import cli
 from pwa.reminders import notify
 from pwa.reminders import push
 from pwa.storage.store import Store

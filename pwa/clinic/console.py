@@ -21,8 +21,6 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from .. import links
-from .. import rate_limits
 from .. import storage
 from ..care import adherence
 from ..care import merge
@@ -30,6 +28,8 @@ from ..care import plans
 from ..care import readiness
 from ..care import series
 from ..care.days import local_day
+from ..core import links
+from ..core import rate_limits
 from ..sync import devices
 from . import accounts
 from .console_auth import check_csrf

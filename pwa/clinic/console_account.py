@@ -19,8 +19,8 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from .. import rate_limits
 from .. import storage
+from ..core import rate_limits
 from ..sync import devices
 from . import accounts
 from .console_auth import check_csrf

@@ -25,8 +25,8 @@ from flask import session
 from flask import url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from .. import sealed
 from .. import storage
+from ..core import sealed
 from ..storage.store import Store
 from . import accounts
 

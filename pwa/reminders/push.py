@@ -43,7 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPushException
 from pywebpush import webpush
 
-from ..data_dir import create_once
+from ..core.data_dir import create_once
 
 VAPID_KEY_FILE = "vapid_private.pem"
 DEFAULT_PUSH_HOSTS: tuple[str, ...] = (

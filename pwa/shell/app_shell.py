@@ -24,7 +24,7 @@ from flask import send_file
 from flask import url_for
 
 from .. import ROOT
-from ..config import ConfigError
+from ..core.config import ConfigError
 from ..site.learn import pages
 from . import branding
 from . import precache

@@ -15,7 +15,7 @@ from flask import current_app
 from flask import render_template
 
 from ..care import protocol
-from ..config import ConfigError
+from ..core.config import ConfigError
 from .learn import pages
 
 bp = Blueprint("today", __name__)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from tinydb import where
 
-from ..sealed import SealError
-from ..sealed import SecretBox
+from ..core.sealed import SealError
+from ..core.sealed import SecretBox
 from .plan_file import _check_hash
 from .plan_file import _use_once
 from .store import Store

@@ -19,13 +19,13 @@ from flask import abort
 from flask import current_app
 from flask import request
 
-from .. import links
-from .. import rate_limits
 from .. import storage
 from ..care import merge
 from ..care import plans
 from ..clinic import accounts
-from ..errors import error_response
+from ..core import links
+from ..core import rate_limits
+from ..core.errors import error_response
 from ..reminders import due
 from ..reminders import push
 from ..storage.store import check_plan_id

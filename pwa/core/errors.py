@@ -23,11 +23,11 @@ FRIENDLY_TITLES = {
 
 def init_app(app: Flask) -> None:
     """Register the handlers for every HTTP error and for unexpected exceptions."""
-    from . import storage
-    from .care import merge
-    from .care import plans
-    from .reminders import due
-    from .reminders import push
+    from .. import storage
+    from ..care import merge
+    from ..care import plans
+    from ..reminders import due
+    from ..reminders import push
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -1,6 +1,6 @@
 """Rate-limit counters in one SQLite file in the data folder, shared by every worker.
 
-A storage backend for the `limits` library (what pwa/rate_limits.py counts with), under
+A storage backend for the `limits` library (what pwa/core/rate_limits.py counts with), under
 the URI scheme `sqlite:///<absolute path>`.  Without it the embedded deployment
 would count in each worker's memory: three workers would allow three times the
 limit, and a restart would forget every count.  Redis does the same job for

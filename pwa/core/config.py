@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfoNotFoundError
 import limits
 from flask import Flask
 
-from . import ROOT
+from .. import ROOT
+from ..reminders import push
+from ..shell import branding
 from . import data_dir
-from .reminders import push
-from .shell import branding
 
 CONFIG_FILE = "config.toml"
 
@@ -206,7 +206,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     # limits count by) and the public https address of the links the app makes.
     "TRUSTED_PROXIES": (0, _count(0, 5)),
     # The app's public address.  Links handed out (device links, invitations, calendar
-    # feeds) are made from it, never from a request's Host header (pwa/links.py).
+    # feeds) are made from it, never from a request's Host header (pwa/core/links.py).
     "PUBLIC_URL": ("", _public_url),
     # Web Push: the VAPID contact (mailto: or https:) push services may write to
     # about this server's pushes.  Empty: notifications are off; the calendar
@@ -231,7 +231,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "LOGIN_MAX_FAILURES": (5, _count(1, 100)),
     "LOGIN_LOCK_MINUTES": (15, _count(1, 24 * 60)),
     # Where rate-limit counters live.  Empty: REDIS_URL when it is set, else a file
-    # in the data folder that every worker shares (pwa/counters.py).
+    # in the data folder that every worker shares (pwa/core/counters.py).
     "RATELIMIT_STORAGE_URI": ("", _storage_uri),
     # Per client address, counted across all workers: "10 per minute", "30/hour", or
     # several joined by ";".
@@ -248,7 +248,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "RETENTION_DAYS": (0, _count(0, 36500)),
     # Every practitioner must use a second factor (an authenticator app's codes).
     "REQUIRE_TOTP": (False, _flag),
-    # The key that seals two-step secrets in the clinic file (pwa/sealed.py), when the
+    # The key that seals two-step secrets in the clinic file (pwa/core/sealed.py), when the
     # PWA_TOTP_KEY variable does not give it: empty means DATA_DIR/totp.key.
     "TOTP_KEY_FILE": ("", _text(300)),
     # Branding: an accent colour (#rrggbb) for light mode and, optionally, dark

@@ -15,7 +15,7 @@ from flask import Response
 from flask import current_app
 from flask import request
 
-from .shell import app_shell
+from ..shell import app_shell
 
 
 def content_security_policy(script_hash: str, style_hash: str) -> str:

@@ -3,7 +3,7 @@ after wrong logins.
 
 The counting is the `limits` library's (fixed windows), on storage every worker
 sees: Redis when REDIS_URL is set (several hosts), else a SQLite file in the data
-folder (pwa/counters.py); any `limits` storage URI may be given instead.  The views
+folder (pwa/core/counters.py); any `limits` storage URI may be given instead.  The views
 in `LIMITED` are wrapped here, so the list of what is limited is in one place.
 This is what Flask-Limiter does too, but through machinery that cost about 0.2 ms
 per request here (an empty sync took 0.69 ms with it, 0.46 ms without); the thin

@@ -22,9 +22,9 @@ from flask import Flask
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import storage
-from .clinic import accounts
-from .reminders import notify
+from .. import storage
+from ..clinic import accounts
+from ..reminders import notify
 
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")
 practitioner = AppGroup("practitioner", help="Practitioner accounts for the clinic console.")

@@ -12,8 +12,8 @@ from flask import request
 from flask import url_for
 from markupsafe import Markup
 
-from .shell import app_shell
-from .shell import web_manifest
+from ..shell import app_shell
+from ..shell import web_manifest
 
 # (endpoint, label, icon) for the bottom navigation, in display order.
 NAV_ITEMS = (
