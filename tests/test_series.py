@@ -145,7 +145,7 @@ def test_fit_refuses_done_sessions_in_the_future_and_far_dates():
         series.check_session_events_fit(plan(), [], [edit("x", "2026-03-20", "done")], today)
     with pytest.raises(series.SeriesError, match=r"events\[0\]\.day"):
         series.check_session_events_fit(plan(), [], [edit("x", "2031-01-01")], today)
-    too_many = [edit(f"extra-{n}", "2026-06-01") for n in range(series.MAX_SESSIONS)]
+    too_many = [edit(f"extra-{n}", "2026-06-01") for n in range(series.MAX_SESSIONS_EVER)]
     with pytest.raises(series.SeriesError, match="at most"):
         series.check_session_events_fit(plan(), [], too_many, today)
     series.check_session_events_fit(plan(), [], [edit("x", "2026-03-11", "done")], today)

@@ -41,7 +41,9 @@ PLAN_FIELDS = {
 # needles at home may set up before her first session: `starts_planned` says the
 # plan's one session is still to come.
 OPTIONAL_PLAN_FIELDS = {"setting": "clinic", "starts_planned": False}
-MAX_SESSIONS = 50
+# Sessions a plan may list, or plan for, when it is set up (series.MAX_SESSIONS_EVER
+# bounds every session it ever holds, counting those added and removed later).
+MAX_PLANNED_SESSIONS = 50
 # A phone's clock and the server's may disagree by a day at the edges of a day.
 DAY_SLACK = timedelta(days=1)
 
@@ -74,7 +76,7 @@ def check_plan(raw: Any, protocols: dict[str, dict]) -> dict:
         raw["next_session"], "plan.next_session"
     ) <= date.fromisoformat(sessions[-1]["day"]):
         raise PlanError("plan.next_session: must come after the latest session")
-    _whole(raw["planned_sessions"], "plan.planned_sessions", 1, MAX_SESSIONS)
+    _whole(raw["planned_sessions"], "plan.planned_sessions", 1, MAX_PLANNED_SESSIONS)
     _choice(raw["skin_type"], "plan.skin_type", SKIN_TYPES)
     _choice(raw["pih_history"], "plan.pih_history", PIH_HISTORY)
     _choice(raw.get("setting", "clinic"), "plan.setting", protocol.SETTINGS)
@@ -186,15 +188,15 @@ def _time_zone(value: Any) -> None:
 
 
 def _sessions(value: Any) -> list[dict]:
-    if not isinstance(value, list) or not 1 <= len(value) <= MAX_SESSIONS:
-        raise PlanError(f"plan.sessions: must list 1 to {MAX_SESSIONS} sessions")
+    if not isinstance(value, list) or not 1 <= len(value) <= MAX_PLANNED_SESSIONS:
+        raise PlanError(f"plan.sessions: must list 1 to {MAX_PLANNED_SESSIONS} sessions")
     previous = None
     for index, session in enumerate(value):
         where = f"plan.sessions[{index}]"
         if not isinstance(session, dict) or set(session) != {"day", "number"}:
             raise PlanError(f"{where}: must have exactly 'day' and 'number'")
         day = _date(session["day"], f"{where}.day")
-        _whole(session["number"], f"{where}.number", 1, MAX_SESSIONS)
+        _whole(session["number"], f"{where}.number", 1, MAX_PLANNED_SESSIONS)
         if previous is not None and day <= previous:
             raise PlanError(f"{where}.day: sessions must be in date order")
         previous = day

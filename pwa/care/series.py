@@ -18,8 +18,9 @@ from typing import Any
 from . import merge
 
 SEED_DEVICE = "plan-seed"
-# Bounds on what a device may write, so one plan file stays small.
-MAX_SESSIONS = 100
+# Bounds on what a device may write, so one plan file stays small: every session a plan
+# ever holds, counting those removed (twice what it may plan at set-up, plans.py).
+MAX_SESSIONS_EVER = 100
 # Dates further from today than this are typing mistakes, not appointments.
 FURTHEST_BACK = timedelta(days=3 * 365)
 FURTHEST_AHEAD = timedelta(days=2 * 365)
@@ -112,7 +113,7 @@ def check_session_events_fit(
     plan: dict, stored: list[dict], batch: list[dict], today: date
 ) -> None:
     """Session edits must keep dates near today, a done session not in the future,
-    and at most MAX_SESSIONS sessions.
+    and at most MAX_SESSIONS_EVER sessions.
 
     Only what no honest phone sends is refused: a refused batch stays in the
     phone's outbox, so a rule that two devices' edits could break together
@@ -128,8 +129,8 @@ def check_session_events_fit(
         if event["status"] == "done" and day > today + DAY_SLACK:
             raise SeriesError(f"{where}.status: a session in the future cannot be done yet")
     ids = {s["session"] for s in seed_events(plan) + stored + batch if "session" in s}
-    if len(ids) > MAX_SESSIONS:
-        raise SeriesError(f"events: a plan may have at most {MAX_SESSIONS} sessions")
+    if len(ids) > MAX_SESSIONS_EVER:
+        raise SeriesError(f"events: a plan may have at most {MAX_SESSIONS_EVER} sessions")
 
 
 def _first_number(plan: dict, standing: list[dict]) -> int:
