@@ -21,6 +21,7 @@ from support import free_port
 from urllib3.util import parse_url
 
 from pwa.reminders import push
+from pwa.reminders import push_checks
 
 CONTACT = "mailto:clinic@example-clinic.co.uk"
 PAYLOAD = {"t": "Day 3: gentle cleanser only", "url": "/today", "n": 3}
@@ -133,7 +134,7 @@ def test_a_damaged_key_file_is_reported_not_used(tmp_path):
     ],
 )
 def test_contact_accepts_a_real_address(contact, expected):
-    assert push.check_contact(contact) == expected
+    assert push_checks.check_contact(contact) == expected
 
 
 @pytest.mark.parametrize(
@@ -162,8 +163,8 @@ def test_contact_accepts_a_real_address(contact, expected):
     ],
 )
 def test_contact_refuses_what_push_services_reject(contact):
-    with pytest.raises(push.PushError, match="contact"):
-        push.check_contact(contact)
+    with pytest.raises(push_checks.PushError, match="contact"):
+        push_checks.check_contact(contact)
 
 
 # --- the subscription ---------------------------------------------------------
@@ -171,16 +172,18 @@ def test_contact_refuses_what_push_services_reject(contact):
 
 def test_a_good_subscription_passes_and_keeps_only_what_sending_needs():
     raw = subscription(expirationTime=1767225600000)
-    checked = push.check_subscription(raw, push.DEFAULT_PUSH_HOSTS)
+    checked = push_checks.check_subscription(raw, push_checks.DEFAULT_PUSH_HOSTS)
     assert checked == {"endpoint": raw["endpoint"], "keys": raw["keys"]}
-    assert push.check_subscription(subscription(), push.DEFAULT_PUSH_HOSTS)["keys"]
+    assert push_checks.check_subscription(subscription(), push_checks.DEFAULT_PUSH_HOSTS)["keys"]
 
 
 def test_padded_keys_are_accepted_and_stored_unpadded():
     raw = subscription()
     keys = dict(raw["keys"])
     padded = {name: value + "=" * (-len(value) % 4) for name, value in keys.items()}
-    checked = push.check_subscription({**raw, "keys": padded}, push.DEFAULT_PUSH_HOSTS)
+    checked = push_checks.check_subscription(
+        {**raw, "keys": padded}, push_checks.DEFAULT_PUSH_HOSTS
+    )
     assert checked["keys"] == keys
 
 
@@ -197,7 +200,7 @@ def test_padded_keys_are_accepted_and_stored_unpadded():
     ],
 )
 def test_known_push_services_are_allowed(endpoint):
-    assert push.check_subscription(subscription(endpoint), push.DEFAULT_PUSH_HOSTS)
+    assert push_checks.check_subscription(subscription(endpoint), push_checks.DEFAULT_PUSH_HOSTS)
 
 
 @pytest.mark.parametrize(
@@ -242,22 +245,22 @@ def test_known_push_services_are_allowed(endpoint):
     ],
 )
 def test_endpoints_off_the_allow_list_are_refused(endpoint):
-    with pytest.raises(push.PushError, match="endpoint"):
-        push.check_subscription(subscription(endpoint), push.DEFAULT_PUSH_HOSTS)
+    with pytest.raises(push_checks.PushError, match="endpoint"):
+        push_checks.check_subscription(subscription(endpoint), push_checks.DEFAULT_PUSH_HOSTS)
 
 
 def test_a_wildcard_matches_sub_domains_only():
     hosts = ("*.push.apple.com",)
-    assert push.check_subscription(subscription("https://web.push.apple.com/a"), hosts)
-    assert push.check_subscription(subscription("https://a.b.push.apple.com/a"), hosts)
+    assert push_checks.check_subscription(subscription("https://web.push.apple.com/a"), hosts)
+    assert push_checks.check_subscription(subscription("https://a.b.push.apple.com/a"), hosts)
     for host in ("push.apple.com", "evilpush.apple.com", "apple.com", "push.apple.com.evil.io"):
-        with pytest.raises(push.PushError, match="endpoint"):
-            push.check_subscription(subscription(f"https://{host}/a"), hosts)
+        with pytest.raises(push_checks.PushError, match="endpoint"):
+            push_checks.check_subscription(subscription(f"https://{host}/a"), hosts)
 
 
 def test_an_http_loopback_entry_allows_exactly_that_origin():
     hosts = ("http://127.0.0.1:8123",)
-    assert push.check_subscription(subscription("http://127.0.0.1:8123/push/a"), hosts)
+    assert push_checks.check_subscription(subscription("http://127.0.0.1:8123/push/a"), hosts)
     for endpoint in (
         "http://127.0.0.1:8124/push/a",
         "http://127.0.0.1/push/a",
@@ -267,10 +270,10 @@ def test_an_http_loopback_entry_allows_exactly_that_origin():
         "http://127.1:8123/push/a",
         "http://fcm.googleapis.com:8123/push/a",
     ):
-        with pytest.raises(push.PushError, match="endpoint"):
-            push.check_subscription(subscription(endpoint), hosts)
+        with pytest.raises(push_checks.PushError, match="endpoint"):
+            push_checks.check_subscription(subscription(endpoint), hosts)
     ipv6 = ("http://[::1]:8123",)
-    assert push.check_subscription(subscription("http://[::1]:8123/push/a"), ipv6)
+    assert push_checks.check_subscription(subscription("http://[::1]:8123/push/a"), ipv6)
 
 
 @pytest.mark.parametrize(
@@ -292,12 +295,12 @@ def test_an_http_loopback_entry_allows_exactly_that_origin():
 )
 def test_a_bad_allow_list_entry_is_a_configuration_error(entry):
     with pytest.raises(ValueError, match="allow-list entry"):
-        push.check_subscription(subscription(), ("fcm.googleapis.com", entry))
+        push_checks.check_subscription(subscription(), ("fcm.googleapis.com", entry))
 
 
 def test_the_allow_list_must_be_a_collection_not_a_string():
     with pytest.raises(TypeError):
-        push.check_subscription(subscription(), "fcm.googleapis.com")
+        push_checks.check_subscription(subscription(), "fcm.googleapis.com")
 
 
 def _not_on_curve() -> str:
@@ -325,8 +328,8 @@ def _not_on_curve() -> str:
 def test_bad_keys_are_refused(change, field):
     raw = subscription()
     raw["keys"] = {**raw["keys"], **change}
-    with pytest.raises(push.PushError, match=field.replace(".", r"\.")):
-        push.check_subscription(raw, push.DEFAULT_PUSH_HOSTS)
+    with pytest.raises(push_checks.PushError, match=field.replace(".", r"\.")):
+        push_checks.check_subscription(raw, push_checks.DEFAULT_PUSH_HOSTS)
 
 
 @pytest.mark.parametrize(
@@ -344,8 +347,8 @@ def test_bad_keys_are_refused(change, field):
     ],
 )
 def test_malformed_subscriptions_are_refused(raw):
-    with pytest.raises(push.PushError):
-        push.check_subscription(raw, push.DEFAULT_PUSH_HOSTS)
+    with pytest.raises(push_checks.PushError):
+        push_checks.check_subscription(raw, push_checks.DEFAULT_PUSH_HOSTS)
 
 
 _PIECES = st.sampled_from(
@@ -361,8 +364,8 @@ _PIECES = st.sampled_from(
 def test_an_accepted_endpoint_means_the_same_host_to_requests(endpoint):
     """Whatever passes the check, urllib3 (what requests sends with) sees the same host."""
     try:
-        push.check_subscription(subscription(endpoint), push.DEFAULT_PUSH_HOSTS)
-    except push.PushError:
+        push_checks.check_subscription(subscription(endpoint), push_checks.DEFAULT_PUSH_HOSTS)
+    except push_checks.PushError:
         return
     url = parse_url(endpoint)
     assert url.scheme == "https"
@@ -389,8 +392,8 @@ def receiver():
 
 
 def send(receiver, raw, key_path, payload=PAYLOAD, **options):
-    hosts = (*push.DEFAULT_PUSH_HOSTS, receiver.origin)
-    stored = push.check_subscription(raw, hosts)  # what the app would keep
+    hosts = (*push_checks.DEFAULT_PUSH_HOSTS, receiver.origin)
+    stored = push_checks.check_subscription(raw, hosts)  # what the app would keep
     return push.send(
         stored, payload, key_path=key_path, contact=CONTACT, allowed_hosts=hosts, **options
     )
@@ -434,12 +437,12 @@ def test_the_largest_payload_allowed_fits_the_push_service_limit(receiver, key_p
 
 def test_an_oversize_payload_is_refused_before_sending(receiver, key_path):
     payload = {"t": "x" * push.MAX_PAYLOAD_BYTES}
-    with pytest.raises(push.PushError, match="payload"):
+    with pytest.raises(push_checks.PushError, match="payload"):
         send(receiver, receiver.subscribe("a"), key_path, payload)
     # Multi-byte characters count as bytes, not characters.
-    with pytest.raises(push.PushError, match="payload"):
+    with pytest.raises(push_checks.PushError, match="payload"):
         send(receiver, receiver.subscribe("b"), key_path, {"t": "é" * 1600})
-    with pytest.raises(push.PushError, match="payload"):
+    with pytest.raises(push_checks.PushError, match="payload"):
         send(receiver, receiver.subscribe("c"), key_path, {"t": float("nan")})
     assert receiver.requests == []
 
@@ -482,13 +485,17 @@ def test_a_redirect_is_not_followed_and_counts_as_failed(receiver, key_path, tar
 
 
 def test_a_subscription_on_a_refused_host_is_never_sent_to(receiver, key_path):
-    raw = push.check_subscription(receiver.subscribe("a"), (receiver.origin,))
-    with pytest.raises(push.PushError, match="endpoint"):
+    raw = push_checks.check_subscription(receiver.subscribe("a"), (receiver.origin,))
+    with pytest.raises(push_checks.PushError, match="endpoint"):
         push.send(
-            raw, PAYLOAD, key_path=key_path, contact=CONTACT, allowed_hosts=push.DEFAULT_PUSH_HOSTS
+            raw,
+            PAYLOAD,
+            key_path=key_path,
+            contact=CONTACT,
+            allowed_hosts=push_checks.DEFAULT_PUSH_HOSTS,
         )
     tampered = {**raw, "endpoint": "https://evil.example/push/a"}
-    with pytest.raises(push.PushError, match="endpoint"):
+    with pytest.raises(push_checks.PushError, match="endpoint"):
         push.send(
             tampered, PAYLOAD, key_path=key_path, contact=CONTACT, allowed_hosts=(receiver.origin,)
         )
@@ -515,9 +522,9 @@ def test_a_push_service_that_does_not_answer_times_out_as_failed(key_path):
 
 def test_send_refuses_bad_options_before_sending(receiver, key_path):
     raw = receiver.subscribe("a")
-    with pytest.raises(push.PushError, match="contact"):
+    with pytest.raises(push_checks.PushError, match="contact"):
         push.send(
-            push.check_subscription(raw, (receiver.origin,)),
+            push_checks.check_subscription(raw, (receiver.origin,)),
             PAYLOAD,
             key_path=key_path,
             contact="mailto:admin@localhost",
@@ -548,7 +555,7 @@ def test_the_receiver_refuses_a_wrong_key_or_audience(receiver, key_path, tmp_pa
     """The fake push service really checks: a token for another origin is refused."""
     raw = receiver.subscribe("a")
     hosts = (receiver.origin,)
-    stored = push.check_subscription(raw, hosts)
+    stored = push_checks.check_subscription(raw, hosts)
     from pywebpush import WebPushException
     from pywebpush import webpush
 

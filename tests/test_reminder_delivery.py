@@ -31,6 +31,7 @@ from pwa import storage
 from pwa.core import cli
 from pwa.reminders import notify
 from pwa.reminders import push
+from pwa.reminders import push_checks
 from pwa.storage.store import Store
 
 CONTACT = "mailto:reminders@clinic-example.co.uk"
@@ -111,7 +112,7 @@ def make_app(data_dir, receiver: PushReceiver | None, **config):
     settings = {"TESTING": True, "DATA_DIR": data_dir, "SECRET_KEY": "reminder-tests"}
     if receiver is not None:
         settings["PUSH_CONTACT"] = CONTACT
-        settings["PUSH_SERVICE_HOSTS"] = (*push.DEFAULT_PUSH_HOSTS, receiver.origin)
+        settings["PUSH_SERVICE_HOSTS"] = (*push_checks.DEFAULT_PUSH_HOSTS, receiver.origin)
     return create_app({**settings, **config})
 
 

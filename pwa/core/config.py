@@ -22,6 +22,7 @@ from flask import Flask
 
 from .. import ROOT
 from ..reminders import push
+from ..reminders import push_checks
 from ..shell import branding
 from . import data_dir
 
@@ -115,11 +116,11 @@ def _list(value: Any) -> list[str]:
 
 def _push_contact(value: Any) -> str:
     text = _text(200)(value)
-    return push.check_contact(text) if text else ""
+    return push_checks.check_contact(text) if text else ""
 
 
 def _push_hosts(value: Any) -> tuple[str, ...]:
-    return push.check_allowed_hosts(_list(value))
+    return push_checks.check_allowed_hosts(_list(value))
 
 
 def _alarm_minutes(value: Any) -> tuple[int, ...]:
@@ -214,7 +215,7 @@ SETTINGS: dict[str, tuple[Any, Callable[[Any], Any]]] = {
     "PUSH_CONTACT": ("", _push_contact),
     # The push services the server may POST to (nothing else: an endpoint is a URL
     # a browser gave us).  "*.push.apple.com" matches any sub-domain.
-    "PUSH_SERVICE_HOSTS": (push.DEFAULT_PUSH_HOSTS, _push_hosts),
+    "PUSH_SERVICE_HOSTS": (push_checks.DEFAULT_PUSH_HOSTS, _push_hosts),
     # Calendar alarms before a planned session, in minutes (1 day and 2 hours).
     "CALENDAR_ALARM_MINUTES": ((1440, 120), _alarm_minutes),
     # Clinic plans (made in the console) start in this time zone.

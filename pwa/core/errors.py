@@ -27,12 +27,12 @@ def init_app(app: Flask) -> None:
     from ..care import merge
     from ..care import plans
     from ..reminders import due
-    from ..reminders import push
+    from ..reminders import push_checks
 
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
     # Bad input from a device: a 400 naming the field, and nothing was stored.
-    for invalid in (plans.PlanError, merge.EventError, push.PushError, due.PrefsError):
+    for invalid in (plans.PlanError, merge.EventError, push_checks.PushError, due.PrefsError):
         app.register_error_handler(invalid, lambda e: error_response(400, "invalid", str(e)))
     # The plan or device vanished between the credential check and the write.
     for gone in (storage.PlanNotFound, storage.UnknownDevice):

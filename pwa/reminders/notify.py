@@ -29,6 +29,7 @@ from ..care import series
 from ..storage.store import Store
 from . import due
 from . import push
+from . import push_checks
 
 # A reminder a phone has not shown within this time is stale; let the service drop it.
 PUSH_TTL_S = 6 * 60 * 60
@@ -111,7 +112,7 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
                     allowed_hosts=settings.allowed_hosts,
                     ttl=PUSH_TTL_S,
                 )
-            except push.PushError:
+            except push_checks.PushError:
                 # Stored before the allow-list changed: never POST there again.
                 outcome = "gone"
             counts[outcome] += 1

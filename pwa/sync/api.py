@@ -28,6 +28,7 @@ from ..core import rate_limits
 from ..core.errors import error_response
 from ..reminders import due
 from ..reminders import push
+from ..reminders import push_checks
 from ..storage.store import check_plan_id
 from . import api_schema
 from . import devices
@@ -274,7 +275,7 @@ def subscribe_push(plan_id: str):
         return error_response(404, "push_off", "Notifications are not set up on this server.")
     body = _json_body()
     allowed = current_app.config["PUSH_SERVICE_HOSTS"]
-    subscription = push.check_subscription(body.get("subscription"), allowed)
+    subscription = push_checks.check_subscription(body.get("subscription"), allowed)
     raw_prefs = body.get("prefs")
     checked = due.check_prefs(raw_prefs)
     # Only what the device chose is kept: the rest follows the server's settings.
