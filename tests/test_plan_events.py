@@ -197,3 +197,16 @@ def test_a_page_parses_only_the_months_it_is_drawn_from(tmp_path):
     first = seen.page(0, limit=10)
     assert first.events == sent[:10] and first.more and first.cursor == 10
     assert seen.page(first.cursor, limit=28).events == sent[10:38]
+
+
+def test_a_retried_batch_whose_loser_was_never_stored_needs_no_write(tmp_path):
+    store = Store(tmp_path)
+    storage.create_plan(store, PLAN_ID, {}, PHONE, "a1" * 32, NOW)
+    # A tap and a later untap of one box in one batch: only the untap is stored.
+    batch = [tick(1, "2026-02-01", "box"), {**tick(2, "2026-02-01", "box"), "done": False}]
+    storage.apply_events(store, PLAN_ID, PHONE, batch, NOW)
+    assert [e["id"] for e in storage.changes_since(store, PLAN_ID, 0)[0]] == [batch[1]["id"]]
+    # The same batch again (its answer was lost): nothing in it would be stored, so the
+    # sync answers from its snapshot without taking the plan's lock.
+    assert not storage.snapshot(store, PLAN_ID).needs_write(PHONE, batch, NOW)
+    assert storage.snapshot(store, PLAN_ID).needs_write(PHONE, [tick(3, "2026-02-01")], NOW)

@@ -103,6 +103,17 @@ class PlanEvents:
             self._ids[name] = {stored["id"] for stored in self.table(name).values()}
         return event["id"] in self._ids[name]
 
+    def would_store(self, batch: Iterable[dict]) -> bool:
+        """Whether any event of `batch` would be stored: one the plan does not hold that
+        wins its box (or is a session edit).  Looks only at the batch's own tables."""
+        grouped: dict[str, list[dict]] = {}
+        for event in batch:
+            if not self.knows(event):
+                grouped.setdefault(table_for(event), []).append(event)
+        return any(
+            merge.compact(self.table(name).values(), fresh)[0] for name, fresh in grouped.items()
+        )
+
 
 @dataclass(frozen=True)
 class Change:
