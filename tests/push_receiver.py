@@ -69,7 +69,8 @@ class PushReceiver:
     """A push service on a free loopback port, run in a thread."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # A condition, so that a test can wait for a delivery instead of polling for it.
+        self._lock = threading.Condition()
         self._subscribers: dict[str, _Subscriber] = {}
         self._messages: list[dict] = []
         self._rejected: list[dict] = []
@@ -140,6 +141,13 @@ class PushReceiver:
         """Delivered messages: name, plaintext, payload (parsed JSON), ttl, urgency,
         claims, body_length, vapid_key."""
         with self._lock:
+            return list(self._messages)
+
+    def wait_for_messages(self, count: int, timeout: float) -> list[dict]:
+        """The delivered messages once there are at least `count`, or after `timeout`
+        seconds, whichever comes first."""
+        with self._lock:
+            self._lock.wait_for(lambda: len(self._messages) >= count, timeout=timeout)
             return list(self._messages)
 
     @property
@@ -244,6 +252,7 @@ class PushReceiver:
                 }
             )
             number = len(self._messages)
+            self._lock.notify_all()
         return 201, {"Location": f"{self.origin}/message/{number}"}
 
     def _check_vapid(self, authorization: str) -> tuple[dict, str]:
