@@ -146,12 +146,18 @@ def flood(phone: tuple, count: int, ready) -> list[tuple[int, str, bytes]]:
 
 
 def report(work, args, started, finished, answers) -> None:
-    """Run `work(*args, ready)` in this (spawned) process; `ready()` says it starts."""
+    """Run `work(*args, ready)` in this (spawned) process; `ready()` says it starts.
+
+    Work that fails still answers (None), so the test reads its exit code at once
+    instead of waiting out the queue's timeout.
+    """
+    result = None
     try:
         result = work(*args, started.set)
     finally:
+        started.set()
         finished.set()
-    answers.put(result)
+        answers.put(result)
 
 
 def json_answers_only(answers: list[tuple[int, str, bytes]]) -> None:

@@ -5,7 +5,7 @@ box lands in the same table as the box's other ticks, so compacting a box (keepi
 only its winner, merge.compact) and spotting a replayed event both look at one small
 table.  A sync that ticks today's boxes parses and rewrites this month's table only,
 however long the plan has run; the other months stay in the file as the bytes they
-were read as (db.Tables).  Session edits are few and all kept: they share one table.
+were read as (table_file.Tables).  Session edits are few and all kept: they share one table.
 
 The plan's meta holds an index, {table: [oldest seq, newest seq, events held]}, so a
 device that is up to date parses no event table at all, one a little behind only the
@@ -15,7 +15,7 @@ before (all events in one `events` table, no index) is read whole as one table a
 split on its next write.
 
 Plain functions over a plan file's tables (a mapping of table name to
-{document id: event}); repository.py holds the lock and writes the file.
+{document id: event}); plan_sync.py holds the lock and writes the file.
 """
 
 from __future__ import annotations
@@ -103,15 +103,20 @@ class PlanEvents:
             self._ids[name] = {stored["id"] for stored in self.table(name).values()}
         return event["id"] in self._ids[name]
 
-    def would_store(self, batch: Iterable[dict]) -> bool:
-        """Whether any event of `batch` would be stored: one the plan does not hold that
-        wins its box (or is a session edit).  Looks only at the batch's own tables."""
+    def fresh_by_table(self, batch: Iterable[dict]) -> dict[str, list[dict]]:
+        """The events of `batch` the plan does not hold, grouped by the table each goes to."""
         grouped: dict[str, list[dict]] = {}
         for event in batch:
             if not self.knows(event):
                 grouped.setdefault(table_for(event), []).append(event)
+        return grouped
+
+    def would_store(self, batch: Iterable[dict]) -> bool:
+        """Whether any event of `batch` would be stored: one the plan does not hold that
+        wins its box (or is a session edit).  Looks only at the batch's own tables."""
         return any(
-            merge.compact(self.table(name).values(), fresh)[0] for name, fresh in grouped.items()
+            merge.compact(self.table(name).values(), fresh)[0]
+            for name, fresh in self.fresh_by_table(batch).items()
         )
 
 
@@ -128,7 +133,7 @@ class Change:
 
     def write_into(self, tables: MutableMapping[str, Any]) -> None:
         # Tables are replaced, never changed in place: one may be shared with a
-        # snapshot (db.Tables.reuse).
+        # snapshot (table_file.Tables.reuse).
         for name, table in self.replaced.items():
             tables[name] = table
         if self.split:
@@ -143,10 +148,7 @@ def apply(tables: Mapping[str, Any], meta: Mapping[str, Any], batch: Iterable[di
     changed until the caller writes the Change into the tables.
     """
     events = PlanEvents(tables, meta)
-    grouped: dict[str, list[dict]] = {}
-    for event in batch:
-        if not events.knows(event):
-            grouped.setdefault(table_for(event), []).append(event)
+    grouped = events.fresh_by_table(batch)
     if events.unsplit:
         # Split on this write: every table is new.
         replaced = _split(tables[UNSPLIT])

@@ -128,7 +128,7 @@ class PlanSnapshot:
     """One consistent read of a plan file, for a request that needs several parts of it.
 
     The events are parsed only when first asked for, so a request whose credential
-    fails never parses them (db.Tables): a stranger's request costs the same small
+    fails never parses them (table_file.Tables): a stranger's request costs the same small
     read whether the plan is new or a year old.
     """
 

@@ -127,7 +127,7 @@ class Store:
         if memory == (folder is not None):
             raise ValueError("give either a folder or memory=True")
         self.lock_timeout_s = lock_timeout_s
-        # What the repository seals fields of this store with (sealed.SecretBox), if any.
+        # What clinic_file seals fields of this store with (sealed.SecretBox), if any.
         self.sealer = sealer
         self.folder = None if memory else Path(folder)
         self._memory: dict[str, _MemoryPlan] | None = {} if memory else None
