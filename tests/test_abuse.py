@@ -28,6 +28,7 @@ from support import RunningServer
 from test_plan_bounds import FILLER_ITEMS
 
 from pwa import storage
+from pwa.care import merge
 
 SOAK = os.environ.get("SOAK") == "1"
 ZONE = "Europe/London"
@@ -119,7 +120,7 @@ class Phone:
 
 
 def grow(phone: tuple, boxes: list[tuple[str, str]], ready) -> list[tuple[int, str, bytes]]:
-    """Tick every box, 500 to a sync, as the phone `phone` (Phone.elsewhere) from this process.
+    """Tick every box, a full batch to a sync, as the phone `phone` (Phone.elsewhere).
 
     The requests are encoded before `ready()`, as a flooding tool's would be: the quiet
     plan's times then measure the server rather than this process building JSON.
@@ -128,11 +129,11 @@ def grow(phone: tuple, boxes: list[tuple[str, str]], ready) -> list[tuple[int, s
     batches = [
         json.dumps(
             {
-                "events": [big.tick(day, item) for day, item in boxes[start : start + 500]],
+                "events": [big.tick(*box) for box in boxes[start : start + merge.MAX_BATCH]],
                 "cursor": 0,
             }
         )
-        for start in range(0, len(boxes), 500)
+        for start in range(0, len(boxes), merge.MAX_BATCH)
     ]
     ready()
     return [big.sync_body(body.encode()) for body in batches]
@@ -285,7 +286,7 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
     items = FILLER_ITEMS
     boxes = [
         ((first + timedelta(days=n // len(items))).isoformat(), items[n % len(items)])
-        for n in range(storage.MAX_EVENTS + 500)
+        for n in range(storage.MAX_EVENTS + merge.MAX_BATCH)
     ]
     spare = Phone(Client(server.port, "192.0.2.30"))
     assert spare.register() == 201
@@ -293,7 +294,7 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
     during_flood, flooded = while_running(flood, spare.elsewhere(), SYNC_FLOOD)
     json_answers_only(grown + flooded)
     grow_statuses = [status for status, _, _ in grown]
-    assert grow_statuses.count(200) == storage.MAX_EVENTS // 500
+    assert grow_statuses.count(200) == storage.MAX_EVENTS // merge.MAX_BATCH
     assert grow_statuses[-1] == 409
     syncs = [status for status, _, _ in flooded]
     assert syncs.count(200) == 600 and set(syncs[600:]) <= {429}
@@ -310,8 +311,12 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
         )
     assert size < CAPPED_PLAN_BYTES
     if SOAK:
-        # The target (within 2x) holds under the sync flood.  While a plan grows to its cap
-        # at full speed it does not (README, "Abuse figures"): each of those writes holds
-        # one worker's interpreter lock for tens of milliseconds, and a gthread worker
-        # still takes new connections meanwhile.
-        assert during_flood["new"] <= 2 * before["new"], (during_flood, before)
+        # The target is within 2x of the quiet figure, for phones (which sync minutes apart,
+        # each time on a new connection).  It can only be seen where the load has cores of
+        # its own: on two, the flooding client, its worker, the quiet client and its worker
+        # share them, and even a flood of empty syncs (the cheapest request there is)
+        # measures about 2x (README, "Abuse figures").  There the bound is a guard against
+        # the regressions seen before: 500-event batches made it 3.3x, and 25x kept alive.
+        bound = 2 if (os.cpu_count() or 1) >= 4 else 4
+        for during in (during_growth, during_flood):
+            assert during["new"] <= bound * before["new"], (during, before, bound)

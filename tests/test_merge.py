@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
+from pwa.care.merge import Batch
 from pwa.care.merge import EventError
 from pwa.care.merge import arrived
 from pwa.care.merge import compact
@@ -355,10 +356,18 @@ def test_batch_must_be_a_non_empty_list(raw, message):
         validate_batch(raw)
 
 
-def test_batch_size_is_limited():
-    batch = [event(id=f"event-{n:04d}") for n in range(501)]
-    assert len(validate_batch(batch[:500])) == 500
-    with pytest.raises(EventError, match=r"^events: must hold at most 500 events$"):
+def test_a_checked_batch_says_so_and_keeps_its_order_when_cut():
+    events = [event(id=f"event-{n:04d}", ts=n) for n in range(5)]
+    checked = validate_batch([*events, events[2]])
+    assert isinstance(checked, Batch) and list(checked) == events
+    kept = checked.only({3, 0})
+    assert isinstance(kept, Batch) and [e["id"] for e in kept] == ["event-0000", "event-0003"]
+
+
+def test_batch_size_is_limited_to_what_the_phone_sends_at_once():
+    batch = [event(id=f"event-{n:04d}") for n in range(201)]
+    assert len(validate_batch(batch[:200])) == 200
+    with pytest.raises(EventError, match=r"^events: must hold at most 200 events$"):
         validate_batch(batch)
     with pytest.raises(EventError, match=r"^events: must hold at most 3 events$"):
         validate_batch(batch[:4], max_events=3)
@@ -378,7 +387,7 @@ def test_batch_refuses_one_id_with_two_contents():
 
 def test_batch_drops_exact_repeats():
     batch = [event(), event(id="other-001"), event()]
-    assert validate_batch(batch) == [event(), event(id="other-001")]
+    assert list(validate_batch(batch)) == [event(), event(id="other-001")]
 
 
 # Compaction: the server keeps only each box's winning tick (and every session edit)

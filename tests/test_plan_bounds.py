@@ -20,6 +20,7 @@ from test_api import join
 from test_api import new_plan
 
 from pwa import storage
+from pwa.care import merge
 from pwa.site.today import current_schedule
 from pwa.storage import plan_events
 from pwa.storage import table_file
@@ -49,8 +50,8 @@ def plan_file_bytes(app, plan_id: str) -> int:
 
 
 def sync_all(device: Device, events: list[dict]) -> None:
-    for start in range(0, len(events), 500):
-        batch = events[start : start + 500]
+    for start in range(0, len(events), merge.MAX_BATCH):
+        batch = events[start : start + merge.MAX_BATCH]
         answer = device.sync(batch)
         assert answer.status_code == 200, answer.get_json()
         assert answer.get_json()["acknowledged"] == [e["id"] for e in batch]

@@ -17,6 +17,7 @@ import pytest
 
 from pwa import storage
 from pwa.care.merge import EventError
+from pwa.care.merge import validate_batch
 from pwa.reminders import due
 from pwa.storage import DeviceExists
 from pwa.storage import PlanExists
@@ -344,6 +345,14 @@ def test_a_device_may_only_send_its_own_events(store, plan_id):
     storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
     with pytest.raises(EventError, match=r"^events\[1\]\.device: "):
         storage.apply_events(store, plan_id, PHONE, [tick(1), tick(1, TABLET)], NOW)
+    assert storage.changes_since(store, plan_id, 0) == ([], 0)
+
+
+def test_a_checked_batch_still_may_only_hold_the_devices_own_events(store, plan_id):
+    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    checked = validate_batch([tick(1), tick(1, TABLET)])
+    with pytest.raises(EventError, match=r"^events\[1\]\.device: "):
+        storage.apply_events(store, plan_id, PHONE, checked, NOW)
     assert storage.changes_since(store, plan_id, 0) == ([], 0)
 
 

@@ -22,7 +22,9 @@ SESSION_FIELDS = ("id", "device", "counter", "ts", "session", "day", "time", "st
 SESSION_STATUSES = ("done", "planned", "cancelled")
 # JavaScript numbers are exact integers only below 2**53, and the client is JavaScript.
 MAX_INT = 2**53
-MAX_BATCH = 500
+# The phone's outbox sends 200 at a time (static/js/lib/sync.js); a bigger batch would only
+# let one request hold a worker longer while other plans wait (README, "Abuse figures").
+MAX_BATCH = 200
 
 EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -37,6 +39,21 @@ Key = tuple[str, str]
 
 class EventError(ValueError):
     """An event or batch is malformed; the message names the field."""
+
+
+class Batch(tuple):
+    """Events that passed `validate_batch`, in order, each id once.
+
+    Only `validate_batch` and `Batch.only` make one, so whoever receives a Batch (the
+    storage) knows it was checked and need not check its events a second time.
+    """
+
+    __slots__ = ()
+
+    def only(self, keep: Iterable[int]) -> Batch:
+        """The events at the indexes in `keep`, in the batch's order."""
+        wanted = set(keep)
+        return Batch(event for index, event in enumerate(self) if index in wanted)
 
 
 def event_order(event: dict[str, Any]) -> tuple[int, str, int, str]:
@@ -154,7 +171,7 @@ def validate_event(raw: Any, where: str = "event") -> dict[str, Any]:
     return {name: raw[name] for name in fields}
 
 
-def validate_batch(raw: Any, max_events: int | None = MAX_BATCH) -> list[dict[str, Any]]:
+def validate_batch(raw: Any, max_events: int | None = MAX_BATCH) -> Batch:
     """Validate a whole batch (all or nothing); exact repeats of an event are dropped."""
     if not isinstance(raw, list):
         raise EventError("events: must be a list")
@@ -168,7 +185,7 @@ def validate_batch(raw: Any, max_events: int | None = MAX_BATCH) -> list[dict[st
         first = seen.setdefault(event["id"], (index, event))
         if first[1] != event:
             raise EventError(f"events[{index}].id: repeats events[{first[0]}] with other content")
-    return [event for _, event in seen.values()]
+    return Batch(event for _, event in seen.values())
 
 
 def _text(pattern: re.Pattern[str], description: str):

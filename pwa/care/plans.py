@@ -139,11 +139,11 @@ def check_events_fit(
 
 def fitting_events(
     plan: dict,
-    events: list[dict],
+    events: merge.Batch,
     protocols: dict[str, dict],
     now: datetime,
     stored_sessions: list[dict] = (),
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[merge.Batch, list[dict]]:
     """The events that fit the plan, and [{"id", "message"}] for those set aside.
 
     One event that does not fit (a date typed wrong, a clock that ran ahead) must not
@@ -170,7 +170,7 @@ def fitting_events(
         kept.add(index)
         if merge.is_session_event(event):
             kept_sessions.append(event)
-    return [events[i] for i in range(len(events)) if i in kept], set_aside
+    return events.only(kept), set_aside
 
 
 def known_items(chosen: dict) -> set[str]:

@@ -128,7 +128,7 @@ def check_session_events_fit(
             raise SeriesError(f"{where}.day: must be within 3 years before and 2 years after today")
         if event["status"] == "done" and day > today + DAY_SLACK:
             raise SeriesError(f"{where}.status: a session in the future cannot be done yet")
-    ids = {s["session"] for s in seed_events(plan) + stored + batch if "session" in s}
+    ids = {s["session"] for s in [*seed_events(plan), *stored, *batch] if "session" in s}
     if len(ids) > MAX_SESSIONS_EVER:
         raise SeriesError(f"events: a plan may have at most {MAX_SESSIONS_EVER} sessions")
 

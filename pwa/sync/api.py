@@ -71,7 +71,7 @@ def sync(plan_id: str):
     body = _json_body()  # the schema has checked cursor: a whole number from 0
     cursor = body["cursor"]
     raw_events = body.get("events")
-    events = [] if raw_events == [] else merge.validate_batch(raw_events)
+    events = merge.Batch() if raw_events == [] else merge.validate_batch(raw_events)
     now_ms = _now_ms()
     events, set_aside = plans.fitting_events(
         snap.plan,

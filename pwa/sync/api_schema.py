@@ -123,7 +123,7 @@ def _request_schema(path: str, method: str) -> dict[str, Any]:
     if _JSON not in content:
         raise LookupError(f"{method.upper()} {path} has no JSON request body in openapi.json")
     # References are replaced by what they point to once, here: resolving them on
-    # every event of a 500-event batch would cost more than everything else.
+    # every event of a 200-event batch would cost more than everything else.
     return inlined(content[_JSON]["schema"])
 
 
