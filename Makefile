@@ -29,11 +29,16 @@ DATA_DIR ?= instance
 WORKERS ?= 3
 THREADS ?= 4
 
-.PHONY: run test lint setup setup-test browser lock clean images bench bench-tools soak
+.PHONY: run db-upgrade test lint setup setup-test browser lock clean images bench bench-tools soak
 
 run: setup
 	HOST=$(HOST) PORT=$(PORT) DATA_DIR=$(DATA_DIR) WORKERS=$(WORKERS) THREADS=$(THREADS) \
 		exec $(BIN)/gunicorn -c gunicorn.conf.py
+
+# The PostgreSQL schema at DATABASE_URL brought to this code's version (once per deployment).
+db-upgrade: setup
+	@test -n "$${DATABASE_URL:-}" || { echo "DATABASE_URL is not set (postgresql://user@host/database)"; exit 1; }
+	DATA_DIR=$(DATA_DIR) $(BIN)/flask --app pwa db upgrade
 
 test: setup-test browser lint
 	$(BIN)/pytest

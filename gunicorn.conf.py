@@ -36,23 +36,25 @@ control_socket_disable = True
 
 def on_starting(server):
     from pwa import create_app
+    from pwa import storage
     from pwa.care.protocol import ProtocolError
     from pwa.core.config import ConfigError
     from pwa.site.explainer import ContentError
 
     try:
         app = create_app()
-    except (ConfigError, ContentError, ProtocolError) as error:
+        storage.check_schema(app.config)
+    except (ConfigError, ContentError, ProtocolError, storage.SchemaOutOfDate) as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
     server.log.info("Data folder: %s", app.config["DATA_DIR"])
     from pwa.sync.devices import prepare_names
 
     prepare_names()
-    # Temp files of writes cut short by a crash or a kill; the data is safe without them.
-    removed = app.extensions["store"].remove_stale_temp_files()
+    # What writes cut short by a crash or a kill left behind; the data is safe without it.
+    removed = app.extensions["plans"].housekeeping()
     if removed:
-        server.log.info("Removed %d stale temporary files", removed)
+        server.log.info("Removed %d leftovers of interrupted writes", removed)
 
 
 def when_ready(server):

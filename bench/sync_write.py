@@ -46,12 +46,11 @@ from report import write_report  # noqa: E402
 from support import RunningServer  # noqa: E402
 from support import generous_limits_environment  # noqa: E402
 
-from pwa import storage  # noqa: E402
 from pwa.care import plans  # noqa: E402
 from pwa.care.days import DEFAULT_DAY_START_HOUR  # noqa: E402
 from pwa.care.days import local_day  # noqa: E402
 from pwa.care.protocol import load_protocols  # noqa: E402
-from pwa.storage.store import Store  # noqa: E402
+from pwa.storage import FilePlanStore  # noqa: E402
 from pwa.sync.devices import digest  # noqa: E402
 
 SIZES = (100, 10_000, 100_000)
@@ -85,7 +84,7 @@ class Fleet:
     """Plan files in a store folder, all copies of one plan that one device may sync to."""
 
     def __init__(self, folder: Path):
-        self.store = Store(folder)
+        self.store = FilePlanStore(folder)
         self.device = secrets.token_urlsafe(16)
         self.credential = secrets.token_urlsafe(24)
         self.counter = itertools.count(1)
@@ -105,14 +104,14 @@ class Fleet:
         plans.check_plan(plan, protocols)  # exactly what the API would accept
         self.items = [item["id"] for item in protocols[PROTOCOL["id"]]["items"]]
         first = secrets.token_urlsafe(16)
-        storage.create_plan(self.store, first, plan, self.device, digest(self.credential), now_ms)
+        self.store.create_plan(first, plan, self.device, digest(self.credential), now_ms)
         for offset in range(HISTORY_DAYS):
             days_ago = SESSION_DAYS_AGO - offset
             events = [
                 self.event(day(days_ago), item, now_ms - days_ago * 86_400_000)
                 for item in self.items[:ITEMS_PER_DAY]
             ]
-            self.cursor = storage.apply_events(self.store, first, self.device, events, now_ms)
+            self.cursor = self.store.apply_events(first, self.device, events, now_ms)
         self.template = (folder / f"{first}.json").read_bytes()
         self.plan_ids = [first]
 
@@ -131,7 +130,8 @@ class Fleet:
         """Copy the first plan's file under new ids until there are `size` plans, flush
         the disk; return the seconds it took."""
         started = time.monotonic()
-        folder = self.store.folder
+        # Bulk filling is the file backend's own: copies of one plan's file.
+        folder = self.store.files.folder
         while len(self.plan_ids) < size:
             plan_id = secrets.token_urlsafe(16)
             fd = os.open(folder / f"{plan_id}.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

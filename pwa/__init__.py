@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config.get("MAX_CONTENT_LENGTH") is None:
         app.config["MAX_CONTENT_LENGTH"] = 512 * 1024
 
+    from . import storage
     from .care import sources
     from .clinic import console
     from .clinic import console_account
@@ -53,14 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from .site import sessions
     from .site import settings
     from .site import today
-    from .storage.store import Store
     from .sync import api
 
     # One registry of sources, read before the pages and protocols that cite it.
     app.extensions["sources"] = sources.load_registry(app.config["DATA_DIR"] / "sources.toml")
     learn.init_app(app)
     today.init_app(app)
-    app.extensions["store"] = Store(app.config["DATA_DIR"] / "plans")
+    app.extensions["plans"] = storage.plan_store(app.config)
     app_shell.init_app(app)
     console_auth.init_app(app)
     app.register_blueprint(today.bp)

@@ -8,13 +8,23 @@ from support import GENEROUS_LIMITS
 from pwa import create_app
 
 
+@pytest.fixture(scope="session")
+def postgres_database():
+    """This run's PostgreSQL database (tests/postgres_db.py), made when first asked for."""
+    from postgres_db import made_or_skipped
+
+    database = made_or_skipped()
+    yield database
+    database.drop()
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch):
     """No PWA_* or DATA_DIR setting from the developer's shell leaks into a test."""
     import os
 
     for name in list(os.environ):
-        if name.startswith("PWA_") or name in ("DATA_DIR", "REDIS_URL"):
+        if name.startswith("PWA_") or name in ("DATA_DIR", "REDIS_URL", "DATABASE_URL"):
             monkeypatch.delenv(name)
 
 
@@ -23,9 +33,31 @@ def data_dir(tmp_path):
     return tmp_path / "data"
 
 
+BACKENDS = ("files", "postgres")
+
+
+def pytest_generate_tests(metafunc):
+    """A module marked `both_backends` runs each app test on the files and on PostgreSQL."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "both_backends"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def app(data_dir):
-    return create_app({"TESTING": True, "DATA_DIR": data_dir, **GENEROUS_LIMITS})
+def backend(request):
+    """Where the app keeps its plans: "files" (the default) or "postgres"."""
+    return getattr(request, "param", "files")
+
+
+@pytest.fixture
+def app(data_dir, backend, request):
+    config = {"TESTING": True, "DATA_DIR": data_dir, **GENEROUS_LIMITS}
+    if backend == "postgres":
+        database = request.getfixturevalue("postgres_database")
+        database.empty()
+        config["DATABASE_URL"] = database.url
+    return create_app(config)
 
 
 @pytest.fixture

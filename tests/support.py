@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from pwa import storage
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -90,6 +92,12 @@ class RunningServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def stored_plans(data_dir: Path, database_url: str = "") -> storage.PlanStore:
+    """The plan store of a server started on `data_dir` (and DATABASE_URL, if it had one),
+    to check what it stored."""
+    return storage.plan_store({"DATA_DIR": data_dir, "DATABASE_URL": database_url})
 
 
 def assert_nothing_lost(stored: list[dict], sent: list[dict]) -> None:

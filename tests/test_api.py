@@ -18,11 +18,13 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from pwa import storage
 from pwa.care import merge
 from pwa.care import series
 from pwa.care.days import local_day
 from pwa.sync.devices import digest
+
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
 
 TZ = "Europe/London"
 
@@ -51,7 +53,7 @@ class Device(ApiDevice):
 
 @pytest.fixture
 def store(app):
-    return app.extensions["store"]
+    return app.extensions["plans"]
 
 
 @pytest.fixture
@@ -68,7 +70,7 @@ def test_register_is_idempotent_for_the_same_device(client, store):
     intruder = Device(client, plan_id=device.plan_id)
     answer = intruder.register()
     assert answer.status_code == 409 and answer.get_json()["error"] == "conflict"
-    assert [d["device"] for d in storage.list_devices(store, device.plan_id)] == [device.id]
+    assert [d["device"] for d in store.list_devices(device.plan_id)] == [device.id]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,7 @@ def test_bad_plans_are_refused_and_store_nothing(client, store, change, field):
     answer = device.register(new_plan(**change))
     assert answer.status_code == 400
     assert answer.get_json()["message"].startswith(field)
-    assert not store.exists(device.plan_id)
+    assert not store.plan_exists(device.plan_id)
 
 
 @pytest.mark.parametrize(
@@ -124,7 +126,7 @@ def test_sync_stores_once_and_returns_other_devices_changes(client, store, phone
     assert first.status_code == 200
     assert first.get_json()["acknowledged"] == [tick["id"]]
     assert phone.sync([tick]).get_json()["cursor"] == 1, "a replay is harmless"
-    assert len(storage.export_plan(store, phone.plan_id)["events"]) == 1
+    assert len(store.export_plan(phone.plan_id)["events"]) == 1
     pulled = phone.sync([], cursor=0).get_json()
     assert [e["id"] for e in pulled["events"]] == [tick["id"]]
     assert phone.sync([], cursor=1).get_json()["events"] == []
@@ -138,11 +140,11 @@ def test_unknown_plan_wrong_credential_and_revoked_device_look_the_same(client, 
         phone.sync([tick], headers={"X-No-Credential": "1"}),
         Device(client).sync([tick], headers=phone.auth),
     ]
-    storage.revoke_device(store, phone.plan_id, phone.id)
+    store.revoke_device(phone.plan_id, phone.id)
     answers.append(phone.sync([tick]))
     bodies = {(a.status_code, a.get_data(as_text=True)) for a in answers}
     assert len(bodies) == 1 and next(iter(bodies))[0] == 404
-    assert storage.export_plan(store, phone.plan_id)["events"] == []
+    assert store.export_plan(phone.plan_id)["events"] == []
 
 
 def _hostile_batches(phone):
@@ -175,11 +177,11 @@ def _hostile_batches(phone):
 )
 def test_hostile_batches_get_a_400_and_change_nothing(store, phone, case):
     phone.sync([phone.event(item="moisturise")])
-    before = copy.deepcopy(storage.export_plan(store, phone.plan_id))
+    before = copy.deepcopy(store.export_plan(phone.plan_id))
     answer = phone.sync(_hostile_batches(phone)[case])
     assert answer.status_code == 400
     assert answer.get_json()["error"] in ("invalid", "bad_request")
-    assert storage.export_plan(store, phone.plan_id)["events"] == before["events"]
+    assert store.export_plan(phone.plan_id)["events"] == before["events"]
 
 
 @pytest.mark.parametrize(
@@ -199,7 +201,7 @@ def test_an_event_that_does_not_fit_is_set_aside_and_the_rest_is_stored(store, p
     assert body["acknowledged"] == [good["id"], also_good["id"]]
     assert body["set_aside"] == [{"id": wrong["id"], "message": body["set_aside"][0]["message"]}]
     assert body["set_aside"][0]["message"].startswith(message)
-    stored = {e["id"] for e in storage.export_plan(store, phone.plan_id)["events"]}
+    stored = {e["id"] for e in store.export_plan(phone.plan_id)["events"]}
     assert good["id"] in stored and also_good["id"] in stored and wrong["id"] not in stored
 
 
@@ -245,7 +247,7 @@ def test_join_link_is_single_use_and_gives_its_own_credential(client, store, pho
     body.update(device_id=again.id, credential=again.credential)
     assert client.post("/api/join", json=body).status_code == 404
     # Revoking the tablet leaves the phone working.
-    storage.revoke_device(store, plan_id, tablet.id)
+    store.revoke_device(plan_id, tablet.id)
     assert tablet.sync([]).status_code == 404
     assert phone.sync([]).status_code == 200
 
@@ -268,7 +270,7 @@ def join(client, device: Device) -> Device:
 def test_a_plan_made_at_home_is_stored_and_comes_back_on_join_and_export(client, store):
     phone = Device(client)
     assert phone.register(new_plan(setting="home")).status_code == 201
-    assert storage.get_plan(store, phone.plan_id)["setting"] == "home"
+    assert store.get_plan(phone.plan_id)["setting"] == "home"
     tablet = join(client, phone)
     assert tablet.joined.status_code == 200
     assert tablet.joined.get_json()["plan"]["setting"] == "home"
@@ -283,7 +285,7 @@ def test_a_phone_made_before_setting_existed_still_registers_as_a_clinic_plan(cl
     assert "setting" not in plan
     assert old_phone.register(plan).status_code == 201
     assert old_phone.register(plan).status_code == 200  # its retry, too
-    assert storage.get_plan(store, old_phone.plan_id)["setting"] == "clinic"
+    assert store.get_plan(old_phone.plan_id)["setting"] == "clinic"
     assert old_phone.sync([old_phone.event()]).status_code == 200
     tablet = join(client, old_phone)
     assert tablet.joined.get_json()["plan"]["setting"] == "clinic"
@@ -294,13 +296,13 @@ def test_a_plan_stored_before_setting_existed_is_answered_as_a_clinic_plan(clien
     plan = new_plan()
     plan.pop("setting", None)
     now_ms = int(time.time() * 1000)
-    storage.create_plan(store, phone.plan_id, plan, phone.id, digest(phone.credential), now_ms)
+    store.create_plan(phone.plan_id, plan, phone.id, digest(phone.credential), now_ms)
     tablet = join(client, phone)
     assert tablet.joined.status_code == 200
     assert tablet.joined.get_json()["plan"]["setting"] == "clinic"
     exported = client.get(f"/api/plans/{phone.plan_id}/export", headers=phone.auth)
     assert exported.get_json()["plan"]["setting"] == "clinic"
-    assert "setting" not in storage.get_plan(store, phone.plan_id)  # storage is untouched
+    assert "setting" not in store.get_plan(phone.plan_id)  # storage is untouched
 
 
 def test_set_up_before_the_first_session_at_home(client, store):
@@ -313,7 +315,7 @@ def test_set_up_before_the_first_session_at_home(client, store):
         next_session=None,
     )
     assert phone.register(plan).status_code == 201
-    assert storage.get_plan(store, phone.plan_id)["starts_planned"] is True
+    assert store.get_plan(phone.plan_id)["starts_planned"] is True
     built = series.build(plan, [])
     assert [(s["day"], s["status"]) for s in built] == [(today(5), "planned")]
     assert phone.sync([phone.event(item="precare-no-actives")]).status_code == 200
@@ -341,7 +343,7 @@ def test_a_bad_starts_planned_is_refused_and_stores_nothing(client, store, chang
     phone = Device(client)
     answer = phone.register(new_plan(**changes))
     assert answer.status_code == 400 and answer.get_json()["message"].startswith(message)
-    assert storage.get_plan(store, phone.plan_id) is None
+    assert store.get_plan(phone.plan_id) is None
 
 
 def test_a_plan_without_starts_planned_is_answered_as_started(client, store, phone):
@@ -351,7 +353,7 @@ def test_a_plan_without_starts_planned_is_answered_as_started(client, store, pho
 
 def test_expired_join_token_is_refused(client, store, phone):
     token = secrets.token_urlsafe(24)
-    storage.add_join_token(store, phone.plan_id, digest(token), int(time.time() * 1000) - 1)
+    store.add_join_token(phone.plan_id, digest(token), int(time.time() * 1000) - 1)
     tablet = Device(client, plan_id=phone.plan_id)
     body = {
         "plan_id": phone.plan_id,
@@ -375,7 +377,7 @@ def test_export_has_no_secrets_and_delete_removes_everything(client, store, phon
     assert phone.credential not in text and digest(phone.credential) not in text
     assert exported.get_json()["events"][0]["item"] == "hands-off"
     assert client.delete(f"/api/plans/{phone.plan_id}", headers=phone.auth).status_code == 204
-    assert not store.exists(phone.plan_id)
+    assert not store.plan_exists(phone.plan_id)
     assert phone.sync([]).status_code == 404
 
 
@@ -406,7 +408,7 @@ def test_session_edits_sync_between_devices_and_build_the_same_series(client, st
     assert phone.sync(edits).status_code == 200
     answer = other.sync([]).get_json()
     assert [e["id"] for e in answer["events"]] == [e["id"] for e in edits]
-    built = series.build(new_plan(), storage.session_events(store, phone.plan_id))
+    built = series.build(new_plan(), store.session_events(phone.plan_id))
     assert [(s["day"], s["time"], s["number"]) for s in built] == [
         (today(-3), None, 1),
         (today(20), "10:30", 2),
@@ -424,7 +426,7 @@ def test_ticks_may_go_back_to_a_session_added_before_the_first(store, phone):
     # The same batch may log the earlier session and tick its days.
     answer = phone.sync([session_edit(phone, "before", today(-18), "done"), early_tick])
     assert answer.status_code == 200
-    assert (today(-18), "hands-off") in storage.tick_state(store, phone.plan_id)
+    assert (today(-18), "hands-off") in store.tick_state(phone.plan_id)
 
 
 @pytest.mark.parametrize(
@@ -447,7 +449,7 @@ def test_a_session_date_that_cannot_be_is_set_aside_and_the_rest_syncs(
     assert aside["id"] == bad["id"] and aside["message"].startswith(message)
     later = phone.event()
     assert phone.sync([later]).get_json()["acknowledged"] == [later["id"]]
-    stored = {e["id"] for e in storage.export_plan(store, phone.plan_id)["events"]}
+    stored = {e["id"] for e in store.export_plan(phone.plan_id)["events"]}
     assert {good["id"], later["id"]} <= stored and bad["id"] not in stored
 
 
@@ -465,11 +467,11 @@ def test_malformed_session_edits_are_refused_whole_and_change_nothing(
 ):
     good = session_edit(phone, "initial-next", today(20))
     bad = {**session_edit(phone, "other", today(30)), **change}
-    before = storage.export_plan(store, phone.plan_id)
+    before = store.export_plan(phone.plan_id)
     answer = phone.sync([good, bad])
     assert answer.status_code == 400
     assert answer.get_json()["message"].startswith(message)
-    assert storage.export_plan(store, phone.plan_id) == before
+    assert store.export_plan(phone.plan_id) == before
 
 
 # Any mix of events that fit and events that don't, in any order: exactly the ones that
@@ -537,9 +539,9 @@ def test_a_batch_of_any_mix_stores_exactly_the_events_that_fit(client, store, ba
     # Of the events that fit, the plan keeps each box's winning tick and every session edit.
     fitting = [e for e in events if e["id"] in fits]
     kept = [*merge.merge({}, fitting).values(), *(e for e in fitting if "session" in e)]
-    stored = {e["id"] for e in storage.export_plan(store, device.plan_id)["events"]}
+    stored = {e["id"] for e in store.export_plan(device.plan_id)["events"]}
     assert stored == {e["id"] for e in kept}
     # Sent again, nothing changes.
     again = device.sync(events).get_json()
     assert set(again["acknowledged"]) == fits
-    assert {e["id"] for e in storage.export_plan(store, device.plan_id)["events"]} == stored
+    assert {e["id"] for e in store.export_plan(device.plan_id)["events"]} == stored

@@ -21,6 +21,9 @@ from icalendar import Calendar
 from pwa import create_app
 from pwa.care import protocol
 
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
+
 ZONE = "America/New_York"
 
 

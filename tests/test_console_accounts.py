@@ -9,7 +9,6 @@ import re
 import pytest
 
 from pwa import create_app
-from pwa import storage
 from pwa.clinic import accounts
 
 EMAIL, PASSWORD = "dr.noor@harbour-skin.co.uk", "a long practitioner passphrase"
@@ -23,8 +22,8 @@ def token(page: str) -> str:
 @pytest.fixture
 def app(data_dir):
     app = create_app({"TESTING": True, "DATA_DIR": data_dir})
-    clinic = app.extensions["clinic_store"]
-    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    clinic = app.extensions["clinic"]
+    clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 
@@ -126,8 +125,8 @@ def test_changing_your_own_password_needs_the_current_one_and_ends_other_session
 
 
 def test_expired_console_sessions_are_purged_at_the_next_login(app):
-    clinic = app.extensions["clinic_store"]
-    account = storage.find_practitioner(clinic, EMAIL)
-    storage.start_console_session(clinic, "old-session-hash", account["id"], "csrf", 0)
+    clinic = app.extensions["clinic"]
+    account = clinic.find_practitioner(EMAIL)
+    clinic.start_console_session("old-session-hash", account["id"], "csrf", 0)
     assert log_in(app.test_client()).status_code == 302
-    assert storage.console_session(clinic, "old-session-hash") is None
+    assert clinic.console_session("old-session-hash") is None

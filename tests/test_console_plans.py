@@ -7,7 +7,6 @@ import re
 import pytest
 
 from pwa import create_app
-from pwa import storage
 from pwa.care import protocol
 from pwa.clinic import accounts
 
@@ -29,8 +28,8 @@ def app(data_dir):
         text.replace('title = "Microneedling aftercare"', 'title = "Gentle aftercare"')
     )
     app = create_app({"DATA_DIR": data_dir})
-    clinic = app.extensions["clinic_store"]
-    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    clinic = app.extensions["clinic"]
+    clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 

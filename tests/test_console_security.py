@@ -32,9 +32,9 @@ from support import ROOT
 from support import clean_environment
 
 from pwa import create_app
-from pwa import storage
 from pwa.clinic import accounts
 from pwa.core import rate_limits
+from pwa.storage import clinic_file
 from pwa.storage.table_file import load_file
 
 EMAIL = "dr.ana@harbour-skin.co.uk"
@@ -81,38 +81,38 @@ def password_hash(password: str) -> str:
 
 
 def add_practitioner(app, email=EMAIL, password=PASSWORD) -> str:
-    clinic = app.extensions["clinic_store"]
-    return storage.add_practitioner(clinic, email, password_hash(password), now_ms())
+    clinic = app.extensions["clinic"]
+    return clinic.add_practitioner(email, password_hash(password), now_ms())
 
 
 def practitioner(app, email=EMAIL) -> dict:
-    return storage.find_practitioner(app.extensions["clinic_store"], email)
+    return app.extensions["clinic"].find_practitioner(email)
 
 
 # The clinic file, read and changed the way another worker process would.
 
 
-def clinic_file(data_dir):
-    return data_dir / "clinic" / f"{storage.CLINIC}.json"
+def clinic_file_path(data_dir):
+    return data_dir / "clinic" / f"{clinic_file.CLINIC}.json"
 
 
 def clinic_rows(app, table: str) -> list[dict]:
-    with app.extensions["clinic_store"].reading(storage.CLINIC) as tdb:
+    with app.extensions["clinic"].files.reading(clinic_file.CLINIC) as tdb:
         return [dict(row) for row in tdb.table(table).all()]
 
 
 def change_clinic_rows(app, table: str, changes: dict) -> None:
     """Set `changes` on every row of the table, under the store's lock."""
-    with app.extensions["clinic_store"].locked(storage.CLINIC) as tdb:
+    with app.extensions["clinic"].files.locked(clinic_file.CLINIC) as tdb:
         tdb.table(table).update(changes)
 
 
 def console_sessions(app) -> list[dict]:
-    return clinic_rows(app, storage.CONSOLE_SESSIONS)
+    return clinic_rows(app, clinic_file.CONSOLE_SESSIONS)
 
 
 def invitations(app) -> list[dict]:
-    return clinic_rows(app, storage.INVITATIONS)
+    return clinic_rows(app, clinic_file.INVITATIONS)
 
 
 # A browser at the console.
@@ -227,10 +227,10 @@ def run_create(data_dir, email: str, password: str | None):
 
 
 def stored_practitioners(data_dir) -> list[dict]:
-    path = clinic_file(data_dir)
+    path = clinic_file_path(data_dir)
     if not path.exists():
         return []
-    return list(load_file(path).get(storage.PRACTITIONERS, {}).values())
+    return list(load_file(path).get(clinic_file.PRACTITIONERS, {}).values())
 
 
 def test_cli_creates_an_account_that_can_log_in(data_dir):
@@ -240,7 +240,7 @@ def test_cli_creates_an_account_that_can_log_in(data_dir):
     [account] = stored_practitioners(data_dir)
     assert account["email"] == EMAIL
     assert account["password_hash"].startswith("$argon2id$")
-    assert PASSWORD not in clinic_file(data_dir).read_text()
+    assert PASSWORD not in clinic_file_path(data_dir).read_text()
 
     app = make_app(data_dir)
     answer = log_in(app.test_client(), EMAIL, PASSWORD)
@@ -324,7 +324,7 @@ def test_the_cookie_holds_only_a_session_id_the_store_keeps_hashed(app, data_dir
     assert set(content) == {"sid"}
     [record] = console_sessions(app)
     assert record["sid_hash"] == accounts.digest(content["sid"])
-    assert content["sid"] not in clinic_file(data_dir).read_text()
+    assert content["sid"] not in clinic_file_path(data_dir).read_text()
 
 
 @pytest.mark.parametrize(
@@ -525,13 +525,13 @@ def test_console_forms_without_their_csrf_token_change_nothing(app, kind):
     }
     token = tokens[kind]
     sent = {} if token is None else {"csrf_token": token}
-    store = app.extensions["store"]
+    store = app.extensions["plans"]
     before = {
-        "clients": clinic_rows(app, storage.CLIENTS),
+        "clients": clinic_rows(app, clinic_file.CLIENTS),
         "invitations": invitations(app),
         "sessions": console_sessions(app),
         "plans": store.plan_ids(),
-        "plan": storage.export_plan(store, plan_id),
+        "plan": store.export_plan(plan_id),
     }
 
     assert console.post("/console/clients/new", data={**sent, **plan_form()}).status_code == 400
@@ -544,11 +544,11 @@ def test_console_forms_without_their_csrf_token_change_nothing(app, kind):
     assert refused.status_code == 400
     assert "Clear-Site-Data" not in refused.headers
 
-    assert clinic_rows(app, storage.CLIENTS) == before["clients"]
+    assert clinic_rows(app, clinic_file.CLIENTS) == before["clients"]
     assert invitations(app) == before["invitations"]
     assert console_sessions(app) == before["sessions"]
     assert store.plan_ids() == before["plans"]
-    assert storage.export_plan(store, plan_id) == before["plan"]
+    assert store.export_plan(plan_id) == before["plan"]
     assert console.get("/console/").status_code == 200, "still signed in"
 
 
@@ -601,13 +601,13 @@ def test_an_idle_session_ends(data_dir):
     app = make_app(data_dir, CONSOLE_IDLE_MINUTES=1)
     add_practitioner(app)
     console = signed_in(app)
-    clinic = app.extensions["clinic_store"]
+    clinic = app.extensions["clinic"]
     cookie = session_cookie(console)
 
-    storage.touch_console_session(clinic, sid_hash(app, console), now_ms() - 30 * 1000)
+    clinic.touch_console_session(sid_hash(app, console), now_ms() - 30 * 1000)
     assert console.get("/console/").status_code == 200, "30 s idle is within the minute"
 
-    storage.touch_console_session(clinic, sid_hash(app, console), now_ms() - 2 * MINUTE_MS)
+    clinic.touch_console_session(sid_hash(app, console), now_ms() - 2 * MINUTE_MS)
     answer = console.get("/console/")
     assert goes_to_login(answer)
     assert console_sessions(app) == [], "a timed-out session is removed from the store"
@@ -621,10 +621,10 @@ def test_a_session_ends_after_its_maximum_age_even_when_active(data_dir):
     add_practitioner(app)
     console = signed_in(app)
     started = now_ms() - 59 * MINUTE_MS
-    change_clinic_rows(app, storage.CONSOLE_SESSIONS, {"created_ms": started})
+    change_clinic_rows(app, clinic_file.CONSOLE_SESSIONS, {"created_ms": started})
     assert console.get("/console/").status_code == 200, "59 minutes is within the hour"
 
-    change_clinic_rows(app, storage.CONSOLE_SESSIONS, {"created_ms": now_ms() - 61 * MINUTE_MS})
+    change_clinic_rows(app, clinic_file.CONSOLE_SESSIONS, {"created_ms": now_ms() - 61 * MINUTE_MS})
     [record] = console_sessions(app)
     assert now_ms() - record["last_seen_ms"] < MINUTE_MS, "the session is not idle"
     assert goes_to_login(console.get("/console/"))
@@ -636,17 +636,17 @@ def test_an_active_session_outlives_the_idle_timeout(data_dir):
     add_practitioner(app)
     console = signed_in(app)
     hashed = sid_hash(app, console)
-    clinic = app.extensions["clinic_store"]
+    clinic = app.extensions["clinic"]
     # Logged in 50 s ago, and a request now:
     change_clinic_rows(
         app,
-        storage.CONSOLE_SESSIONS,
+        clinic_file.CONSOLE_SESSIONS,
         {"created_ms": now_ms() - 50 * 1000, "last_seen_ms": now_ms() - 50 * 1000},
     )
     assert console.get("/console/").status_code == 200
     # ... then 20 s pass (every stored clock moves back 20 s) and another request.
     [record] = console_sessions(app)
-    storage.touch_console_session(clinic, hashed, record["last_seen_ms"] - 20 * 1000)
+    clinic.touch_console_session(hashed, record["last_seen_ms"] - 20 * 1000)
     assert console.get("/console/").status_code == 200, "active 20 s ago, idle limit 1 minute"
 
 
@@ -662,8 +662,8 @@ def test_a_practitioner_sees_only_their_own_clients(app):
     _, their_plan, their_code = new_client(theirs, nickname="Sam Theirs")
     their_phone = Phone(app)
     assert their_phone.redeem(their_code).status_code == 200
-    store = app.extensions["store"]
-    their_data = storage.export_plan(store, their_plan)
+    store = app.extensions["plans"]
+    their_data = store.export_plan(their_plan)
 
     listing = mine.get("/console/").text
     assert "Mine Alone" in listing and my_plan in listing
@@ -685,9 +685,9 @@ def test_a_practitioner_sees_only_their_own_clients(app):
     ]:
         answer = mine.post(path, data={"csrf_token": token, **form})
         assert answer.status_code == 404, path
-    assert storage.export_plan(store, their_plan) == their_data
+    assert store.export_plan(their_plan) == their_data
     assert their_phone.export(their_plan).status_code == 200
-    assert storage.client_owner(app.extensions["clinic_store"], their_plan) is not None
+    assert app.extensions["clinic"].client_owner(their_plan) is not None
 
     # The owner still reaches them, and an unknown id looks the same as someone else's.
     assert theirs.get(f"/console/clients/{their_plan}").status_code == 200
@@ -717,15 +717,15 @@ ANONYMOUS_MATRIX = [
 def test_anonymous_requests_go_to_login_and_change_nothing(app, method, path):
     add_practitioner(app)
     _, plan_id, _ = new_client(signed_in(app), nickname="Private Nickname")
-    store = app.extensions["store"]
+    store = app.extensions["plans"]
 
     def state():
         return (
-            clinic_rows(app, storage.CLIENTS),
+            clinic_rows(app, clinic_file.CLIENTS),
             invitations(app),
             console_sessions(app),
             store.plan_ids(),
-            storage.export_plan(store, plan_id),
+            store.export_plan(plan_id),
         )
 
     before = state()
@@ -797,12 +797,12 @@ def test_an_invitation_works_once_and_checking_does_not_use_it(data_dir):
     assert taken.status_code == 200
     body = taken.get_json()
     assert body["plan_id"] == plan_id and body["cursor"] == 0
-    assert body["plan"] == storage.get_plan(app.extensions["store"], plan_id)
+    assert body["plan"] == app.extensions["plans"].get_plan(plan_id)
 
     for answer in (phone.check(code), latecomer.redeem(code), phone.redeem(code)):
         assert answer.status_code == 404
         assert answer.get_json()["message"].startswith(INVITATION_GONE)
-    devices = storage.list_devices(app.extensions["store"], plan_id)
+    devices = app.extensions["plans"].list_devices(plan_id)
     assert [d["device"] for d in devices] == ["clinic-console", phone.id]
 
 
@@ -816,7 +816,7 @@ def test_an_expired_invitation_is_refused(data_dir):
     assert stored["code_hash"] == accounts.digest(code)
     assert before + 2 * DAY_MS <= stored["expires_ms"] <= after + 2 * DAY_MS
 
-    change_clinic_rows(app, storage.INVITATIONS, {"expires_ms": now_ms() - 1000})
+    change_clinic_rows(app, clinic_file.INVITATIONS, {"expires_ms": now_ms() - 1000})
     phone = Phone(app)
     for answer in (phone.check(code), phone.redeem(code)):
         assert answer.status_code == 404
@@ -824,10 +824,10 @@ def test_an_expired_invitation_is_refused(data_dir):
 
     # One made already expired through the repository is refused the same way.
     other_code = accounts.new_secret()
-    clinic = app.extensions["clinic_store"]
-    storage.add_invitation(clinic, accounts.digest(other_code), plan_id, now_ms() - 1)
+    clinic = app.extensions["clinic"]
+    clinic.add_invitation(accounts.digest(other_code), plan_id, now_ms() - 1)
     assert phone.redeem(other_code).status_code == 404
-    devices = storage.list_devices(app.extensions["store"], plan_id)
+    devices = app.extensions["plans"].list_devices(plan_id)
     assert [d["device"] for d in devices] == ["clinic-console"]
 
 
@@ -855,7 +855,7 @@ def test_a_client_who_deleted_their_plan_leaves_the_console(app):
     token = form_token(console, "/console/")
     made = console.post(f"/console/clients/{plan_id}/invitation", data={"csrf_token": token})
     assert made.status_code == 404
-    assert storage.client_owner(app.extensions["clinic_store"], plan_id) is None
+    assert app.extensions["clinic"].client_owner(plan_id) is None
 
 
 # 9. A new client plan
@@ -888,9 +888,9 @@ def test_a_bad_new_client_form_names_the_field_and_stores_nothing(app, changes, 
     assert answer.headers["Cache-Control"] == "no-store"
     if "nickname" not in changes:
         assert f'value="{form["nickname"]}"' in answer.text, "the form keeps what was typed"
-    assert clinic_rows(app, storage.CLIENTS) == []
+    assert clinic_rows(app, clinic_file.CLIENTS) == []
     assert invitations(app) == []
-    assert app.extensions["store"].plan_ids() == []
+    assert app.extensions["plans"].plan_ids() == []
 
 
 @pytest.mark.parametrize(
@@ -912,7 +912,7 @@ def test_a_new_client_plan_gives_an_invitation_and_joins_the_list(
     assert svg.lstrip().startswith(b"<svg")
     assert str(escape(nickname)) in page.text and nickname not in page.text
 
-    plan = storage.get_plan(app.extensions["store"], plan_id)
+    plan = app.extensions["plans"].get_plan(plan_id)
     assert plan["mode"] == mode
     assert plan["skin_type"] == skin_type and plan["pih_history"] == pih_history
     assert plan["time_zone"] == "Europe/Dublin"
@@ -920,12 +920,12 @@ def test_a_new_client_plan_gives_an_invitation_and_joins_the_list(
     assert plan["next_session"] == day(26)
     assert plan["planned_sessions"] == 4
 
-    [client_row] = clinic_rows(app, storage.CLIENTS)
+    [client_row] = clinic_rows(app, clinic_file.CLIENTS)
     assert client_row["plan_id"] == plan_id and client_row["nickname"] == nickname
     assert client_row["practitioner"] == practitioner(app)["id"]
     listing = console.get("/console/")
     assert str(escape(nickname)) in listing.text and f"/console/clients/{plan_id}" in listing.text
-    assert code not in clinic_file(data_dir).read_text(), "only the code's hash is stored"
+    assert code not in clinic_file_path(data_dir).read_text(), "only the code's hash is stored"
     assert Phone(app).check(code).status_code == 200
 
 

@@ -11,8 +11,8 @@ import pytest
 from cryptography.fernet import Fernet
 
 from pwa import create_app
-from pwa import storage
 from pwa.clinic import accounts
+from pwa.storage import clinic_file
 from pwa.storage.table_file import AtomicJSONStorage
 from pwa.storage.table_file import load_file
 
@@ -26,8 +26,8 @@ def token(page: str) -> str:
 @pytest.fixture
 def app(data_dir):
     app = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True, "LOGIN_MAX_FAILURES": 3})
-    clinic = app.extensions["clinic_store"]
-    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    clinic = app.extensions["clinic"]
+    clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 
@@ -64,7 +64,7 @@ def test_a_required_second_factor_is_set_up_before_anything_else(app):
     for path in ("/console/", "/console/clients/new"):
         assert client.get(path).headers["Location"].endswith("/console/two-step")
     secret = set_up(app.test_client())
-    stored = storage.find_practitioner(app.extensions["clinic_store"], EMAIL)
+    stored = app.extensions["clinic"].find_practitioner(EMAIL)
     assert stored["totp_secret"] == secret
 
 
@@ -76,8 +76,8 @@ def test_login_needs_a_fresh_code_after_the_password(app):
     assert client.get("/console/").headers["Location"].startswith("/console/login")
     page = client.get("/console/login/code").text
     # The code used at set-up cannot be replayed; the next one (30 s on) is accepted.
-    clinic = app.extensions["clinic_store"]
-    last_step = storage.find_practitioner(clinic, EMAIL)["totp_last_step"]
+    clinic = app.extensions["clinic"]
+    last_step = clinic.find_practitioner(EMAIL)["totp_last_step"]
     used = pyotp.TOTP(secret).generate_otp(last_step)
     replay = client.post("/console/login/code", data={"csrf_token": token(page), "code": used})
     assert replay.status_code == 401
@@ -108,8 +108,8 @@ def test_the_code_page_without_a_password_step_goes_back_to_login(app):
 def optional_app(data_dir):
     """A clinic that does not require two-step sign-in, so it can be turned off."""
     app = create_app({"DATA_DIR": data_dir, "LOGIN_MAX_FAILURES": 3})
-    clinic = app.extensions["clinic_store"]
-    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    clinic = app.extensions["clinic"]
+    clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 
@@ -130,7 +130,7 @@ def test_the_secret_being_set_up_is_kept_on_the_server_not_in_the_cookie(app):
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
     decoded = app.session_interface.get_signing_serializer(app).loads(cookie)
     assert secret not in str(decoded) and secret not in cookie
-    pending = storage.find_practitioner(app.extensions["clinic_store"], EMAIL)["totp_pending"]
+    pending = app.extensions["clinic"].find_practitioner(EMAIL)["totp_pending"]
     assert pending["secret"] == secret
 
 
@@ -139,13 +139,13 @@ def test_a_factor_that_is_on_cannot_be_replaced_from_a_signed_in_browser(optiona
     page = client.get("/console/two-step").text
     again = client.post("/console/two-step/start", data={"csrf_token": token(page)})
     assert again.status_code == 400 and "turn it off first" in again.text
-    stored = storage.find_practitioner(optional_app.extensions["clinic_store"], EMAIL)
+    stored = optional_app.extensions["clinic"].find_practitioner(EMAIL)
     assert stored["totp_secret"] == secret
 
 
 def test_turning_it_off_needs_the_password_and_a_fresh_code_and_failures_count(optional_app):
     client, secret = signed_in_with_two_step(optional_app)
-    clinic = optional_app.extensions["clinic_store"]
+    clinic = optional_app.extensions["clinic"]
     page = client.get("/console/two-step").text
     following = pyotp.TOTP(secret).at(time.time() + 30)
     for form in (
@@ -155,17 +155,17 @@ def test_turning_it_off_needs_the_password_and_a_fresh_code_and_failures_count(o
     ):
         refused = client.post("/console/two-step/disable", data={"csrf_token": token(page), **form})
         assert refused.status_code in (400, 401)
-        assert storage.find_practitioner(clinic, EMAIL)["totp_secret"] == secret
+        assert clinic.find_practitioner(EMAIL)["totp_secret"] == secret
     # Three failures: the next try waits, even with everything right.
     right = {"csrf_token": token(page), "password": PASSWORD, "code": following}
     waiting = client.post("/console/two-step/disable", data=right)
     assert waiting.status_code == 429 and "Too many wrong tries for this e-mail" in waiting.text
-    assert storage.find_practitioner(clinic, EMAIL)["totp_secret"] == secret
+    assert clinic.find_practitioner(EMAIL)["totp_secret"] == secret
 
 
 def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
     client, secret = signed_in_with_two_step(optional_app)
-    clinic = optional_app.extensions["clinic_store"]
+    clinic = optional_app.extensions["clinic"]
     page = client.get("/console/two-step").text
     following = pyotp.TOTP(secret).at(time.time() + 30)
     done = client.post(
@@ -173,7 +173,7 @@ def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
         data={"csrf_token": token(page), "password": PASSWORD, "code": following},
     )
     assert done.status_code == 302
-    assert storage.find_practitioner(clinic, EMAIL)["totp_secret"] is None
+    assert clinic.find_practitioner(EMAIL)["totp_secret"] is None
 
 
 # Secrets sealed at rest (pwa/core/sealed.py)
@@ -204,13 +204,13 @@ def test_the_secret_is_sealed_in_the_clinic_file_and_still_checks_codes(app, dat
 
 def test_a_secret_stored_before_sealing_is_sealed_at_the_next_start(app, data_dir):
     secret = accounts.new_totp_secret()
-    clinic = app.extensions["clinic_store"]
-    account = storage.find_practitioner(clinic, EMAIL)
-    path = data_dir / "clinic" / f"{storage.CLINIC}.json"
+    clinic = app.extensions["clinic"]
+    account = clinic.find_practitioner(EMAIL)
+    path = data_dir / "clinic" / f"{clinic_file.CLINIC}.json"
     tables = load_file(path)
-    tables[storage.PRACTITIONERS] = {
+    tables[clinic_file.PRACTITIONERS] = {
         doc: {**row, "totp_secret": secret} if row["id"] == account["id"] else row
-        for doc, row in tables[storage.PRACTITIONERS].items()
+        for doc, row in tables[clinic_file.PRACTITIONERS].items()
     }
     AtomicJSONStorage(path).write(tables)
     assert secret in clinic_text(data_dir)
@@ -237,9 +237,7 @@ def test_with_another_key_no_code_works_until_the_factor_is_reset(app, data_dir,
 def test_a_key_from_the_environment_never_touches_the_disk(data_dir, monkeypatch):
     monkeypatch.setenv("PWA_TOTP_KEY", Fernet.generate_key().decode())
     app = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})
-    storage.add_practitioner(
-        app.extensions["clinic_store"], EMAIL, accounts.hash_password(PASSWORD), 0
-    )
+    app.extensions["clinic"].add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     secret = set_up(app.test_client())
     assert not (data_dir / "totp.key").exists()
     assert secret not in clinic_text(data_dir)

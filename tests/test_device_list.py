@@ -10,8 +10,10 @@ from test_removal_revokes import joins
 
 from pwa import storage
 from pwa.sync.devices import CLINIC_DEVICE
-from pwa.sync.devices import digest
 from pwa.sync.devices import readable_name
+
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
 
 PIXEL = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -85,16 +87,14 @@ def test_removing_a_lost_phone_stops_it_and_leaves_this_one_working(client, app)
 
 
 def test_a_clinics_console_is_not_listed_and_cannot_be_removed(client, app):
-    store = app.extensions["store"]
+    store = app.extensions["plans"]
     phone = Device(client)
     assert phone.register().status_code == 201
-    storage.add_device(store, phone.plan_id, CLINIC_DEVICE, "unusable-hash", 0)
+    store.add_device(phone.plan_id, CLINIC_DEVICE, "unusable-hash", 0)
     assert [d["device_id"] for d in devices_of(client, phone)] == [phone.id]
     url = f"/api/plans/{phone.plan_id}/devices/{CLINIC_DEVICE}"
     assert client.delete(url, headers=phone.auth).status_code == 404
-    (clinic,) = [
-        d for d in storage.list_devices(store, phone.plan_id) if d["device"] == CLINIC_DEVICE
-    ]
+    (clinic,) = [d for d in store.list_devices(phone.plan_id) if d["device"] == CLINIC_DEVICE]
     assert clinic["revoked"] is False
 
 
@@ -107,12 +107,12 @@ def test_a_plan_has_at_most_ten_devices_and_a_refused_link_stays_usable(client):
     eleventh = Device(client, plan_id=phone.plan_id)
     assert joins(client, phone, token, eleventh) == 409
     with pytest.raises(storage.TooMany, match="This plan has 10 devices, the most"):
-        storage.check_room_for_device(client.application.extensions["store"], phone.plan_id)
+        client.application.extensions["plans"].check_room_for_device(phone.plan_id)
     assert len(devices_of(client, phone)) == 10
-    store = client.application.extensions["store"]
-    with store.reading(phone.plan_id) as tdb:
-        (waiting,) = tdb.table(storage.TOKENS).all()
-    assert waiting["token_hash"] == digest(token) and waiting["used_ms"] is None, "used up"
+    store = client.application.extensions["plans"]
+    # The one link made is still waiting: the refused join did not use it up.
+    (waiting,) = store.export_plan(phone.plan_id)["device_links"]
+    assert waiting["used_ms"] is None, "used up"
     # Room is made; a new link works (removing a device voids the links waiting).
     url = f"/api/plans/{phone.plan_id}/devices/{others[0].id}"
     assert client.delete(url, headers=phone.auth).status_code == 204

@@ -16,7 +16,6 @@ from test_api import Device
 from test_api import today
 
 from pwa import create_app
-from pwa import storage
 from pwa.storage import table_file
 from pwa.storage.table_file import load_file
 
@@ -75,7 +74,7 @@ def disk(tmp_path, monkeypatch):
 def test_a_full_disk_refuses_clearly_keeps_every_file_and_recovers(disk):
     print(f"full disk simulated by: {disk['kind']}")  # tmpfs, or injected where mounting is refused
     app = create_app({"DATA_DIR": disk["folder"]})
-    store = app.extensions["store"]
+    store = app.extensions["plans"]
     phone = Device(app.test_client())
     assert phone.register().status_code == 201
     first = phone.event(item="hands-off")
@@ -88,17 +87,19 @@ def test_a_full_disk_refuses_clearly_keeps_every_file_and_recovers(disk):
     assert answer.get_json()["error"] == "storage_full"
     assert "safe on your phone" in answer.get_json()["message"]
     # Nothing half-written: the plan file still parses and holds exactly what was acknowledged.
-    path = store.folder / f"{phone.plan_id}.json"
+    path = store.files.folder / f"{phone.plan_id}.json"
     load_file(path)
-    assert [e["id"] for e in storage.export_plan(store, phone.plan_id)["events"]] == [first["id"]]
-    assert not list(store.folder.glob(f"{table_file.TEMP_PREFIX}*")), "no temp files left behind"
+    assert [e["id"] for e in store.export_plan(phone.plan_id)["events"]] == [first["id"]]
+    assert not list(store.files.folder.glob(f"{table_file.TEMP_PREFIX}*")), (
+        "no temp files left behind"
+    )
     other = Device(app.test_client())
-    assert other.register().status_code == 507 and not store.exists(other.plan_id)
+    assert other.register().status_code == 507 and not store.plan_exists(other.plan_id)
 
     disk["free"]()
     answer = phone.sync(late)
     assert answer.status_code == 200
-    ids = [e["id"] for e in storage.export_plan(store, phone.plan_id)["events"]]
+    ids = [e["id"] for e in store.export_plan(phone.plan_id)["events"]]
     # The untick replaced the first tick of its box (the plan keeps each box's winner).
     assert ids == [e["id"] for e in late]
-    assert storage.tick_state(store, phone.plan_id)[(today(), "hands-off")]["done"] is False
+    assert store.tick_state(phone.plan_id)[(today(), "hands-off")]["done"] is False

@@ -11,7 +11,6 @@ import pytest
 from test_api import Device
 
 from pwa import create_app
-from pwa import storage
 from pwa.clinic import accounts
 
 
@@ -84,9 +83,7 @@ def test_links_handed_out_name_the_public_address_whatever_the_host_header(data_
     join_link = client.post(f"{base}/join-tokens", json={}, headers=evil).get_json()["link"]
     feed = client.post(f"{base}/calendar-link", json={}, headers=evil).get_json()
     console = app.test_client()
-    storage.add_practitioner(
-        app.extensions["clinic_store"], "dr@example.org", accounts.hash_password("x" * 16), 0
-    )
+    app.extensions["clinic"].add_practitioner("dr@example.org", accounts.hash_password("x" * 16), 0)
     # The whole console visit reaches the server under the forged host.
     evil_base = {"base_url": "http://evil.example"}
     page = console.get("/console/login", **evil_base).text

@@ -48,7 +48,6 @@ from test_openapi import examples
 from test_openapi import operations
 from test_openapi import request_schema
 
-from pwa import storage
 from pwa.core import rate_limits
 from pwa.sync import api_schema
 from pwa.sync.devices import digest
@@ -105,12 +104,12 @@ class HostileWorld(World):
 
     def repair(self) -> None:
         """Undo what a successful request may have done to the plan the device tests use."""
-        store = self.app.extensions["store"]
+        store = self.app.extensions["plans"]
         device, credential = self.registration["device_id"], self.registration["credential"]
-        if not storage.device_is_valid(store, self.plan_id, device, digest(credential)):
-            storage.delete_plan(store, self.plan_id)
+        if not store.device_is_valid(self.plan_id, device, digest(credential)):
+            store.delete_plan(self.plan_id)
             assert self.client.post("/api/plans", json=self.registration).status_code == 201
-        if storage.calendar_link(store, self.plan_id) is None:
+        if store.calendar_link(self.plan_id) is None:
             made = self.send("/api/plans/{plan_id}/calendar-link", "post", {})
             assert made.status_code == 201
 

@@ -7,13 +7,16 @@ from __future__ import annotations
 import random
 import time
 
+import pytest
 from support import assert_nothing_lost
 from test_api import Device
 from test_api import new_plan
 from test_api import today
 
-from pwa import storage
 from pwa.care import series
+
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
 
 DAY_MS = 24 * 60 * 60 * 1000
 ITEMS = ["hands-off", "no-alcohol", "gentle-cleanse-evening", "clinic-products-only"]
@@ -84,17 +87,17 @@ def test_a_week_offline_arrives_once_and_merges_with_the_other_device(client):
         assert answer.status_code == 200, answer.get_json()
         assert answer.get_json()["acknowledged"] == [e["id"] for e in batch]
 
-    store = client.application.extensions["store"]
-    stored = storage.export_plan(store, phone.plan_id)["events"]
+    store = client.application.extensions["plans"]
+    stored = store.export_plan(phone.plan_id)["events"]
     sent = offline + online
     assert_nothing_lost(stored, sent)
 
-    state = storage.tick_state(store, phone.plan_id)
+    state = store.tick_state(phone.plan_id)
     keys = {(e["day"], e["item"]) for e in sent if "item" in e}
     for key in keys:
         expected = winner([e for e in sent if "item" in e and (e["day"], e["item"]) == key], key)
         assert state[key]["id"] == expected["id"], key
-    built = series.build(plan, storage.session_events(store, phone.plan_id))
+    built = series.build(plan, store.session_events(phone.plan_id))
     assert [(s["session"], s["day"]) for s in built] == [
         ("initial-1", today(-10)),
         ("initial-next", today(28)),

@@ -25,7 +25,6 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31
 from support import GENEROUS_LIMITS
 
 from pwa import create_app
-from pwa import storage
 from pwa.care.days import local_day
 from pwa.clinic import accounts
 from pwa.core import rate_limits
@@ -126,13 +125,13 @@ class World:
             "Authorization": f"Bearer {registration['device_id']}.{registration['credential']}"
         }
         tomorrow_ms = int(time.time() * 1000) + 24 * 60 * 60 * 1000
-        store, clinic = self.app.extensions["store"], self.app.extensions["clinic_store"]
+        store, clinic = self.app.extensions["plans"], self.app.extensions["clinic"]
         token = examples("/api/join", "post")["tablet"]["token"]
-        storage.add_join_token(store, self.plan_id, devices.digest(token), tomorrow_ms)
+        store.add_join_token(self.plan_id, devices.digest(token), tomorrow_ms)
         code = examples("/api/invitations/check", "post")["code"]["code"]
         # The clinic's file comes with its first practitioner.
-        storage.add_practitioner(clinic, "nurse@harbour-skin.co.uk", "unused", tomorrow_ms)
-        storage.add_invitation(clinic, accounts.digest(code), self.plan_id, tomorrow_ms)
+        clinic.add_practitioner("nurse@harbour-skin.co.uk", "unused", tomorrow_ms)
+        clinic.add_invitation(accounts.digest(code), self.plan_id, tomorrow_ms)
         made = self.send("/api/plans/{plan_id}/calendar-link", "post", {})
         assert made.status_code == 201
 

@@ -46,7 +46,7 @@ CAPPED_PLAN_BYTES = 1_500_000
 
 
 def plan_file_bytes(app, plan_id: str) -> int:
-    return (app.extensions["store"].folder / f"{plan_id}.json").stat().st_size
+    return (app.extensions["plans"].files.folder / f"{plan_id}.json").stat().st_size
 
 
 def sync_all(device: Device, events: list[dict]) -> None:
@@ -122,8 +122,8 @@ def test_a_year_of_daily_ticks_on_three_devices_stays_small(app, client):
         sync_all(device, events)
         sent += events
 
-    store = app.extensions["store"]
-    stored = storage.export_plan(store, phone.plan_id)["events"]
+    store = app.extensions["plans"]
+    stored = store.export_plan(phone.plan_id)["events"]
     assert_nothing_lost(stored, sent)
     assert len(stored) == len(set(boxes)) + len(sessions)
     assert len(stored) < storage.MAX_EVENTS / 2
@@ -159,8 +159,8 @@ def every_box(device, count: int, done: bool = True) -> list[dict]:
 def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client, long_ago):
     cap = storage.MAX_EVENTS
     sync_all(long_ago, every_box(long_ago, cap))
-    store = app.extensions["store"]
-    before = storage.export_plan(store, long_ago.plan_id)
+    store = app.extensions["plans"]
+    before = store.export_plan(long_ago.plan_id)
     assert len(before["events"]) == cap
 
     over = long_ago.new_event(day=date.today().isoformat(), item="hands-off", done=True)
@@ -169,7 +169,7 @@ def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client,
     assert refused.get_json()["error"] == "too_many"
     assert "6,000" in refused.get_json()["message"]
     assert "can start afresh" in refused.get_json()["message"]
-    assert storage.export_plan(store, long_ago.plan_id) == before, "a refusal changes nothing"
+    assert store.export_plan(long_ago.plan_id) == before, "a refusal changes nothing"
 
     # An edit of a box the plan holds replaces its event: the count stays at the cap.
     first_box = before["events"][0]
@@ -177,7 +177,7 @@ def test_a_plan_filled_to_its_cap_refuses_new_boxes_but_takes_edits(app, client,
         ts=first_box["ts"] + 1, day=first_box["day"], item=first_box["item"], done=False
     )
     assert long_ago.sync([untick]).status_code == 200
-    after = storage.export_plan(store, long_ago.plan_id)["events"]
+    after = store.export_plan(long_ago.plan_id)["events"]
     assert len(after) == cap and untick in after and first_box not in after
     size = plan_file_bytes(app, long_ago.plan_id)
     print(f"\nplan at its cap of {cap} events: {size:,} bytes")
@@ -218,12 +218,12 @@ def test_a_page_with_new_events_answers_from_the_cursor_in_pages_too(client, lon
 
 def test_a_late_edit_that_loses_is_acknowledged_and_not_stored(app, client, phone_and_box):
     phone, box = phone_and_box
-    store = app.extensions["store"]
-    before = storage.export_plan(store, phone.plan_id)["events"]
+    store = app.extensions["plans"]
+    before = store.export_plan(phone.plan_id)["events"]
     late = phone.new_event(ts=box["ts"] - 60_000, day=box["day"], item=box["item"], done=False)
     answer = phone.sync([late]).get_json()
     assert answer["acknowledged"] == [late["id"]]
-    assert storage.export_plan(store, phone.plan_id)["events"] == before
+    assert store.export_plan(phone.plan_id)["events"] == before
     assert answer["events"] == [box], "the device learns the edit that won"
 
 
@@ -238,15 +238,15 @@ def phone_and_box(client):
 
 def test_devices_ever_linked_to_a_plan_are_bounded(app, client, phone_and_box):
     phone, _ = phone_and_box
-    store = app.extensions["store"]
+    store = app.extensions["plans"]
     for _ in range(storage.MAX_DEVICES_EVER - 1):
         tablet = join(client, phone)
         assert tablet.joined.status_code == 200
-        storage.revoke_device(store, phone.plan_id, tablet.id)
+        store.revoke_device(phone.plan_id, tablet.id)
     last = join(client, phone)
     assert last.joined.status_code == 409
     assert last.joined.get_json()["error"] == "too_many"
-    assert len(storage.list_devices(store, phone.plan_id)) == storage.MAX_DEVICES_EVER
+    assert len(store.list_devices(phone.plan_id)) == storage.MAX_DEVICES_EVER
 
 
 def test_a_strangers_request_never_reads_past_the_plan_files_head(app, client, phone_and_box):
@@ -255,7 +255,7 @@ def test_a_strangers_request_never_reads_past_the_plan_files_head(app, client, p
     head, a wrong credential still gets the stranger's 404, a stranger's registration of
     the same id its 409, and the owner's device list still loads."""
     phone, _ = phone_and_box
-    path = app.extensions["store"].folder / f"{phone.plan_id}.json"
+    path = app.extensions["plans"].files.folder / f"{phone.plan_id}.json"
     lines = path.read_bytes().splitlines()
     events = [line for line in lines if plan_events.is_event_table(line.split(b'"')[1].decode())]
     assert events

@@ -12,11 +12,10 @@ from test_merge import properties
 from test_merge import read_now_and_then
 from test_merge import without_seq
 
-from pwa import storage
 from pwa.care.merge import merge
 from pwa.care.merge import merge_sessions
+from pwa.storage import FilePlanStore
 from pwa.storage import plan_events
-from pwa.storage.store import Store
 from pwa.storage.table_file import AtomicJSONStorage
 from pwa.storage.table_file import load_file
 
@@ -94,16 +93,16 @@ def tick(n: int, day: str, item: str = "") -> dict:
     }
 
 
-def plan_with_two_months(tmp_path) -> tuple[Store, list[dict]]:
-    store = Store(tmp_path)
-    storage.create_plan(store, PLAN_ID, {}, PHONE, "a1" * 32, NOW)
+def plan_with_two_months(tmp_path) -> tuple[FilePlanStore, list[dict]]:
+    store = FilePlanStore(tmp_path)
+    store.create_plan(PLAN_ID, {}, PHONE, "a1" * 32, NOW)
     sent = [tick(n, "2026-01-15") for n in range(1, 40)] + [tick(40, "2026-02-01")]
-    storage.apply_events(store, PLAN_ID, PHONE, sent, NOW)
+    store.apply_events(PLAN_ID, PHONE, sent, NOW)
     return store, sent
 
 
-def lines(store: Store) -> dict[str, bytes]:
-    raw = (store.folder / f"{PLAN_ID}.json").read_bytes().splitlines()
+def lines(store: FilePlanStore) -> dict[str, bytes]:
+    raw = (store.files.folder / f"{PLAN_ID}.json").read_bytes().splitlines()
     return {line.split(b'"')[1].decode(): line for line in raw}
 
 
@@ -111,36 +110,36 @@ def test_a_write_rewrites_only_the_months_it_ticks(tmp_path):
     store, sent = plan_with_two_months(tmp_path)
     before = lines(store)
     assert {"ticks-2026-01", "ticks-2026-02"} <= set(before)
-    storage.apply_events(store, PLAN_ID, PHONE, [tick(41, "2026-02-02")], NOW)
+    store.apply_events(PLAN_ID, PHONE, [tick(41, "2026-02-02")], NOW)
     after = lines(store)
     assert after["ticks-2026-01"] == before["ticks-2026-01"]
     assert after["ticks-2026-02"] != before["ticks-2026-02"]
-    events, cursor = storage.changes_since(store, PLAN_ID, 0)
+    events, cursor = store.changes_since(PLAN_ID, 0)
     assert events == [*sent, tick(41, "2026-02-02")] and cursor == 41
 
 
 def test_an_up_to_date_device_parses_no_event_table_and_a_new_tick_only_its_month(tmp_path):
     store, sent = plan_with_two_months(tmp_path)
-    path = store.folder / f"{PLAN_ID}.json"
+    path = store.files.folder / f"{PLAN_ID}.json"
     # January's line made unreadable: nothing below may parse it.
     raw = path.read_bytes().splitlines()
     january = b'{"ticks-2026-01":'
     raw = [january + b" not JSON" if line.startswith(january) else line for line in raw]
     path.write_bytes(b"\n".join(raw) + b"\n")
 
-    seen = storage.snapshot(store, PLAN_ID)
+    seen = store.snapshot(PLAN_ID)
     assert seen.page(40).events == [] and seen.page(40).cursor == 40
     assert seen.session_events() == []
     february = tick(41, "2026-02-03")
-    page = storage.apply_and_read(store, PLAN_ID, PHONE, [february], NOW, cursor=40, seen=seen)
+    page = store.apply_and_read(PLAN_ID, PHONE, [february], NOW, cursor=40, seen=seen)
     assert page.events == [february] and page.cursor == 41
     # A replay of an event the plan holds is found in its own month, without a write.
-    again = storage.snapshot(store, PLAN_ID)
+    again = store.snapshot(PLAN_ID)
     assert not again.needs_write(PHONE, [february], NOW)
 
 
 def test_a_file_from_before_the_month_tables_is_read_and_then_split(tmp_path):
-    store = Store(tmp_path)
+    store = FilePlanStore(tmp_path)
     sent = [tick(1, "2026-01-15"), tick(2, "2026-02-01"), tick(3, "2026-02-01", "item-2")]
     session = {
         "id": "session-001",
@@ -168,17 +167,17 @@ def test_a_file_from_before_the_month_tables_is_read_and_then_split(tmp_path):
             str(n): {**event, "seq": n} for n, event in enumerate([*sent, session], start=1)
         },
     }
-    AtomicJSONStorage(store.folder / f"{PLAN_ID}.json").write(older)
+    AtomicJSONStorage(store.files.folder / f"{PLAN_ID}.json").write(older)
     # Read as it is: tick 2 was outranked by tick 3 (same box, later) and both are there.
-    assert storage.changes_since(store, PLAN_ID, 0) == ([*sent, session], 4)
-    assert storage.session_events(store, PLAN_ID) == [session]
-    assert len(storage.export_plan(store, PLAN_ID)["events"]) == 4
+    assert store.changes_since(PLAN_ID, 0) == ([*sent, session], 4)
+    assert store.session_events(PLAN_ID) == [session]
+    assert len(store.export_plan(PLAN_ID)["events"]) == 4
 
-    storage.apply_events(store, PLAN_ID, PHONE, [tick(5, "2026-01-16")], NOW)
-    tables = load_file(store.folder / f"{PLAN_ID}.json")
+    store.apply_events(PLAN_ID, PHONE, [tick(5, "2026-01-16")], NOW)
+    tables = load_file(store.files.folder / f"{PLAN_ID}.json")
     assert "events" not in tables
     assert {"ticks-2026-01", "ticks-2026-02", "sessions"} <= set(tables)
-    events, cursor = storage.changes_since(store, PLAN_ID, 0)
+    events, cursor = store.changes_since(PLAN_ID, 0)
     assert events == [*sent, session, tick(5, "2026-01-16")] and cursor == 5
     meta = tables["plan"]["1"]
     assert meta["event_tables"]["ticks-2026-01"] == [1, 5, 2]
@@ -187,26 +186,26 @@ def test_a_file_from_before_the_month_tables_is_read_and_then_split(tmp_path):
 
 def test_a_page_parses_only_the_months_it_is_drawn_from(tmp_path):
     store, sent = plan_with_two_months(tmp_path)
-    path = store.folder / f"{PLAN_ID}.json"
+    path = store.files.folder / f"{PLAN_ID}.json"
     february = b'{"ticks-2026-02":'
     raw = path.read_bytes().splitlines()
     raw = [february + b" not JSON" if line.startswith(february) else line for line in raw]
     path.write_bytes(b"\n".join(raw) + b"\n")
     # January holds seqs 1-39, February 40: a page of 10 (or 38) from the start needs January only.
-    seen = storage.snapshot(store, PLAN_ID)
+    seen = store.snapshot(PLAN_ID)
     first = seen.page(0, limit=10)
     assert first.events == sent[:10] and first.more and first.cursor == 10
     assert seen.page(first.cursor, limit=28).events == sent[10:38]
 
 
 def test_a_retried_batch_whose_loser_was_never_stored_needs_no_write(tmp_path):
-    store = Store(tmp_path)
-    storage.create_plan(store, PLAN_ID, {}, PHONE, "a1" * 32, NOW)
+    store = FilePlanStore(tmp_path)
+    store.create_plan(PLAN_ID, {}, PHONE, "a1" * 32, NOW)
     # A tap and a later untap of one box in one batch: only the untap is stored.
     batch = [tick(1, "2026-02-01", "box"), {**tick(2, "2026-02-01", "box"), "done": False}]
-    storage.apply_events(store, PLAN_ID, PHONE, batch, NOW)
-    assert [e["id"] for e in storage.changes_since(store, PLAN_ID, 0)[0]] == [batch[1]["id"]]
+    store.apply_events(PLAN_ID, PHONE, batch, NOW)
+    assert [e["id"] for e in store.changes_since(PLAN_ID, 0)[0]] == [batch[1]["id"]]
     # The same batch again (its answer was lost): nothing in it would be stored, so the
     # sync answers from its snapshot without taking the plan's lock.
-    assert not storage.snapshot(store, PLAN_ID).needs_write(PHONE, batch, NOW)
-    assert storage.snapshot(store, PLAN_ID).needs_write(PHONE, [tick(3, "2026-02-01")], NOW)
+    assert not store.snapshot(PLAN_ID).needs_write(PHONE, batch, NOW)
+    assert store.snapshot(PLAN_ID).needs_write(PHONE, [tick(3, "2026-02-01")], NOW)

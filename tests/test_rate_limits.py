@@ -54,7 +54,7 @@ def test_plan_creation_is_counted_across_workers_and_per_address(data_dir):
     assert answer.status_code == 429
     assert answer.get_json()["error"] == "too_many_requests"
     assert int(answer.headers["Retry-After"]) > 0
-    assert not first.extensions["store"].exists(refused.plan_id), "a refusal stores nothing"
+    assert not first.extensions["plans"].plan_exists(refused.plan_id), "a refusal stores nothing"
     assert Device(from_address(second, "203.0.113.5")).register().status_code == 201
 
 

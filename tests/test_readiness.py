@@ -15,7 +15,6 @@ from api_device import ApiDevice
 from api_device import plan_today
 
 from pwa import create_app
-from pwa import storage
 from pwa.care import readiness
 from pwa.care.protocol import expand
 from pwa.care.protocol import load_protocols
@@ -51,8 +50,8 @@ def test_states_from_the_answers():
 @pytest.fixture
 def app(data_dir):
     app = create_app({"DATA_DIR": data_dir, "CLINIC_TIME_ZONE": ZONE})
-    clinic = app.extensions["clinic_store"]
-    storage.add_practitioner(clinic, EMAIL, accounts.hash_password(PASSWORD), 0)
+    clinic = app.extensions["clinic"]
+    clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 

@@ -25,6 +25,7 @@ from push_receiver import PushReceiver
 from support import ROOT
 from support import clean_environment
 from support import free_port
+from support import stored_plans
 
 from pwa import create_app
 from pwa import storage
@@ -32,7 +33,6 @@ from pwa.core import cli
 from pwa.reminders import notify
 from pwa.reminders import push
 from pwa.reminders import push_checks
-from pwa.storage.store import Store
 
 CONTACT = "mailto:reminders@clinic-example.co.uk"
 ZONE = "Europe/London"
@@ -139,9 +139,9 @@ def push_settings(app) -> notify.PushSettings:
     return settings
 
 
-def send_due(app, now: datetime, store: Store | None = None) -> Counter:
+def send_due(app, now: datetime, store: storage.PlanStore | None = None) -> Counter:
     return notify.send_due(
-        store or app.extensions["store"], app.extensions["schedules"], push_settings(app), now
+        store or app.extensions["plans"], app.extensions["schedules"], push_settings(app), now
     )
 
 
@@ -167,7 +167,7 @@ def test_session_tomorrow_is_delivered_once_encrypted_and_signed(push_app, web, 
     phone.session("s-next", appointment, "10:00")
     prefs = subscribe(phone, receiver, "a")
     assert prefs["daily_time"] is None and prefs["evening_time"] == "18:00"
-    assert storage.plans_with_push(push_app.extensions["store"]) == [phone.plan_id]
+    assert push_app.extensions["plans"].plans_with_push() == [phone.plan_id]
 
     evening = at(appointment - timedelta(days=1), "18:30")
     before = time.time()
@@ -233,7 +233,7 @@ def test_overlapping_runs_send_each_reminder_once(push_app, data_dir, web, phone
 
     def run():
         # Each run opens the data folder itself, as a separate process would.
-        store = Store(data_dir / "plans")
+        store = stored_plans(data_dir)
         try:
             start.wait(timeout=10)
             results.append(notify.send_due(store, schedules, settings, evening))
@@ -259,7 +259,7 @@ def test_overlapping_runs_send_each_reminder_once(push_app, data_dir, web, phone
 
 
 def test_daily_reminder_only_while_items_of_the_day_are_left(push_app, phone, receiver):
-    plan = storage.get_plan(push_app.extensions["store"], phone.plan_id)
+    plan = push_app.extensions["plans"].get_plan(phone.plan_id)
     session_day = date.fromisoformat(plan["sessions"][0]["day"])
     aftercare_day = plan_today(ZONE) - timedelta(days=1)
     items = items_of(push_app, plan["mode"], (aftercare_day - session_day).days)
@@ -349,7 +349,7 @@ def test_the_servers_quiet_hours_apply_when_the_device_chose_none(data_dir, rece
 
 
 def test_a_gone_subscription_is_deleted_and_the_plan_leaves_the_index(push_app, phone, receiver):
-    store = push_app.extensions["store"]
+    store = push_app.extensions["plans"]
     appointment = calendar_today() + timedelta(days=2)
     phone.session("s-next", appointment, "10:00")
     subscribe(phone, receiver, "gone", gone=True)
@@ -358,14 +358,14 @@ def test_a_gone_subscription_is_deleted_and_the_plan_leaves_the_index(push_app, 
     assert send_due(push_app, evening) == Counter({"gone": 1})
     assert [r["status"] for r in receiver.rejected] == [410]
     assert receiver.messages == []
-    assert storage.push_subscriptions(store, phone.plan_id) == []
-    assert storage.plans_with_push(store) == []
+    assert store.push_subscriptions(phone.plan_id) == []
+    assert store.plans_with_push() == []
     assert send_due(push_app, evening) == Counter()
     assert len(receiver.requests) == 1
 
 
 def test_a_gone_subscription_leaves_the_other_devices_subscribed(push_app, web, phone, receiver):
-    store = push_app.extensions["store"]
+    store = push_app.extensions["plans"]
     tablet = Phone(web).join(phone)
     appointment = calendar_today() + timedelta(days=2)
     phone.session("s-next", appointment, "10:00")
@@ -375,14 +375,14 @@ def test_a_gone_subscription_leaves_the_other_devices_subscribed(push_app, web, 
 
     assert send_due(push_app, evening) == Counter({"gone": 1, "sent": 1})
     assert [m["name"] for m in receiver.messages] == ["tablet"]
-    left = storage.push_subscriptions(store, phone.plan_id)
+    left = store.push_subscriptions(phone.plan_id)
     assert [entry["device"] for entry in left] == [tablet.id]
-    assert storage.plans_with_push(store) == [phone.plan_id]
+    assert store.plans_with_push() == [phone.plan_id]
 
     # Turning off the last one takes the plan out of the index.
     answer = web.delete(f"/api/plans/{phone.plan_id}/push", headers=tablet.auth)
     assert answer.status_code == 204
-    assert storage.plans_with_push(store) == []
+    assert store.plans_with_push() == []
 
 
 # --- what the API refuses ---------------------------------------------------------
@@ -391,7 +391,7 @@ def test_a_gone_subscription_leaves_the_other_devices_subscribed(push_app, web, 
 def test_endpoints_off_the_allow_list_are_refused_and_never_contacted(
     push_app, web, phone, receiver
 ):
-    store = push_app.extensions["store"]
+    store = push_app.extensions["plans"]
     good = receiver.subscribe("a")
     other_port = free_port()
     while f":{other_port}" in receiver.origin:
@@ -412,16 +412,16 @@ def test_endpoints_off_the_allow_list_are_refused_and_never_contacted(
         assert answer.mimetype == "application/json"
         assert answer.get_json()["error"] == "invalid"
         assert answer.get_json()["message"].startswith("endpoint"), answer.get_json()
-    assert storage.push_subscriptions(store, phone.plan_id) == []
-    assert storage.plans_with_push(store) == []
+    assert store.push_subscriptions(phone.plan_id) == []
+    assert store.plans_with_push() == []
     assert receiver.requests == []
 
     # A device already subscribed keeps its subscription when a bad one is refused.
     subscribe(phone, receiver, "a")
-    kept = storage.push_subscriptions(store, phone.plan_id)
+    kept = store.push_subscriptions(phone.plan_id)
     answer = phone.subscribe({**good, "endpoint": refused[0]}, {"daily_time": "09:00"})
     assert answer.status_code == 400
-    assert storage.push_subscriptions(store, phone.plan_id) == kept
+    assert store.push_subscriptions(phone.plan_id) == kept
     assert receiver.requests == []
 
 
@@ -438,8 +438,8 @@ def test_bad_prefs_are_refused_and_store_nothing(push_app, phone, receiver, pref
     answer = phone.subscribe(receiver.subscribe("a"), prefs)
     assert answer.status_code == 400
     assert answer.get_json()["message"].startswith(field)
-    assert storage.push_subscriptions(push_app.extensions["store"], phone.plan_id) == []
-    assert storage.plans_with_push(push_app.extensions["store"]) == []
+    assert push_app.extensions["plans"].push_subscriptions(phone.plan_id) == []
+    assert push_app.extensions["plans"].plans_with_push() == []
 
 
 def test_another_plans_device_cannot_subscribe_to_this_plan(push_app, web, phone, receiver):
@@ -450,7 +450,7 @@ def test_another_plans_device_cannot_subscribe_to_this_plan(push_app, web, phone
         headers=stranger.auth,
     )
     assert answer.status_code == 404 and answer.get_json()["error"] == "not_found"
-    assert storage.push_subscriptions(push_app.extensions["store"], phone.plan_id) == []
+    assert push_app.extensions["plans"].push_subscriptions(phone.plan_id) == []
 
 
 def test_the_public_key_is_offered_when_push_is_on(web, push_app):
@@ -476,7 +476,7 @@ def test_push_off_answers_404_and_stores_nothing(data_dir, receiver):
     phone = Phone(web).register()
     answer = phone.subscribe(receiver.subscribe("a"), {})
     assert answer.status_code == 404 and answer.get_json()["error"] == "push_off"
-    assert storage.push_subscriptions(app.extensions["store"], phone.plan_id) == []
+    assert app.extensions["plans"].push_subscriptions(phone.plan_id) == []
     with app.app_context():
         assert cli.push_settings() is None
     assert receiver.requests == []
@@ -598,7 +598,7 @@ def test_a_round_past_its_budget_leaves_plans_for_the_next_round(push_app, web, 
     phone.session("s-next", appointment, "10:00")
     subscribe(phone, receiver, "a")
     evening = at(appointment - timedelta(days=1), "18:30")
-    store, schedules = push_app.extensions["store"], push_app.extensions["schedules"]
+    store, schedules = push_app.extensions["plans"], push_app.extensions["schedules"]
     settings = push_settings(push_app)
     late = notify.send_due(store, schedules, settings, evening, budget_s=-1)
     assert late == Counter({"left for the next round": 1}) and receiver.messages == []
@@ -610,7 +610,7 @@ def test_a_failing_push_service_is_tried_again_after_a_growing_wait(push_app, we
     phone = Phone(web).register()
     phone.session("s-next", appointment, "10:00")
     subscribe(phone, receiver, "broken", status=500)
-    store = push_app.extensions["store"]
+    store = push_app.extensions["plans"]
     evening = at(appointment - timedelta(days=1), "18:05")
     assert send_due(push_app, evening) == Counter({"failed": 1})
     # Within the minute it waits, without a request; then it is tried and waits 2 minutes.
@@ -626,5 +626,5 @@ def test_a_failing_push_service_is_tried_again_after_a_growing_wait(push_app, we
     # The service mends (the phone subscribed again, as a browser does): sent at once.
     subscribe(phone, receiver, "mended")
     assert send_due(push_app, waiting) == Counter({"sent": 1})
-    [entry] = storage.push_subscriptions(store, phone.plan_id)
+    [entry] = store.push_subscriptions(phone.plan_id)
     assert entry["retry_ms"] == 0

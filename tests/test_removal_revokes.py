@@ -1,6 +1,6 @@
 """Removing a device revokes what it could still open: the device links waiting to be used
 and the calendar feed it made.  However it is removed: from another phone, from the console
-(both end in storage.revoke_device) or by forgetting itself."""
+(both end in the plan store's revoke_device) or by forgetting itself."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from test_api import Device
 from test_api import join
 
-from pwa import storage
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
 
 
 def device_link_token(client, device) -> str:
@@ -53,8 +54,8 @@ def forget_itself(client, phone, lost):
 
 
 def remove_as_the_console_does(client, phone, lost):
-    store = client.application.extensions["store"]
-    assert storage.revoke_device(store, lost.plan_id, lost.id)
+    store = client.application.extensions["plans"]
+    assert store.revoke_device(lost.plan_id, lost.id)
 
 
 @pytest.mark.parametrize("remove", [remove_from_phone, forget_itself, remove_as_the_console_does])
@@ -85,23 +86,22 @@ def test_a_feed_made_by_the_phone_that_stays_keeps_working(client, phone):
 
 
 def test_used_and_unused_tokens_do_not_pile_up(client, phone):
-    store = client.application.extensions["store"]
+    store = client.application.extensions["plans"]
     for _ in range(3):
         device_link_token(client, phone)
     lost = join(client, phone)
     remove_from_phone(client, phone, lost)
-    with store.reading(phone.plan_id) as tdb:
-        assert len(tdb.table(storage.TOKENS)) == 0
+    assert store.export_plan(phone.plan_id)["device_links"] == []
 
 
 def test_expired_and_used_tokens_are_dropped_when_a_new_one_is_made(client, phone):
-    store = client.application.extensions["store"]
-    storage.add_join_token(store, phone.plan_id, "expired-hash", expires_ms=1)
+    store = client.application.extensions["plans"]
+    store.add_join_token(phone.plan_id, "expired-hash", expires_ms=1)
     used = device_link_token(client, phone)
     assert joins(client, phone, used) == 200
     device_link_token(client, phone)
-    with store.reading(phone.plan_id) as tdb:
-        assert len(tdb.table(storage.TOKENS)) == 1  # only the new one
+    (waiting,) = store.export_plan(phone.plan_id)["device_links"]  # only the new one
+    assert waiting["used_ms"] is None and waiting["expires_ms"] > 1
 
 
 def test_at_most_five_device_links_wait_at_once(client, phone):

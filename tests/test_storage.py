@@ -20,12 +20,15 @@ from pwa.care.merge import EventError
 from pwa.care.merge import validate_batch
 from pwa.reminders import due
 from pwa.storage import DeviceExists
+from pwa.storage import FilePlanStore
 from pwa.storage import PlanExists
 from pwa.storage import PlanNotFound
 from pwa.storage import StoreBusy
 from pwa.storage import UnknownDevice
 from pwa.storage import plan_events
 from pwa.storage import table_file
+from pwa.storage.postgres import PostgresPlanStore
+from pwa.storage.postgres import schema as postgres_schema
 from pwa.storage.store import Store
 from pwa.storage.table_file import AtomicJSONStorage
 from pwa.storage.table_file import Tables
@@ -45,17 +48,32 @@ JANUARY = "ticks-2026-01"
 PLAN = {"protocol": "microneedling", "version": 3, "time_zone": "Europe/London"}
 
 
-@pytest.fixture(params=["memory", "json"])
+FILE_BACKENDS = ["memory", "json"]
+BACKENDS = [*FILE_BACKENDS, "postgres"]
+
+
+def pytest_generate_tests(metafunc):
+    """Every test that takes `store` runs on each backend: the file backend in memory and
+    in JSON files, then PostgreSQL; a test marked `files` checks the files themselves."""
+    if "store" in metafunc.fixturenames:
+        files_only = metafunc.definition.get_closest_marker("files") is not None
+        metafunc.parametrize("store", FILE_BACKENDS if files_only else BACKENDS, indirect=True)
+
+
+@pytest.fixture
 def store(request, tmp_path):
-    """Every test that takes `store` runs twice: TinyDB's MemoryStorage, then JSON files."""
+    if request.param == "postgres":
+        database = request.getfixturevalue("postgres_database")
+        database.empty()
+        return PostgresPlanStore(database.database)
     if request.param == "memory":
-        return Store(memory=True)
-    return Store(tmp_path / "plans")
+        return FilePlanStore()
+    return FilePlanStore(tmp_path / "plans")
 
 
 @pytest.fixture
 def plan_id(store):
-    storage.create_plan(store, PLAN_ID, dict(PLAN), PHONE, PHONE_HASH, NOW)
+    store.create_plan(PLAN_ID, dict(PLAN), PHONE, PHONE_HASH, NOW)
     return PLAN_ID
 
 
@@ -74,112 +92,116 @@ def tick(n: int, device: str = PHONE, **fields) -> dict:
     return {**event, **fields}
 
 
-def files_in(store: Store) -> list[str]:
-    return sorted(os.listdir(store.folder)) if store.folder else []
+def files_in(store) -> list[str]:
+    """What the store has on disk; for PostgreSQL, the plans it holds (a probe must leave
+    no plan behind there either)."""
+    if not isinstance(store, FilePlanStore):
+        return store.plan_ids()
+    return sorted(os.listdir(store.files.folder)) if store.files.folder else []
 
 
 # Plans
 
 
 def test_created_plan_can_be_read_back(store, plan_id):
-    assert store.exists(plan_id)
-    assert storage.get_plan(store, plan_id) == PLAN
+    assert store.plan_exists(plan_id)
+    assert store.get_plan(plan_id) == PLAN
     assert store.plan_ids() == [plan_id]
 
 
 def test_unknown_plan_reads_as_none(store):
-    assert storage.get_plan(store, PLAN_ID) is None
-    assert not store.exists(PLAN_ID)
+    assert store.get_plan(PLAN_ID) is None
+    assert not store.plan_exists(PLAN_ID)
     assert store.plan_ids() == []
 
 
 def test_creating_a_plan_twice_is_refused(store, plan_id):
     with pytest.raises(PlanExists):
-        storage.create_plan(store, plan_id, {"other": True}, TABLET, TABLET_HASH, NOW)
-    assert storage.get_plan(store, plan_id) == PLAN
-    assert not storage.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
+        store.create_plan(plan_id, {"other": True}, TABLET, TABLET_HASH, NOW)
+    assert store.get_plan(plan_id) == PLAN
+    assert not store.device_is_valid(plan_id, TABLET, TABLET_HASH)
 
 
 def test_update_plan_sets_keys_and_returns_the_plan(store, plan_id):
-    updated = storage.update_plan(store, plan_id, {"version": 4, "sessions": ["2026-02-01"]})
+    updated = store.update_plan(plan_id, {"version": 4, "sessions": ["2026-02-01"]})
     assert updated == {**PLAN, "version": 4, "sessions": ["2026-02-01"]}
-    assert storage.get_plan(store, plan_id) == updated
+    assert store.get_plan(plan_id) == updated
 
 
 def test_update_of_unknown_plan_raises(store):
     with pytest.raises(PlanNotFound):
-        storage.update_plan(store, PLAN_ID, {"version": 4})
+        store.update_plan(PLAN_ID, {"version": 4})
     assert files_in(store) == []
 
 
 def test_plans_are_stored_apart(store, plan_id):
-    storage.create_plan(store, OTHER_PLAN_ID, {"other": 1}, TABLET, TABLET_HASH, NOW)
-    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    assert storage.changes_since(store, OTHER_PLAN_ID, 0) == ([], 0)
-    assert not storage.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
+    store.create_plan(OTHER_PLAN_ID, {"other": 1}, TABLET, TABLET_HASH, NOW)
+    store.apply_events(plan_id, PHONE, [tick(1)], NOW)
+    assert store.changes_since(OTHER_PLAN_ID, 0) == ([], 0)
+    assert not store.device_is_valid(OTHER_PLAN_ID, PHONE, PHONE_HASH)
     assert store.plan_ids() == sorted([plan_id, OTHER_PLAN_ID])
 
 
 def test_deleted_plan_is_gone_and_stays_gone(store, plan_id):
-    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    assert storage.delete_plan(store, plan_id) is True
-    assert storage.get_plan(store, plan_id) is None
-    assert not store.exists(plan_id)
-    assert not storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
-    assert storage.delete_plan(store, plan_id) is False
+    store.apply_events(plan_id, PHONE, [tick(1)], NOW)
+    assert store.delete_plan(plan_id) is True
+    assert store.get_plan(plan_id) is None
+    assert not store.plan_exists(plan_id)
+    assert not store.device_is_valid(plan_id, PHONE, PHONE_HASH)
+    assert store.delete_plan(plan_id) is False
     # A sync that was waiting behind the delete must not bring the plan back.
     with pytest.raises(PlanNotFound):
-        storage.apply_events(store, plan_id, PHONE, [tick(2)], NOW)
-    assert not store.exists(plan_id)
+        store.apply_events(plan_id, PHONE, [tick(2)], NOW)
+    assert not store.plan_exists(plan_id)
     assert not any(name.endswith(".json") for name in files_in(store))
 
 
 def test_plan_must_hold_json_values_only(store):
     # The memory store is as strict as the file, so the fast leg catches this too.
     with pytest.raises(TypeError):
-        storage.create_plan(store, PLAN_ID, {"start": datetime.date(2026, 1, 1)}, PHONE, "h", 0)
-    assert not store.exists(PLAN_ID)
+        store.create_plan(PLAN_ID, {"start": datetime.date(2026, 1, 1)}, PHONE, "h", 0)
+    assert not store.plan_exists(PLAN_ID)
 
 
 def test_failed_update_leaves_the_plan_as_it_was(store, plan_id):
     with pytest.raises(ValueError):
-        storage.update_plan(store, plan_id, {"score": float("nan")})
-    assert storage.get_plan(store, plan_id) == PLAN
+        store.update_plan(plan_id, {"score": float("nan")})
+    assert store.get_plan(plan_id) == PLAN
 
 
 # Devices
 
 
 def test_device_is_valid_only_with_its_own_hash(store, plan_id):
-    assert storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
-    assert not storage.device_is_valid(store, plan_id, PHONE, TABLET_HASH)
-    assert not storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH[:-1])
-    assert not storage.device_is_valid(store, plan_id, PHONE, "")
-    assert not storage.device_is_valid(store, plan_id, PHONE, None)
-    assert not storage.device_is_valid(store, plan_id, PHONE, "é" * 64)
-    assert not storage.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
-    assert not storage.device_is_valid(store, OTHER_PLAN_ID, PHONE, PHONE_HASH)
-    assert not storage.device_is_valid(store, "../" + plan_id, PHONE, PHONE_HASH)
+    assert store.device_is_valid(plan_id, PHONE, PHONE_HASH)
+    assert not store.device_is_valid(plan_id, PHONE, TABLET_HASH)
+    assert not store.device_is_valid(plan_id, PHONE, PHONE_HASH[:-1])
+    assert not store.device_is_valid(plan_id, PHONE, "")
+    assert not store.device_is_valid(plan_id, PHONE, None)
+    assert not store.device_is_valid(plan_id, PHONE, "é" * 64)
+    assert not store.device_is_valid(plan_id, TABLET, PHONE_HASH)
+    assert not store.device_is_valid(OTHER_PLAN_ID, PHONE, PHONE_HASH)
+    assert not store.device_is_valid("../" + plan_id, PHONE, PHONE_HASH)
 
 
 def test_added_device_is_valid_until_revoked(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
-    assert storage.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
-    assert not storage.device_is_valid(store, plan_id, TABLET, PHONE_HASH)
-    assert storage.revoke_device(store, plan_id, TABLET) is True
-    assert not storage.device_is_valid(store, plan_id, TABLET, TABLET_HASH)
-    assert storage.device_is_valid(store, plan_id, PHONE, PHONE_HASH)
-    assert storage.revoke_device(store, plan_id, "nobody-00000") is False
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW + 5)
+    assert store.device_is_valid(plan_id, TABLET, TABLET_HASH)
+    assert not store.device_is_valid(plan_id, TABLET, PHONE_HASH)
+    assert store.revoke_device(plan_id, TABLET) is True
+    assert not store.device_is_valid(plan_id, TABLET, TABLET_HASH)
+    assert store.device_is_valid(plan_id, PHONE, PHONE_HASH)
+    assert store.revoke_device(plan_id, "nobody-00000") is False
 
 
 def test_device_ids_are_never_reused_on_a_plan(store, plan_id):
     with pytest.raises(DeviceExists):
-        storage.add_device(store, plan_id, PHONE, TABLET_HASH, NOW)
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    storage.revoke_device(store, plan_id, TABLET)
+        store.add_device(plan_id, PHONE, TABLET_HASH, NOW)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
+    store.revoke_device(plan_id, TABLET)
     with pytest.raises(DeviceExists):
-        storage.add_device(store, plan_id, TABLET, "new-hash", NOW)
-    assert not storage.device_is_valid(store, plan_id, TABLET, "new-hash")
+        store.add_device(plan_id, TABLET, "new-hash", NOW)
+    assert not store.device_is_valid(plan_id, TABLET, "new-hash")
 
 
 @pytest.mark.parametrize(
@@ -188,18 +210,18 @@ def test_device_ids_are_never_reused_on_a_plan(store, plan_id):
 )
 def test_malformed_device_is_refused(store, plan_id, device_id, credential_hash):
     with pytest.raises(ValueError):
-        storage.add_device(store, plan_id, device_id, credential_hash, NOW)
+        store.add_device(plan_id, device_id, credential_hash, NOW)
 
 
 def test_adding_a_device_to_an_unknown_plan_raises(store):
     with pytest.raises(PlanNotFound):
-        storage.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
+        store.add_device(PLAN_ID, TABLET, TABLET_HASH, NOW)
 
 
 def test_list_devices_shows_no_credential_hashes(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW + 5)
-    storage.revoke_device(store, plan_id, TABLET)
-    assert storage.list_devices(store, plan_id) == [
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW + 5)
+    store.revoke_device(plan_id, TABLET)
+    assert store.list_devices(plan_id) == [
         {"device": PHONE, "name": "", "added_ms": NOW, "last_seen_ms": NOW, "revoked": False},
         {
             "device": TABLET,
@@ -212,10 +234,10 @@ def test_list_devices_shows_no_credential_hashes(store, plan_id):
 
 
 def test_apply_events_records_when_the_device_was_last_seen(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 60_000)
-    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW + 120_000)
-    seen = {d["device"]: d["last_seen_ms"] for d in storage.list_devices(store, plan_id)}
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
+    store.apply_events(plan_id, PHONE, [tick(1)], NOW + 60_000)
+    store.apply_events(plan_id, PHONE, [tick(1)], NOW + 120_000)
+    seen = {d["device"]: d["last_seen_ms"] for d in store.list_devices(plan_id)}
     assert seen == {PHONE: NOW + 120_000, TABLET: NOW}
 
 
@@ -223,36 +245,36 @@ def test_apply_events_records_when_the_device_was_last_seen(store, plan_id):
 
 
 def test_join_token_can_be_redeemed_once(store, plan_id):
-    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
-    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
+    store.add_join_token(plan_id, "token-hash-1", NOW + 600_000)
+    assert store.redeem_join_token(plan_id, "token-hash-1", NOW) is True
+    assert store.redeem_join_token(plan_id, "token-hash-1", NOW) is False
 
 
 def test_join_token_expires(store, plan_id):
-    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW + 600_000) is False
-    storage.add_join_token(store, plan_id, "token-hash-2", NOW + 600_000)
-    assert storage.redeem_join_token(store, plan_id, "token-hash-2", NOW + 599_999) is True
+    store.add_join_token(plan_id, "token-hash-1", NOW + 600_000)
+    assert store.redeem_join_token(plan_id, "token-hash-1", NOW + 600_000) is False
+    store.add_join_token(plan_id, "token-hash-2", NOW + 600_000)
+    assert store.redeem_join_token(plan_id, "token-hash-2", NOW + 599_999) is True
 
 
 def test_unknown_join_token_or_plan_is_refused(store, plan_id):
-    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    assert storage.redeem_join_token(store, plan_id, "token-hash-2", NOW) is False
-    assert storage.redeem_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW) is False
-    assert storage.redeem_join_token(store, "../x", "token-hash-1", NOW) is False
-    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is True
+    store.add_join_token(plan_id, "token-hash-1", NOW + 600_000)
+    assert store.redeem_join_token(plan_id, "token-hash-2", NOW) is False
+    assert store.redeem_join_token(OTHER_PLAN_ID, "token-hash-1", NOW) is False
+    assert store.redeem_join_token("../x", "token-hash-1", NOW) is False
+    assert store.redeem_join_token(plan_id, "token-hash-1", NOW) is True
 
 
 def test_join_token_of_one_plan_does_not_work_on_another(store, plan_id):
-    storage.create_plan(store, OTHER_PLAN_ID, {}, TABLET, TABLET_HASH, NOW)
-    storage.add_join_token(store, OTHER_PLAN_ID, "token-hash-1", NOW + 600_000)
-    assert storage.redeem_join_token(store, plan_id, "token-hash-1", NOW) is False
+    store.create_plan(OTHER_PLAN_ID, {}, TABLET, TABLET_HASH, NOW)
+    store.add_join_token(OTHER_PLAN_ID, "token-hash-1", NOW + 600_000)
+    assert store.redeem_join_token(plan_id, "token-hash-1", NOW) is False
 
 
 def test_probing_unknown_plans_leaves_no_files(store):
-    assert not storage.device_is_valid(store, PLAN_ID, PHONE, PHONE_HASH)
-    assert not storage.redeem_join_token(store, PLAN_ID, "token-hash-1", NOW)
-    assert storage.get_plan(store, PLAN_ID) is None
+    assert not store.device_is_valid(PLAN_ID, PHONE, PHONE_HASH)
+    assert not store.redeem_join_token(PLAN_ID, "token-hash-1", NOW)
+    assert store.get_plan(PLAN_ID) is None
     assert files_in(store) == []
 
 
@@ -260,21 +282,21 @@ def test_probing_unknown_plans_leaves_no_files(store):
 
 
 def test_apply_events_numbers_new_events_and_returns_the_cursor(store, plan_id):
-    assert storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW) == 2
-    assert storage.apply_events(store, plan_id, PHONE, [tick(3)], NOW) == 3
-    events, cursor = storage.changes_since(store, plan_id, 0)
+    assert store.apply_events(plan_id, PHONE, [tick(1), tick(2)], NOW) == 2
+    assert store.apply_events(plan_id, PHONE, [tick(3)], NOW) == 3
+    events, cursor = store.changes_since(plan_id, 0)
     assert cursor == 3
     assert events == [tick(1), tick(2), tick(3)]
 
 
 def test_apply_events_is_idempotent(store, plan_id):
     batch = [tick(n) for n in range(1, 6)]
-    first = storage.apply_events(store, plan_id, PHONE, batch, NOW)
-    again = storage.apply_events(store, plan_id, PHONE, batch, NOW)
+    first = store.apply_events(plan_id, PHONE, batch, NOW)
+    again = store.apply_events(plan_id, PHONE, batch, NOW)
     assert first == again == 5
     # A retry that overlaps the last batch numbers only what is new.
-    assert storage.apply_events(store, plan_id, PHONE, [tick(5), tick(6), tick(1)], NOW) == 6
-    events, cursor = storage.changes_since(store, plan_id, 0)
+    assert store.apply_events(plan_id, PHONE, [tick(5), tick(6), tick(1)], NOW) == 6
+    events, cursor = store.changes_since(plan_id, 0)
     assert [e["id"] for e in events] == [tick(n)["id"] for n in range(1, 7)]
     assert cursor == 6
 
@@ -282,130 +304,132 @@ def test_apply_events_is_idempotent(store, plan_id):
 def test_a_write_after_the_requests_snapshot_is_never_lost(store, plan_id):
     # The sync view reads a snapshot, then applies its batch under the lock, reusing the
     # snapshot's parsed events only if the file still holds the very same text.
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    seen = storage.snapshot(store, plan_id)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
+    store.apply_events(plan_id, PHONE, [tick(1)], NOW)
+    seen = store.snapshot(plan_id)
     assert [e["id"] for e in seen.page(0).events] == [tick(1)["id"]]
-    storage.apply_events(store, plan_id, TABLET, [tick(2, device=TABLET)], NOW)
-    page = storage.apply_and_read(store, plan_id, PHONE, [tick(3)], NOW, cursor=0, seen=seen)
+    store.apply_events(plan_id, TABLET, [tick(2, device=TABLET)], NOW)
+    page = store.apply_and_read(plan_id, PHONE, [tick(3)], NOW, cursor=0, seen=seen)
     assert [e["id"] for e in page.events] == [
         tick(1)["id"],
         tick(2, device=TABLET)["id"],
         tick(3)["id"],
     ]
     assert page.cursor == 3
-    events, _ = storage.changes_since(store, plan_id, 0)
+    events, _ = store.changes_since(plan_id, 0)
     assert events == [tick(1), tick(2, device=TABLET), tick(3)]
-    # The snapshot itself is left as it was read.
-    assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"]]
+    if isinstance(store, FilePlanStore):
+        # The file snapshot itself is left as it was read (PostgreSQL's reads a page anew).
+        assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"]]
 
 
+@pytest.mark.files
 def test_a_snapshot_of_the_same_file_lends_its_events_to_the_write(store, plan_id):
-    storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2, item="box")], NOW)
-    seen = storage.snapshot(store, plan_id)
+    store.apply_events(plan_id, PHONE, [tick(1), tick(2, item="box")], NOW)
+    seen = store.snapshot(plan_id)
     assert len(seen.page(0).events) == 2
     # An edit of box's tick: it replaces the stored one, in the table the write builds anew.
     edit = tick(3, item="box", ts=NOW)
-    page = storage.apply_and_read(store, plan_id, PHONE, [edit], NOW, cursor=2, seen=seen)
+    page = store.apply_and_read(plan_id, PHONE, [edit], NOW, cursor=2, seen=seen)
     assert page.events == [edit] and page.cursor == 3
-    assert storage.changes_since(store, plan_id, 0)[0] == [tick(1), edit]
+    assert store.changes_since(plan_id, 0)[0] == [tick(1), edit]
     # The write replaced the table it shared with the snapshot, and left the snapshot's alone.
     assert [e["id"] for e in seen.tables[JANUARY].values()] == [tick(1)["id"], tick(2)["id"]]
 
 
 def test_changes_since_returns_only_newer_events_in_order(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
-    storage.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
-    storage.apply_events(store, plan_id, PHONE, [tick(3)], NOW)
-    assert storage.changes_since(store, plan_id, 2) == ([tick(1, TABLET), tick(3)], 4)
-    assert storage.changes_since(store, plan_id, 4) == ([], 4)
-    assert storage.changes_since(store, plan_id, 99) == ([], 4)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
+    store.apply_events(plan_id, PHONE, [tick(1), tick(2)], NOW)
+    store.apply_events(plan_id, TABLET, [tick(1, TABLET)], NOW)
+    store.apply_events(plan_id, PHONE, [tick(3)], NOW)
+    assert store.changes_since(plan_id, 2) == ([tick(1, TABLET), tick(3)], 4)
+    assert store.changes_since(plan_id, 4) == ([], 4)
+    assert store.changes_since(plan_id, 99) == ([], 4)
 
 
 @pytest.mark.parametrize("cursor", [-1, "0", 1.5, None, True])
 def test_changes_since_needs_a_whole_number_cursor(store, plan_id, cursor):
     with pytest.raises(ValueError):
-        storage.changes_since(store, plan_id, cursor)
+        store.changes_since(plan_id, cursor)
 
 
 def test_events_without_internal_fields(store, plan_id):
-    storage.apply_events(store, plan_id, PHONE, [tick(1)], NOW)
-    (event,) = storage.changes_since(store, plan_id, 0)[0]
+    store.apply_events(plan_id, PHONE, [tick(1)], NOW)
+    (event,) = store.changes_since(plan_id, 0)[0]
     assert set(event) == {"id", "device", "counter", "ts", "day", "item", "done"}
 
 
 def test_a_bad_batch_stores_nothing(store, plan_id):
     with pytest.raises(EventError, match=r"^events\[1\]\.day: "):
-        storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2, day="2026-02-30")], NOW)
-    assert storage.changes_since(store, plan_id, 0) == ([], 0)
+        store.apply_events(plan_id, PHONE, [tick(1), tick(2, day="2026-02-30")], NOW)
+    assert store.changes_since(plan_id, 0) == ([], 0)
 
 
 def test_a_device_may_only_send_its_own_events(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
     with pytest.raises(EventError, match=r"^events\[1\]\.device: "):
-        storage.apply_events(store, plan_id, PHONE, [tick(1), tick(1, TABLET)], NOW)
-    assert storage.changes_since(store, plan_id, 0) == ([], 0)
+        store.apply_events(plan_id, PHONE, [tick(1), tick(1, TABLET)], NOW)
+    assert store.changes_since(plan_id, 0) == ([], 0)
 
 
 def test_a_checked_batch_still_may_only_hold_the_devices_own_events(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
     checked = validate_batch([tick(1), tick(1, TABLET)])
     with pytest.raises(EventError, match=r"^events\[1\]\.device: "):
-        storage.apply_events(store, plan_id, PHONE, checked, NOW)
-    assert storage.changes_since(store, plan_id, 0) == ([], 0)
+        store.apply_events(plan_id, PHONE, checked, NOW)
+    assert store.changes_since(plan_id, 0) == ([], 0)
 
 
 def test_revoked_or_unknown_device_cannot_apply_events(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    storage.revoke_device(store, plan_id, TABLET)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
+    store.revoke_device(plan_id, TABLET)
     with pytest.raises(UnknownDevice):
-        storage.apply_events(store, plan_id, TABLET, [tick(1, TABLET)], NOW)
+        store.apply_events(plan_id, TABLET, [tick(1, TABLET)], NOW)
     with pytest.raises(UnknownDevice):
-        storage.apply_events(store, plan_id, "stranger-1", [tick(1, "stranger-1")], NOW)
-    assert storage.changes_since(store, plan_id, 0) == ([], 0)
+        store.apply_events(plan_id, "stranger-1", [tick(1, "stranger-1")], NOW)
+    assert store.changes_since(plan_id, 0) == ([], 0)
 
 
 def test_ticks_from_a_fast_clock_are_pulled_back_to_when_they_arrived(store, plan_id):
-    storage.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW)
+    store.apply_events(plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW)
     # Sent again later (the answer was lost): the first stored copy stands.
-    storage.apply_events(store, plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW + 9000)
-    (event,) = storage.changes_since(store, plan_id, 0)[0]
+    store.apply_events(plan_id, PHONE, [tick(1, ts=NOW + 86_400_000)], NOW + 9000)
+    (event,) = store.changes_since(plan_id, 0)[0]
     assert event["ts"] == NOW
 
 
 def test_tick_state_keeps_the_last_writer(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
     ticked = tick(1, done=True, ts=NOW + 1000, item="spf")
     unticked = tick(2, TABLET, done=False, ts=NOW + 2000, item="spf")
     other_item = tick(3, item="cleanse", done=True)
-    storage.apply_events(store, plan_id, TABLET, [unticked], NOW + 3000)
-    storage.apply_events(store, plan_id, PHONE, [ticked, other_item], NOW + 3000)
-    assert storage.tick_state(store, plan_id) == {
+    store.apply_events(plan_id, TABLET, [unticked], NOW + 3000)
+    store.apply_events(plan_id, PHONE, [ticked, other_item], NOW + 3000)
+    assert store.tick_state(plan_id) == {
         ("2026-01-01", "spf"): unticked,
         ("2026-01-01", "cleanse"): other_item,
     }
 
 
 def test_reading_an_unknown_plans_ticks_raises(store):
-    for read in (storage.tick_state, storage.export_plan, storage.list_devices):
+    for read in (store.tick_state, store.export_plan, store.list_devices):
         with pytest.raises(PlanNotFound):
-            read(store, PLAN_ID)
+            read(PLAN_ID)
     with pytest.raises(PlanNotFound):
-        storage.changes_since(store, PLAN_ID, 0)
+        store.changes_since(PLAN_ID, 0)
 
 
 def test_export_holds_everything_but_secrets(store, plan_id):
-    storage.add_device(store, plan_id, TABLET, TABLET_HASH, NOW)
-    storage.add_join_token(store, plan_id, "token-hash-1", NOW + 600_000)
-    storage.apply_events(store, plan_id, PHONE, [tick(1), tick(2)], NOW)
-    storage.set_calendar_link(store, plan_id, "feed-hash-1", True, NOW, made_by=TABLET)
+    store.add_device(plan_id, TABLET, TABLET_HASH, NOW)
+    store.add_join_token(plan_id, "token-hash-1", NOW + 600_000)
+    store.apply_events(plan_id, PHONE, [tick(1), tick(2)], NOW)
+    store.set_calendar_link(plan_id, "feed-hash-1", True, NOW, made_by=TABLET)
     endpoint = "https://push.example/send/secret-endpoint-1"
     subscription = {"endpoint": endpoint, "keys": {"p256dh": "key-p256dh", "auth": "key-auth"}}
     prefs = due.check_prefs({"daily_time": "19:00"})
-    storage.set_push(store, plan_id, TABLET, subscription, prefs, NOW)
-    assert storage.claim_reminder(store, plan_id, "session-1-day-before", TABLET, NOW)
-    exported = storage.export_plan(store, plan_id)
+    store.set_push(plan_id, TABLET, subscription, prefs, NOW)
+    assert store.claim_reminder(plan_id, "session-1-day-before", TABLET, NOW)
+    exported = store.export_plan(plan_id)
     assert exported["plan_id"] == plan_id
     assert exported["plan"] == PLAN
     assert exported["created_ms"] == NOW
@@ -439,11 +463,31 @@ def test_export_holds_everything_but_secrets(store, plan_id):
     text = json.dumps(exported)
     for secret in (PHONE_HASH, TABLET_HASH, "token-hash-1", "feed-hash-1", endpoint, "key-auth"):
         assert secret not in text
-    # Every table of the plan's file is in the export: none can be added and forgotten.
-    with store.reading(plan_id) as tdb:
-        tables = {name for name in tdb.tables() if not plan_events.is_event_table(name)}
-    assert tables <= set(storage.EXPORTED_AS)
+    # Every table of the plan is in the export: none can be added and forgotten.
+    assert stored_tables(store, plan_id) <= set(storage.EXPORTED_AS)
     assert {*storage.EXPORTED_AS.values(), "events"} <= set(exported)
+
+
+def stored_tables(store, plan_id: str) -> set[str]:
+    """The tables that hold something of the plan, by the export's names for them."""
+    if isinstance(store, FilePlanStore):
+        with store.files.reading(plan_id) as tdb:
+            return {name for name in tdb.tables() if not plan_events.is_event_table(name)}
+    file_names = {exported: name for name, exported in storage.EXPORTED_AS.items()}
+    tables = {table.name for table in postgres_schema.metadata.sorted_tables} - {"events"}
+    assert tables == set(POSTGRES_EXPORTED_AS), "a table the export does not name"
+    return {file_names[POSTGRES_EXPORTED_AS[name]] for name in tables}
+
+
+# The PostgreSQL table behind each part of the export.
+POSTGRES_EXPORTED_AS = {
+    "plans": "plan",
+    "devices": "devices",
+    "join_tokens": "device_links",
+    "calendar_links": "calendar_link",
+    "push_subscriptions": "push",
+    "reminders_sent": "reminders_sent",
+}
 
 
 # Hostile plan ids
@@ -451,26 +495,26 @@ def test_export_holds_everything_but_secrets(store, plan_id):
 HOSTILE_IDS = ["../x", "", "a/b", "x" * 65, "../../etc/passwd-0000", ".hidden-0123456789", None]
 
 EVERY_PLAN_FUNCTION = {
-    "create_plan": lambda s, p: storage.create_plan(s, p, {}, PHONE, PHONE_HASH, NOW),
-    "get_plan": lambda s, p: storage.get_plan(s, p),
-    "update_plan": lambda s, p: storage.update_plan(s, p, {}),
-    "delete_plan": lambda s, p: storage.delete_plan(s, p),
-    "add_device": lambda s, p: storage.add_device(s, p, TABLET, TABLET_HASH, NOW),
-    "revoke_device": lambda s, p: storage.revoke_device(s, p, PHONE),
-    "list_devices": lambda s, p: storage.list_devices(s, p),
-    "add_join_token": lambda s, p: storage.add_join_token(s, p, "token-hash-1", NOW),
-    "apply_events": lambda s, p: storage.apply_events(s, p, PHONE, [tick(1)], NOW),
-    "changes_since": lambda s, p: storage.changes_since(s, p, 0),
-    "tick_state": lambda s, p: storage.tick_state(s, p),
-    "export_plan": lambda s, p: storage.export_plan(s, p),
-    "store.exists": lambda s, p: s.exists(p),
+    "create_plan": lambda s, p: s.create_plan(p, {}, PHONE, PHONE_HASH, NOW),
+    "get_plan": lambda s, p: s.get_plan(p),
+    "update_plan": lambda s, p: s.update_plan(p, {}),
+    "delete_plan": lambda s, p: s.delete_plan(p),
+    "add_device": lambda s, p: s.add_device(p, TABLET, TABLET_HASH, NOW),
+    "revoke_device": lambda s, p: s.revoke_device(p, PHONE),
+    "list_devices": lambda s, p: s.list_devices(p),
+    "add_join_token": lambda s, p: s.add_join_token(p, "token-hash-1", NOW),
+    "apply_events": lambda s, p: s.apply_events(p, PHONE, [tick(1)], NOW),
+    "changes_since": lambda s, p: s.changes_since(p, 0),
+    "tick_state": lambda s, p: s.tick_state(p),
+    "export_plan": lambda s, p: s.export_plan(p),
+    "plan_exists": lambda s, p: s.plan_exists(p),
 }
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_IDS)
 @pytest.mark.parametrize("call", EVERY_PLAN_FUNCTION.values(), ids=EVERY_PLAN_FUNCTION.keys())
 def test_hostile_plan_id_is_refused_before_touching_disk(tmp_path, call, hostile):
-    store = Store(tmp_path / "plans")
+    store = FilePlanStore(tmp_path / "plans")
     with pytest.raises(ValueError, match="plan id"):
         call(store, hostile)
     assert files_in(store) == []
@@ -479,51 +523,54 @@ def test_hostile_plan_id_is_refused_before_touching_disk(tmp_path, call, hostile
 
 @pytest.mark.parametrize("hostile", HOSTILE_IDS)
 def test_hostile_plan_id_fails_the_gates_quietly(store, hostile):
-    assert storage.device_is_valid(store, hostile, PHONE, PHONE_HASH) is False
-    assert storage.redeem_join_token(store, hostile, "token-hash-1", NOW) is False
+    assert store.device_is_valid(hostile, PHONE, PHONE_HASH) is False
+    assert store.redeem_join_token(hostile, "token-hash-1", NOW) is False
     assert files_in(store) == []
 
 
 # The store itself
 
 
+@pytest.mark.files
 def test_a_block_that_raises_writes_nothing(store, plan_id):
     with pytest.raises(RuntimeError, match="boom"):
-        with store.locked(plan_id) as tdb:
+        with store.files.locked(plan_id) as tdb:
             tdb.table("plan").update({"plan": {"changed": True}})
             raise RuntimeError("boom")
-    assert storage.get_plan(store, plan_id) == PLAN
+    assert store.get_plan(plan_id) == PLAN
 
 
+@pytest.mark.files
 def test_reading_block_cannot_write(store, plan_id):
-    with store.reading(plan_id) as tdb:
+    with store.files.reading(plan_id) as tdb:
         with pytest.raises(RuntimeError, match="read-only"):
             tdb.table("plan").update({"plan": {}})
-    assert storage.get_plan(store, plan_id) == PLAN
+    assert store.get_plan(plan_id) == PLAN
 
 
+@pytest.mark.files
 def test_a_held_lock_times_out_with_store_busy(store, plan_id):
-    store.lock_timeout_s = 0.2
-    with store.locked(plan_id):
+    store.files.lock_timeout_s = 0.2
+    with store.files.locked(plan_id):
         started = time.monotonic()
         with pytest.raises(StoreBusy):
-            with store.locked(plan_id):
+            with store.files.locked(plan_id):
                 pass
         assert 0.15 < time.monotonic() - started < 5
     # Readers do not wait for the lock.
-    with store.locked(plan_id):
-        assert storage.get_plan(store, plan_id) == PLAN
+    with store.files.locked(plan_id):
+        assert store.get_plan(plan_id) == PLAN
 
 
 def test_threads_applying_events_lose_nothing(store, plan_id):
     devices = [f"device-{n:04d}" for n in range(4)]
     for device in devices:
-        storage.add_device(store, plan_id, device, "h", NOW)
+        store.add_device(plan_id, device, "h", NOW)
     cursors: list[int] = []
 
     def sync(device):
         for n in range(25):
-            cursors.append(storage.apply_events(store, plan_id, device, [tick(n, device)], NOW))
+            cursors.append(store.apply_events(plan_id, device, [tick(n, device)], NOW))
 
     threads = [threading.Thread(target=sync, args=(device,)) for device in devices]
     for thread in threads:
@@ -531,7 +578,7 @@ def test_threads_applying_events_lose_nothing(store, plan_id):
     for thread in threads:
         thread.join()
     assert sorted(cursors) == list(range(1, 101))
-    events, cursor = storage.changes_since(store, plan_id, 0)
+    events, cursor = store.changes_since(plan_id, 0)
     assert cursor == 100
     assert len({event["id"] for event in events}) == 100
 
@@ -645,30 +692,30 @@ def test_reads_that_stop_at_the_head_leave_no_file_open(tmp_path):
 
 
 def test_a_file_from_before_table_lines_is_read_whole_and_written_in_lines(tmp_path):
-    store = Store(tmp_path)
+    store = FilePlanStore(tmp_path)
     old = {"plan": {"1": {"plan": {}, "seq": 0, "created_ms": NOW}}, "devices": {}}
     (tmp_path / f"{PLAN_ID}.json").write_text(json.dumps(old))
-    assert storage.get_plan(store, PLAN_ID) == {}
-    storage.add_device(store, PLAN_ID, TABLET, TABLET_HASH, NOW)
+    assert store.get_plan(PLAN_ID) == {}
+    store.add_device(PLAN_ID, TABLET, TABLET_HASH, NOW)
     lines = (tmp_path / f"{PLAN_ID}.json").read_text().splitlines()
     assert [line.split('"')[1] for line in lines] == ["plan", "devices"]
-    assert [d["device"] for d in storage.list_devices(store, PLAN_ID)] == [TABLET]
+    assert [d["device"] for d in store.list_devices(PLAN_ID)] == [TABLET]
 
 
 def test_stale_temp_files_are_swept(tmp_path):
-    store = Store(tmp_path)
-    storage.create_plan(store, PLAN_ID, {}, PHONE, PHONE_HASH, NOW)
+    store = FilePlanStore(tmp_path)
+    store.create_plan(PLAN_ID, {}, PHONE, PHONE_HASH, NOW)
     stale = tmp_path / ".tmp-abandoned.json"
     stale.write_text('{"half": ')
     fresh = tmp_path / ".tmp-in-flight.json"
     fresh.write_text("{")
     os.utime(stale, (time.time() - 120, time.time() - 120))
     assert store.plan_ids() == [PLAN_ID]
-    assert store.remove_stale_temp_files(older_than_s=60) == 1
+    assert store.files.remove_stale_temp_files(older_than_s=60) == 1
     assert not stale.exists() and fresh.exists()
 
 
-def test_store_needs_a_folder_or_memory(tmp_path):
+def test_file_store_needs_a_folder_or_memory(tmp_path):
     with pytest.raises(ValueError):
         Store()
     with pytest.raises(ValueError):
@@ -680,11 +727,11 @@ def test_store_needs_a_folder_or_memory(tmp_path):
 WORKER = """
 import json, sys, time
 from pwa import storage
-from pwa.storage.store import Store
+from pwa.storage import FilePlanStore
 from pwa.storage.table_file import Tables
 
 folder, plan_id, device, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-store = Store(folder)
+store = FilePlanStore(folder)
 print("ready", flush=True)
 sys.stdin.readline()
 cursors = []
@@ -693,7 +740,7 @@ for n in range(count):
              "ts": int(time.time() * 1000) - 1, "day": "2026-01-01", "item": f"{device}-{n}",
              "done": n % 2 == 0}
     now = int(time.time() * 1000)
-    cursors.append(storage.apply_events(store, plan_id, device, [event], now))
+    cursors.append(store.apply_events(plan_id, device, [event], now))
 print(json.dumps(cursors), flush=True)
 """
 
@@ -726,19 +773,19 @@ def run_workers(folder: Path, jobs: list[tuple[str, str]], count: int) -> list[l
     return [json.loads(output) for output in outputs]
 
 
-def check_plan_file(store: Store, plan_id: str, expected: int) -> None:
-    load_file(store.folder / f"{plan_id}.json")  # raises if a write tore the file
-    events, cursor = storage.changes_since(store, plan_id, 0)
+def check_plan_file(store: FilePlanStore, plan_id: str, expected: int) -> None:
+    load_file(store.files.folder / f"{plan_id}.json")  # raises if a write tore the file
+    events, cursor = store.changes_since(plan_id, 0)
     assert cursor == len(events) == expected
     assert len({event["id"] for event in events}) == expected
 
 
 def test_processes_syncing_one_plan_lose_nothing(tmp_path):
-    store = Store(tmp_path)
+    store = FilePlanStore(tmp_path)
     devices = [f"device-{n:04d}" for n in range(4)]
-    storage.create_plan(store, PLAN_ID, {}, devices[0], "h", NOW)
+    store.create_plan(PLAN_ID, {}, devices[0], "h", NOW)
     for device in devices[1:]:
-        storage.add_device(store, PLAN_ID, device, "h", NOW)
+        store.add_device(PLAN_ID, device, "h", NOW)
     cursors = run_workers(tmp_path, [(PLAN_ID, device) for device in devices], 200)
     # Each call added one new event, so every call must have seen a cursor no other call saw.
     for mine in cursors:
@@ -748,10 +795,10 @@ def test_processes_syncing_one_plan_lose_nothing(tmp_path):
 
 
 def test_processes_syncing_different_plans_lose_nothing(tmp_path):
-    store = Store(tmp_path)
+    store = FilePlanStore(tmp_path)
     plans = [f"plan-{n:04d}-0123456789ab" for n in range(4)]
     for plan in plans:
-        storage.create_plan(store, plan, {}, "device-0000", "h", NOW)
+        store.create_plan(plan, {}, "device-0000", "h", NOW)
     cursors = run_workers(tmp_path, [(plan, "device-0000") for plan in plans], 200)
     assert cursors == [list(range(1, 201))] * 4
     for plan in plans:

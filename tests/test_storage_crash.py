@@ -17,8 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from pwa import storage
-from pwa.storage.store import Store
+from pwa.storage import FilePlanStore
 from pwa.storage.table_file import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,25 +31,25 @@ PREFILL = 2000
 WRITER = """
 import random, sys, time
 from pwa import storage
-from pwa.storage.store import Store
+from pwa.storage import FilePlanStore
 
 folder, plan_id, device, run = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-store = Store(folder)
+store = FilePlanStore(folder)
 for n in range(10**9):
     now = int(time.time() * 1000)
     event = {"id": f"r{run:05d}-{n:07d}", "device": device, "counter": run * 10**7 + n,
              "ts": now, "day": f"2026-01-{n % 28 + 1:02d}", "item": f"r{run}-{n}",
              "done": random.random() < 0.5}
-    storage.apply_events(store, plan_id, device, [event], now)
+    store.apply_events(plan_id, device, [event], now)
     print(event["id"], flush=True)
     if n % 3 == 0:
         # Plans shrink as well as grow, the case that breaks an in-place rewrite.
-        storage.update_plan(store, plan_id, {"note": "x" * random.randrange(0, 4000)})
+        store.update_plan(plan_id, {"note": "x" * random.randrange(0, 4000)})
 """
 
 
-def prefill(store: Store) -> None:
-    storage.create_plan(store, PLAN_ID, {"note": ""}, DEVICE, "h", 0)
+def prefill(store: FilePlanStore) -> None:
+    store.create_plan(PLAN_ID, {"note": ""}, DEVICE, "h", 0)
     for start in range(0, PREFILL, 500):
         batch = [
             {
@@ -64,7 +63,7 @@ def prefill(store: Store) -> None:
             }
             for n in range(start, start + 500)
         ]
-        storage.apply_events(store, PLAN_ID, DEVICE, batch, 0)
+        store.apply_events(PLAN_ID, DEVICE, batch, 0)
 
 
 def run_and_kill(folder: Path, run: int, rng: random.Random) -> tuple[list[str], str]:
@@ -92,7 +91,7 @@ def test_kill_9_never_corrupts_the_plan_or_loses_an_acknowledged_tick(tmp_path):
     kills = int(os.environ.get("SOAK_KILLS", "40"))
     seed = int(os.environ.get("SOAK_SEED", str(random.randrange(2**32))))
     rng = random.Random(seed)
-    store = Store(tmp_path)
+    store = FilePlanStore(tmp_path)
     prefill(store)
     acked_total, started = 0, time.monotonic()
     acked_ever: set[str] = set()
@@ -101,13 +100,13 @@ def test_kill_9_never_corrupts_the_plan_or_loses_an_acknowledged_tick(tmp_path):
         acked_ever.update(acked)
         acked_total += len(acked)
         load_file(tmp_path / f"{PLAN_ID}.json")  # raises if the kill left a torn file
-        events, cursor = storage.changes_since(store, PLAN_ID, 0)
+        events, cursor = store.changes_since(PLAN_ID, 0)
         stored = {event["id"] for event in events}
         assert acked_ever <= stored, f"seed {seed}, kill {run}: lost {acked_ever - stored}"
         # The events and the plan's counter were written together, or not at all.
         assert cursor == len(events) == len(stored), f"seed {seed}, kill {run}"
-    leftovers = store.remove_stale_temp_files(older_than_s=0)
-    assert store.plan_ids() == [PLAN_ID]
+    leftovers = store.files.remove_stale_temp_files(older_than_s=0)
+    assert store.files.plan_ids() == [PLAN_ID]
     assert sorted(os.listdir(tmp_path)) == [f"{PLAN_ID}.json", f"{PLAN_ID}.json.lock"]
     print(
         f"\n{kills} kills, {acked_total} acknowledged ticks, {cursor} stored events, "

@@ -16,10 +16,9 @@ import pytest
 from support import RunningServer
 from support import assert_nothing_lost
 from support import generous_limits_environment
+from support import stored_plans
 
-from pwa import storage
 from pwa.care.days import local_day
-from pwa.storage.store import Store
 from pwa.sync.devices import digest
 
 CLIENTS = 4
@@ -106,12 +105,19 @@ def _run(clients: list[Client]) -> tuple[list[int], list[dict]]:
     return statuses, sent
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+@pytest.fixture(scope="module", params=["files", "postgres"])
+def server(request, tmp_path_factory):
+    """`make run` with 4 workers, keeping its plans in files, then in PostgreSQL."""
     folder = tmp_path_factory.mktemp("concurrency")
+    environment = generous_limits_environment()
+    if request.param == "postgres":
+        database = request.getfixturevalue("postgres_database")
+        database.empty()
+        environment["DATABASE_URL"] = database.url
     running = RunningServer(
-        folder / "data", folder / "server.log", WORKERS="4", **generous_limits_environment()
+        folder / "data", folder / "server.log", WORKERS="4", **environment
     ).start()
+    running.database_url = environment.get("DATABASE_URL", "")
     yield running
     running.stop()
 
@@ -120,20 +126,20 @@ def test_four_devices_syncing_one_plan_lose_nothing(server):
     first = Client(server.port)
     first.register()
     # Every device has its own credential on the same plan (joined through tokens).
-    store = Store(server.data_dir / "plans")
+    store = stored_plans(server.data_dir, server.database_url)
     clients = [first]
     for _ in range(CLIENTS - 1):
         other = Client(server.port, plan_id=first.plan_id)
-        storage.add_device(
-            store, first.plan_id, other.device, digest(other.credential), int(time.time() * 1000)
+        store.add_device(
+            first.plan_id, other.device, digest(other.credential), int(time.time() * 1000)
         )
         clients.append(other)
     statuses, sent = _run(clients)
     assert statuses == [200] * (CLIENTS * SYNCS_PER_CLIENT)
-    stored = storage.export_plan(store, first.plan_id)["events"]
+    stored = store.export_plan(first.plan_id)["events"]
     assert_nothing_lost(stored, sent)
     # Every stored event reaches a device that reads from the start.
-    events, _ = storage.changes_since(store, first.plan_id, 0)
+    events, _ = store.changes_since(first.plan_id, 0)
     assert sorted(e["id"] for e in events) == sorted(e["id"] for e in stored)
 
 
@@ -143,8 +149,8 @@ def test_four_devices_syncing_four_plans_lose_nothing(server):
         client.register()
     statuses, sent = _run(clients)
     assert statuses == [200] * (CLIENTS * SYNCS_PER_CLIENT)
-    store = Store(server.data_dir / "plans")
+    store = stored_plans(server.data_dir, server.database_url)
     for n, client in enumerate(clients):
-        stored = storage.export_plan(store, client.plan_id)["events"]
+        stored = store.export_plan(client.plan_id)["events"]
         assert_nothing_lost(stored, [e for e in sent if e["id"].startswith(f"c{n}-")])
     assert "Traceback" not in server.log()

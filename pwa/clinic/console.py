@@ -21,7 +21,6 @@ from flask import request
 from flask import session
 from flask import url_for
 
-from .. import storage
 from ..care import adherence
 from ..care import merge
 from ..care import plans
@@ -85,7 +84,7 @@ def login_code():
         return render_template("console/login_code.html")
     check_csrf()
     clinic, throttle = clinic_store(), rate_limits.login_throttle()
-    account = storage.get_practitioner(clinic, pending["id"])
+    account = clinic.get_practitioner(pending["id"])
     if account is None or not account.get("totp_secret"):
         session.pop("pending_login", None)
         return redirect(url_for("console.login"))
@@ -96,7 +95,7 @@ def login_code():
     step = accounts.verify_totp(
         account["totp_secret"], request.form.get("code", ""), account.get("totp_last_step")
     )
-    if step is None or not storage.use_totp_step(clinic, account["id"], step):
+    if step is None or not clinic.use_totp_step(account["id"], step):
         throttle.failed(account["email"])
         return render_template("console/login_code.html", error="Wrong or used code."), 401
     throttle.succeeded(account["email"])
@@ -120,7 +119,7 @@ def logout():
 @login_required
 def index():
     practitioner = current_practitioner()
-    rows = [_client_row(c) for c in storage.clients_of(clinic_store(), practitioner["id"])]
+    rows = [_client_row(c) for c in clinic_store().clients_of(practitioner["id"])]
     return render_template("console/index.html", clients=[r for r in rows if r])
 
 
@@ -143,10 +142,8 @@ def new_client():
     plan_id = secrets.token_urlsafe(16)
     # The clinic's device has a credential nobody holds: it only writes from here.
     unusable = devices.digest(accounts.new_secret())
-    storage.create_plan(
-        _store(), plan_id, plan, CLINIC_DEVICE, unusable, now_ms(), name="Your clinic"
-    )
-    storage.add_client(clinic_store(), plan_id, current_practitioner()["id"], nickname, now_ms())
+    _plans().create_plan(plan_id, plan, CLINIC_DEVICE, unusable, now_ms(), name="Your clinic")
+    clinic_store().add_client(plan_id, current_practitioner()["id"], nickname, now_ms())
     return _invitation_page(plan_id, nickname)
 
 
@@ -185,18 +182,18 @@ def edit_session(plan_id: str):
         "time": form.get("time") or None,
         "status": form.get("status", "planned"),
     }
-    store = _store()
+    store = _plans()
     try:
         checked = merge.validate_batch([event])
-        plan = storage.get_plan(store, plan_id)
-        stored = storage.session_events(store, plan_id)
+        plan = store.get_plan(plan_id)
+        stored = store.session_events(plan_id)
         plans.check_events_fit(plan, checked, _protocols(), datetime.now(UTC), stored)
     except (merge.EventError, plans.PlanError) as error:
         message = str(error).replace("events[0].", "session ")
         return render_template(
             "console/client.html", client=_client_row(_own_client(plan_id)), error=message
         ), 400
-    storage.apply_events(store, plan_id, CLINIC_DEVICE, checked, now)
+    store.apply_events(plan_id, CLINIC_DEVICE, checked, now)
     return redirect(url_for("console.client", plan_id=plan_id))
 
 
@@ -205,7 +202,7 @@ def edit_session(plan_id: str):
 def revoke_device(plan_id: str, device_id: str):
     check_csrf()
     _own_client(plan_id)
-    if device_id == CLINIC_DEVICE or not storage.revoke_device(_store(), plan_id, device_id):
+    if device_id == CLINIC_DEVICE or not _plans().revoke_device(plan_id, device_id):
         abort(404)
     return redirect(url_for("console.client", plan_id=plan_id))
 
@@ -219,8 +216,8 @@ def delete_client(plan_id: str):
         row = _client_row(found)
         message = "Type the client's nickname exactly to delete the plan."
         return render_template("console/client.html", client=row, error=message), 400
-    storage.delete_plan(_store(), plan_id)
-    storage.remove_client(clinic_store(), plan_id)
+    _plans().delete_plan(plan_id)
+    clinic_store().remove_client(plan_id)
     return redirect(url_for("console.index"))
 
 
@@ -228,7 +225,7 @@ def _invitation_page(plan_id: str, nickname: str):
     code = accounts.new_secret()
     days = current_app.config["INVITATION_DAYS"]
     expires = now_ms() + days * 24 * 60 * 60 * 1000
-    storage.add_invitation(clinic_store(), accounts.digest(code), plan_id, expires)
+    clinic_store().add_invitation(accounts.digest(code), plan_id, expires)
     # The code travels in the fragment: never sent to a server, never in a log.
     link = links.external_url("settings.invite") + "#" + code
     return render_template(
@@ -244,26 +241,26 @@ def _invitation_page(plan_id: str, nickname: str):
 def _own_client(plan_id: str) -> dict:
     """The client record if the signed-in practitioner made it; otherwise the same 404."""
     practitioner = current_practitioner()
-    for found in storage.clients_of(clinic_store(), practitioner["id"]):
+    for found in clinic_store().clients_of(practitioner["id"]):
         if found["plan_id"] == plan_id:
-            if not _store().exists(plan_id):
+            if not _plans().plan_exists(plan_id):
                 # Deleted from the client's phone (or by retention): forget the record too.
-                storage.remove_client(clinic_store(), plan_id)
+                clinic_store().remove_client(plan_id)
                 break
             return found
     abort(404)
 
 
 def _client_row(found: dict) -> dict | None:
-    store, plan_id = _store(), found["plan_id"]
-    plan = storage.get_plan(store, plan_id)
+    store, plan_id = _plans(), found["plan_id"]
+    plan = store.get_plan(plan_id)
     if plan is None:
         return None
-    sessions = series.build(plan, storage.session_events(store, plan_id))
+    sessions = series.build(plan, store.session_events(plan_id))
     today = local_day(datetime.now(UTC), plan["time_zone"], plan["day_start_hour"])
     schedule = current_app.extensions["schedules"][plan["protocol"]["id"]]
-    ticks = storage.tick_state(store, plan_id)
-    phones = [d for d in storage.list_devices(store, plan_id) if d["device"] != CLINIC_DEVICE]
+    ticks = store.tick_state(plan_id)
+    phones = [d for d in store.list_devices(plan_id) if d["device"] != CLINIC_DEVICE]
     seen = [d["last_seen_ms"] for d in phones if not d["revoked"]]
     upcoming = [s for s in sessions if s["status"] == "planned" and s["day"] >= today.isoformat()]
     for planned in upcoming:
@@ -290,7 +287,7 @@ def _try_login(email: str, password: str) -> str | None:
     if wait:
         return rate_limits.wait_message(wait)
     try:
-        account = storage.find_practitioner(clinic, accounts.check_email(email))
+        account = clinic.find_practitioner(accounts.check_email(email))
     except accounts.AccountError:
         account = None
     # Always verified, so timing says nothing about the account.
@@ -300,7 +297,7 @@ def _try_login(email: str, password: str) -> str | None:
         throttle.failed(email)
         return WRONG_LOGIN
     if accounts.needs_rehash(account["password_hash"]):
-        storage.set_password_hash(clinic, account["id"], accounts.hash_password(password))
+        clinic.set_password_hash(account["id"], accounts.hash_password(password))
     if account.get("totp_secret"):
         # The password was right; the failure count resets only after the code.
         session.clear()
@@ -327,8 +324,8 @@ def _nickname(value: str) -> str:
     return nickname
 
 
-def _store():
-    return current_app.extensions["store"]
+def _plans():
+    return current_app.extensions["plans"]
 
 
 def _protocols() -> dict[str, dict]:

@@ -19,7 +19,6 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from .. import storage
 from ..core import rate_limits
 from ..sync import devices
 from . import accounts
@@ -62,8 +61,8 @@ def password():
         reason = str(error).removeprefix("password: ").rstrip(".")
         return _refused(f"{reason[0].upper()}{reason[1:]}. Nothing was changed.")
     clinic = clinic_store()
-    storage.set_password_hash(clinic, account["id"], accounts.hash_password(new))
-    storage.end_console_sessions(clinic, account["id"], keep_sid_hash=g.sid_hash)
+    clinic.set_password_hash(account["id"], accounts.hash_password(new))
+    clinic.end_console_sessions(account["id"], keep_sid_hash=g.sid_hash)
     return render_template("console/password.html", done=True)
 
 
@@ -87,7 +86,7 @@ def two_step_start():
         error = "Two-step sign-in is on already: turn it off first (password and a code)."
         return render_template("console/two_step.html", setup=None, error=error), 400
     secret = accounts.new_totp_secret()
-    storage.set_pending_totp(clinic_store(), practitioner["id"], secret, now_ms())
+    clinic_store().set_pending_totp(practitioner["id"], secret, now_ms())
     return _two_step_setup_page(secret)
 
 
@@ -103,8 +102,8 @@ def two_step_confirm():
     step = accounts.verify_totp(secret, request.form.get("code", ""), None)
     if step is None:
         return _two_step_setup_page(secret, "That code does not match. Try the next one."), 400
-    storage.set_totp(clinic_store(), practitioner["id"], secret)
-    storage.use_totp_step(clinic_store(), practitioner["id"], step)
+    clinic_store().set_totp(practitioner["id"], secret)
+    clinic_store().use_totp_step(practitioner["id"], step)
     return redirect(url_for("console.index"))
 
 
@@ -130,15 +129,11 @@ def two_step_disable():
         request.form.get("code", ""),
         practitioner.get("totp_last_step"),
     )
-    if (
-        not right_password
-        or step is None
-        or not storage.use_totp_step(clinic, practitioner["id"], step)
-    ):
+    if not right_password or step is None or not clinic.use_totp_step(practitioner["id"], step):
         throttle.failed(practitioner["email"])
         error = "Wrong password, or a wrong or used code. Nothing was changed."
         return render_template("console/two_step.html", setup=None, error=error), 400
-    storage.set_totp(clinic, practitioner["id"], None)
+    clinic.set_totp(practitioner["id"], None)
     return redirect(url_for("console_account.two_step"))
 
 

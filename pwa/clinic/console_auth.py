@@ -27,7 +27,6 @@ from flask.sessions import SecureCookieSessionInterface
 
 from .. import storage
 from ..core import sealed
-from ..storage.store import Store
 from . import accounts
 
 # A console request refreshes its session's "last seen" at most this often.
@@ -48,9 +47,9 @@ def init_app(app: Flask) -> None:
         key_file = config["DATA_DIR"] / key_file
     # Made (or read) by gunicorn's master first, like the secret key: never by each worker.
     box = sealed.SecretBox(sealed.load_key(sealed.key_from_environment(), key_file))
-    clinic = Store(config["DATA_DIR"] / "clinic", sealer=box)
-    app.extensions["clinic_store"] = clinic
-    storage.seal_plain_secrets(clinic)
+    clinic = storage.clinic_store(config, sealer=box)
+    app.extensions["clinic"] = clinic
+    clinic.seal_plain_secrets()
     app.session_interface = _SecureWhenHttps()
     app.config.update(
         SESSION_COOKIE_NAME="console",
@@ -59,8 +58,8 @@ def init_app(app: Flask) -> None:
     )
 
 
-def clinic_store() -> Store:
-    return current_app.extensions["clinic_store"]
+def clinic_store() -> storage.ClinicStore:
+    return current_app.extensions["clinic"]
 
 
 def now_ms() -> int:
@@ -84,18 +83,18 @@ def current_practitioner() -> dict | None:
     if not isinstance(sid, str):
         return None
     sid_hash, now = accounts.digest(sid), now_ms()
-    record = storage.console_session(clinic_store(), sid_hash)
+    record = clinic_store().console_session(sid_hash)
     if record is None or not accounts.session_is_live(record, now, timeouts()):
         if record is not None:
-            storage.end_console_session(clinic_store(), sid_hash)
+            clinic_store().end_console_session(sid_hash)
         session.clear()
         return None
     # Refreshed often enough that a short idle timeout never ends an active session.
     if now - record["last_seen_ms"] > min(TOUCH_EVERY_MS, timeouts().idle_ms // 10):
-        storage.touch_console_session(clinic_store(), sid_hash, now)
-    account = storage.get_practitioner(clinic_store(), record["practitioner"])
+        clinic_store().touch_console_session(sid_hash, now)
+    account = clinic_store().get_practitioner(record["practitioner"])
     if account is None or account.get("disabled"):
-        storage.end_console_session(clinic_store(), sid_hash)
+        clinic_store().end_console_session(sid_hash)
         session.clear()
         return None
     g.practitioner = account
@@ -162,12 +161,10 @@ def log_in(practitioner: dict) -> None:
     sid, csrf, now = accounts.new_secret(), accounts.new_secret(), now_ms()
     # Timed-out sessions of anyone go now, so they never pile up in the clinic file.
     limits = timeouts()
-    storage.purge_console_sessions(
-        clinic_store(), lambda record: accounts.session_is_live(record, now, limits)
+    clinic_store().purge_console_sessions(
+        lambda record: accounts.session_is_live(record, now, limits)
     )
-    storage.start_console_session(
-        clinic_store(), accounts.digest(sid), practitioner["id"], csrf, now
-    )
+    clinic_store().start_console_session(accounts.digest(sid), practitioner["id"], csrf, now)
     session["sid"] = sid
     g.pop("practitioner", None)
 
@@ -175,7 +172,7 @@ def log_in(practitioner: dict) -> None:
 def log_out() -> None:
     sid = session.get("sid")
     if isinstance(sid, str):
-        storage.end_console_session(clinic_store(), accounts.digest(sid))
+        clinic_store().end_console_session(accounts.digest(sid))
     session.clear()
     g.pop("practitioner", None)
 

@@ -1,5 +1,8 @@
 """Command-line jobs: practitioner accounts, `reminders send-due` and the scheduler loop.
 
+`flask --app pwa db upgrade` brings a PostgreSQL database's schema to this code's
+version (DATABASE_URL; a deployment step, never run by the app hosts themselves).
+
 `flask --app pwa practitioner create EMAIL` makes a console account (the
 password from PWA_PASSWORD, else a prompt); `list`, `set-password EMAIL`,
 `disable EMAIL`, `enable EMAIL` and `end-sessions EMAIL` manage them.
@@ -29,12 +32,23 @@ from ..reminders import notify
 reminders = AppGroup("reminders", help="Web Push reminders for sessions and daily aftercare.")
 practitioner = AppGroup("practitioner", help="Practitioner accounts for the clinic console.")
 plans_group = AppGroup("plans", help="Stored plans: retention.")
+database = AppGroup("db", help="The PostgreSQL database at DATABASE_URL: its schema.")
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(reminders)
     app.cli.add_command(practitioner)
     app.cli.add_command(plans_group)
+    app.cli.add_command(database)
+
+
+@database.command("upgrade")
+def upgrade_database():
+    """Bring the schema to this code's version: once per deployment, before the hosts start."""
+    if not current_app.config["DATABASE_URL"]:
+        raise click.ClickException("DATABASE_URL is not set: the embedded files need no schema")
+    storage.upgrade_schema(current_app.config)
+    click.echo("The database schema is up to date.")
 
 
 @plans_group.command("purge")
@@ -46,22 +60,16 @@ def purge_plans(days: int | None, dry_run: bool):
     if days <= 0:
         click.echo("retention is off (RETENTION_DAYS = 0): nothing deleted")
         return
-    store = current_app.extensions["store"]
-    clinic = current_app.extensions["clinic_store"]
+    store = current_app.extensions["plans"]
+    clinic = current_app.extensions["clinic"]
     cutoff = int(time.time() * 1000) - days * 24 * 60 * 60 * 1000
-    gone = 0
-    for plan_id in store.plan_ids():
-        try:
-            if storage.last_activity_ms(store, plan_id) >= cutoff:
-                continue
-        except storage.PlanNotFound:
-            continue
-        gone += 1
-        if not dry_run:
-            storage.delete_plan(store, plan_id)
-            storage.remove_client(clinic, plan_id)
+    gone = store.inactive_plans(cutoff)
+    if not dry_run:
+        for plan_id in gone:
+            store.delete_plan(plan_id)
+            clinic.remove_client(plan_id)
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {gone} plans with no activity for {days} days")
+    click.echo(f"{verb} {len(gone)} plans with no activity for {days} days")
 
 
 @practitioner.command("create")
@@ -73,8 +81,8 @@ def create_practitioner(email: str):
         password_hash = accounts.hash_password(
             accounts.check_new_password(_new_password(), address)
         )
-        clinic = current_app.extensions["clinic_store"]
-        storage.add_practitioner(clinic, address, password_hash, int(time.time() * 1000))
+        clinic = current_app.extensions["clinic"]
+        clinic.add_practitioner(address, password_hash, int(time.time() * 1000))
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     except storage.AccountExists:
@@ -85,7 +93,7 @@ def create_practitioner(email: str):
 @practitioner.command("list")
 def list_practitioners():
     """Every console account: two-step sign-in, disabled, how many browsers are signed in."""
-    for account in storage.list_practitioners(_clinic()):
+    for account in _clinic().list_practitioners():
         created = datetime.fromtimestamp(account["created_ms"] / 1000, UTC).date()
         marks = [
             "two-step" if account.get("totp_secret") else "password only",
@@ -105,8 +113,8 @@ def set_password(email: str):
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
     clinic = _clinic()
-    storage.set_password_hash(clinic, account["id"], accounts.hash_password(password))
-    storage.end_console_sessions(clinic, account["id"])
+    clinic.set_password_hash(account["id"], accounts.hash_password(password))
+    clinic.end_console_sessions(account["id"])
     click.echo(f"New password set for {account['email']}; every session of it was ended")
 
 
@@ -126,7 +134,7 @@ def enable(email: str):
 
 def _set_disabled(email: str, disabled: bool, done: str) -> None:
     account = _account(email)
-    storage.set_disabled(_clinic(), account["id"], disabled)
+    _clinic().set_disabled(account["id"], disabled)
     click.echo(done.format(account["email"]))
 
 
@@ -136,8 +144,8 @@ def reset_two_step(email: str):
     """Turn an account's two-step sign-in off (a lost phone, a replaced key)."""
     account = _account(email)
     clinic = _clinic()
-    storage.set_totp(clinic, account["id"], None)
-    storage.end_console_sessions(clinic, account["id"])
+    clinic.set_totp(account["id"], None)
+    clinic.end_console_sessions(account["id"])
     click.echo(
         f"Two-step sign-in is off for {account['email']} and its sessions are ended; "
         "it can set up a new authenticator app after logging in"
@@ -149,12 +157,12 @@ def reset_two_step(email: str):
 def end_sessions(email: str):
     """Sign EMAIL out of every browser (a lost laptop, a shared computer)."""
     account = _account(email)
-    ended = storage.end_console_sessions(_clinic(), account["id"])
+    ended = _clinic().end_console_sessions(account["id"])
     click.echo(f"Ended {ended} console sessions of {account['email']}")
 
 
 def _clinic():
-    return current_app.extensions["clinic_store"]
+    return current_app.extensions["clinic"]
 
 
 def _account(email: str) -> dict:
@@ -162,9 +170,7 @@ def _account(email: str) -> dict:
         address = accounts.check_email(email)
     except accounts.AccountError as error:
         raise click.ClickException(str(error)) from None
-    account = (
-        storage.find_practitioner(_clinic(), address) if _clinic().exists(storage.CLINIC) else None
-    )
+    account = _clinic().find_practitioner(address)
     if account is None:
         raise click.ClickException(f"no account for {address}")
     return account
@@ -201,7 +207,7 @@ def send_due_now() -> str:
         return "push is off: set PUSH_CONTACT to send reminders"
     app = current_app
     counts = notify.send_due(
-        app.extensions["store"], app.extensions["schedules"], settings, datetime.now(UTC)
+        app.extensions["plans"], app.extensions["schedules"], settings, datetime.now(UTC)
     )
     return ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "nothing due"
 

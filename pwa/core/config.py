@@ -174,6 +174,18 @@ def _storage_uri(value: Any) -> str:
     return text
 
 
+def _database_url(value: str) -> str:
+    """A PostgreSQL address, spelled for SQLAlchemy's psycopg 3 dialect; empty stays empty."""
+    if not value:
+        return ""
+    scheme, separator, rest = value.partition("://")
+    if not separator or scheme not in ("postgres", "postgresql", "postgresql+psycopg") or not rest:
+        raise ConfigError(
+            "DATABASE_URL: must be a PostgreSQL address, postgresql://user@host:5432/database"
+        )
+    return f"postgresql+psycopg://{rest}"
+
+
 def _redis_url(value: str) -> str:
     if value and not re.fullmatch(r"rediss?://\S+", value):
         raise ConfigError("REDIS_URL: must be a redis:// or rediss:// address")
@@ -278,11 +290,15 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     values: dict[str, Any] = {name: default for name, (default, _) in SETTINGS.items()}
     values.update(_from_file(folder / CONFIG_FILE))
     values.update(_from_environment())
-    # Like DATABASE_URL, a deployment's address rather than an app setting: no PWA_ prefix.
+    # Deployment addresses rather than app settings: no PWA_ prefix.  With DATABASE_URL the
+    # plans live in PostgreSQL (pwa/storage/postgres/); without it, in DATA_DIR's files.
+    values["DATABASE_URL"] = _database_url(os.environ.get("DATABASE_URL", "").strip())
     values["REDIS_URL"] = _redis_url(os.environ.get("REDIS_URL", "").strip())
     if values["CONTENT_REVIEWER"] and values["CONTENT_REVIEWED_ON"] is None:
         raise ConfigError("CONTENT_REVIEWED_ON: required when CONTENT_REVIEWER is set")
     app.config.update(values)
+    if "DATABASE_URL" in test_config:
+        test_config["DATABASE_URL"] = _database_url(test_config["DATABASE_URL"])
     app.config.update(test_config)
     app.config["DATA_DIR"] = folder
     if app.config["LOGO_FILE"]:

@@ -10,7 +10,7 @@ an export of it, then holds no secret that can be used; a backup of the whole da
 folder does unless the key lives elsewhere (README, "Two-step sign-in").
 
 Sealed values carry a prefix, so a secret stored before sealing existed is still read
-(and sealed when the app next starts: `storage.seal_plain_secrets`).  No Flask here.
+(and sealed when the app next starts: the clinic store's `seal_plain_secrets`).  No Flask here.
 """
 
 from __future__ import annotations

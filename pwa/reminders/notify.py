@@ -26,7 +26,6 @@ from pathlib import Path
 
 from .. import storage
 from ..care import series
-from ..storage.store import Store
 from . import due
 from . import push
 from . import push_checks
@@ -49,7 +48,7 @@ class PushSettings:
 
 
 def send_due(
-    store: Store,
+    store: storage.PlanStore,
     schedules: dict[str, dict],
     settings: PushSettings,
     now: datetime,
@@ -75,17 +74,17 @@ def send_due(
 
     with ThreadPoolExecutor(PLANS_AT_ONCE, thread_name_prefix="reminders") as pool:
         # list(): a plan's error is raised here rather than lost in its thread.
-        list(pool.map(one_plan, storage.plans_with_push(store)))
+        list(pool.map(one_plan, store.plans_with_push()))
     return counts
 
 
 def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
-    plan = storage.get_plan(store, plan_id)
-    subscriptions = storage.push_subscriptions(store, plan_id)
+    plan = store.get_plan(plan_id)
+    subscriptions = store.push_subscriptions(plan_id)
     if plan is None or not subscriptions:
         return
-    sessions = series.build(plan, storage.session_events(store, plan_id))
-    ticks = storage.tick_state(store, plan_id)
+    sessions = series.build(plan, store.session_events(plan_id))
+    ticks = store.tick_state(plan_id)
     schedule = schedules[plan["protocol"]["id"]]
     now_ms = int(now.timestamp() * 1000)
     for entry in subscriptions:
@@ -99,7 +98,7 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
         )
         for reminder in reminders:
             device = entry["device"]
-            if not storage.claim_reminder(store, plan_id, reminder.key, device, now_ms):
+            if not store.claim_reminder(plan_id, reminder.key, device, now_ms):
                 counts["already sent"] += 1
                 continue
             payload = {"title": reminder.title, "body": reminder.body, "url": reminder.url}
@@ -119,12 +118,12 @@ def _send_plan(store, plan_id, schedules, settings, now, counts) -> None:
             endpoint = entry["subscription"]["endpoint"]
             if outcome in ("sent", "failed"):
                 failed = outcome == "failed"
-                storage.push_outcome(store, plan_id, device, endpoint, failed, now_ms)
+                store.push_outcome(plan_id, device, endpoint, failed, now_ms)
             if outcome == "failed":
-                storage.release_reminder(store, plan_id, reminder.key, device)
+                store.release_reminder(plan_id, reminder.key, device)
                 break  # the rest wait with this subscription
             elif outcome == "gone":
                 # Not sent: if the device subscribes again, it may still get this one.
-                storage.release_reminder(store, plan_id, reminder.key, device)
-                storage.remove_push(store, plan_id, device, endpoint)
+                store.release_reminder(plan_id, reminder.key, device)
+                store.remove_push(plan_id, device, endpoint)
                 break

@@ -18,7 +18,6 @@ from flask import current_app
 from flask import render_template
 from flask import request
 
-from .. import storage
 from ..care import series
 from ..reminders import calendar_feed
 from ..sync import devices
@@ -35,14 +34,14 @@ def index():
 def feed():
     # The key is in the query string, which the access log leaves out (gunicorn.conf.py).
     plan_id, key = request.args.get("plan", ""), request.args.get("key", "")
-    store = current_app.extensions["store"]
-    link = storage.calendar_link(store, plan_id, devices.digest(key)) if key.isascii() else None
-    plan = storage.get_plan(store, plan_id) if link else None
+    store = current_app.extensions["plans"]
+    link = store.calendar_link(plan_id, devices.digest(key)) if key.isascii() else None
+    plan = store.get_plan(plan_id) if link else None
     if plan is None:
         abort(404)
     body = calendar_feed.build_feed(
         plan=plan,
-        sessions=series.build(plan, storage.session_events(store, plan_id)),
+        sessions=series.build(plan, store.session_events(plan_id)),
         schedule=current_app.extensions["schedules"][plan["protocol"]["id"]],
         # Stable per plan, and not the plan id itself, which calendar servers would keep.
         feed_key=hashlib.sha256(f"feed:{plan_id}".encode()).hexdigest()[:16],

@@ -15,14 +15,10 @@ from tinydb import where
 
 from ..core.sealed import SealError
 from ..core.sealed import SecretBox
+from .contract import AccountExists
 from .plan_file import _check_hash
 from .plan_file import _use_once
 from .store import Store
-
-
-class AccountExists(Exception):
-    """A practitioner with this e-mail address already exists."""
-
 
 CLINIC = "clinic-accounts-v1"
 PRACTITIONERS = "practitioners"

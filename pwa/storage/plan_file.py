@@ -11,7 +11,6 @@ never by TinyDB's doc ids, which other processes hand out too.
 
 from __future__ import annotations
 
-import hmac
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,20 @@ from typing import Any
 from tinydb import TinyDB
 from tinydb import where
 
-from ..care import merge
 from . import plan_events
-from .store import PlanNotFound
+from .contract import DeviceExists
+from .contract import PlanExists
+from .contract import PlanNotFound
+from .contract import TooMany
+from .contract import UnknownDevice
+from .rules import MAX_DEVICES
+from .rules import MAX_DEVICES_EVER
+from .rules import MAX_WAITING_LINKS
+from .rules import check_new_device as _check_new_device
+from .rules import credential_matches as _credential_matches
+from .rules import well_formed as _well_formed
 from .store import Store
 from .store import check_plan_id
-
-# "Last sync" shown to the clinic is kept to the minute; more would be a disk write per poll.
-LAST_SEEN_EVERY_MS = 60 * 1000
-# A person has a phone or two and perhaps a tablet; these keep a plan's file small
-# whatever a caller does with a valid credential.
-MAX_DEVICES = 10
-# Removed devices stay on file (an id once used is never let in again); this bounds them.
-MAX_DEVICES_EVER = 40
-MAX_WAITING_LINKS = 5
 
 PLAN = "plan"
 DEVICES = "devices"
@@ -54,22 +53,6 @@ EXPORTED_AS = {
     SENT: "reminders_sent",
 }
 PRESENT = "present"
-
-
-class PlanExists(Exception):
-    """A plan with this id is already stored."""
-
-
-class DeviceExists(Exception):
-    """The plan already has (or had, before revoking it) a device with this id."""
-
-
-class UnknownDevice(LookupError):
-    """The device is not linked to the plan, or was revoked."""
-
-
-class TooMany(Exception):
-    """A per-plan limit (devices, device links waiting) is reached; the message says which."""
 
 
 # Plans
@@ -322,26 +305,11 @@ def _require_meta(tdb: TinyDB, plan_id: str) -> dict:
     return meta
 
 
-def _well_formed(plan_id: Any) -> bool:
-    try:
-        check_plan_id(plan_id)
-    except ValueError:
-        return False
-    return True
-
-
 def _find_device(store: Store, plan_id: str, device_id: str) -> dict | None:
     if not _well_formed(plan_id):
         return None
     with store.reading(plan_id) as tdb:
         return tdb.table(DEVICES).get(where("device") == device_id)
-
-
-def _credential_matches(device: dict | None, credential_hash: Any) -> bool:
-    if device is None or device["revoked"] or not isinstance(credential_hash, str):
-        return False
-    # Constant-time, so response times do not reveal how much of a guess was right.
-    return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
 
 
 def _require_device(tdb: TinyDB, device_id: str) -> dict:
@@ -354,13 +322,6 @@ def _require_device(tdb: TinyDB, device_id: str) -> dict:
 def _check_hash(value: Any) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError("token hash must be a non-empty string")
-
-
-def _check_new_device(device_id: Any, credential_hash: Any) -> None:
-    if not isinstance(device_id, str) or not merge.DEVICE_ID.fullmatch(device_id):
-        raise ValueError("device id must be 8 to 64 characters of A-Z a-z 0-9 _ -")
-    if not isinstance(credential_hash, str) or not credential_hash:
-        raise ValueError("credential hash must be a non-empty string")
 
 
 def _new_device(device_id: str, credential_hash: str, now_ms: int, name: str) -> dict:

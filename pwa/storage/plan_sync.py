@@ -9,31 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from tinydb import where
 
 from ..care import merge
 from . import plan_events
+from . import rules
+from .contract import Page
 from .plan_events import public_event as _public_event
 from .plan_file import DEVICES
-from .plan_file import LAST_SEEN_EVERY_MS
 from .plan_file import PLAN
-from .plan_file import TooMany
-from .plan_file import _credential_matches
 from .plan_file import _require_device
 from .plan_file import _require_meta
-from .plan_file import _well_formed
+from .rules import credential_matches as _credential_matches
+from .rules import well_formed as _well_formed
 from .store import Store
-
-# Only each box's winning tick is kept, with every session edit (merge.compact), so a
-# plan holds about one event per box ever ticked: a 12-session series ticked in full every
-# day on three devices for a year keeps 2,803 of the 12,575 events sent, 469 KB
-# (tests/test_plan_bounds.py).  The cap leaves room for twice that and bounds what a
-# caller with a valid credential can make the file hold (about 1 MB).
-MAX_EVENTS = 6000
-# Events in one sync answer; a phone that is further behind asks again from the cursor.
-PAGE_SIZE = 500
 
 
 def apply_events(
@@ -54,7 +44,7 @@ def apply_and_read(
     events: Sequence[dict],
     now_ms: int,
     cursor: int | None,
-    seen: PlanSnapshot | None = None,
+    seen: PlanFileSnapshot | None = None,
     limit: int | None = None,
 ) -> Page:
     """Like apply_events, and also a page of the events after `cursor` (none if None), in
@@ -69,7 +59,7 @@ def apply_and_read(
     that would store nothing does not even take the lock: a snapshot's answer stands
     until an event is stored.
     """
-    batch = _accepted_events(device_id, events, now_ms)
+    batch = rules.accepted_events(device_id, events, now_ms)
     if seen is not None and cursor is not None and not seen.needs_write(device_id, batch, now_ms):
         return seen.page(cursor, limit)
     with store.locked(plan_id) as tdb:
@@ -86,34 +76,15 @@ def apply_and_read(
         # a write several times what the merge costs.
         change = plan_events.apply(tables, meta, batch)
         if change.stored:
-            _check_room_for_events(change.held)
+            rules.check_room_for_events(change.held)
             change.write_into(tables)
             tdb.storage.write(tables)
             meta = {**meta, "seq": change.seq, "event_tables": change.index}
             tdb.table(PLAN).update({"seq": change.seq, "event_tables": change.index})
-        if change.stored or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
+        if change.stored or now_ms - device["last_seen_ms"] >= rules.LAST_SEEN_EVERY_MS:
             tdb.table(DEVICES).update({"last_seen_ms": now_ms}, where("device") == device_id)
     newer = [] if cursor is None else plan_events.PlanEvents(tables, meta).after(cursor, limit)
     return _page(newer, meta["seq"], limit)
-
-
-def _check_room_for_events(count: int) -> None:
-    if count > MAX_EVENTS:
-        raise TooMany(
-            f"This plan holds {MAX_EVENTS:,} saved ticks and session changes, the most one "
-            "plan can keep, so new ones are not saved on the server. Your clinic (or a new "
-            "plan) can start afresh."
-        )
-
-
-@dataclass(frozen=True)
-class Page:
-    """Events for a device, oldest first; `cursor` is where to ask from next time, and
-    `more` says whether events after it are already waiting."""
-
-    events: list[dict]
-    cursor: int
-    more: bool
 
 
 def _page(newer: list[dict], seq: int, limit: int | None) -> Page:
@@ -125,7 +96,7 @@ def _page(newer: list[dict], seq: int, limit: int | None) -> Page:
     return Page([_public_event(e) for e in newer], seq, False)
 
 
-class PlanSnapshot:
+class PlanFileSnapshot:
     """One consistent read of a plan file, for a request that needs several parts of it.
 
     The events are parsed only when first asked for, so a request whose credential
@@ -148,7 +119,7 @@ class PlanSnapshot:
     def needs_write(self, device_id: str, batch: list[dict], now_ms: int) -> bool:
         """Whether applying `batch` from the device could change the plan file."""
         device = self.devices.get(device_id)
-        if device is None or now_ms - device["last_seen_ms"] >= LAST_SEEN_EVERY_MS:
+        if device is None or now_ms - device["last_seen_ms"] >= rules.LAST_SEEN_EVERY_MS:
             return True
         # A retried batch holding a tick that lost its box in the first try (a tap and an
         # untap sent together) must not take the lock each time: that serialised every
@@ -162,7 +133,7 @@ class PlanSnapshot:
         return _page(self._events.after(cursor, limit), self.seq, limit)
 
 
-def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
+def snapshot(store: Store, plan_id: str) -> PlanFileSnapshot | None:
     """The plan, its devices and (when asked for) its events, from one read of its file;
     None for an unknown or malformed id."""
     if not _well_formed(plan_id):
@@ -176,7 +147,7 @@ def snapshot(store: Store, plan_id: str) -> PlanSnapshot | None:
         return None
     if not tables.get(PLAN):
         return None
-    return PlanSnapshot(plan_id, tables)
+    return PlanFileSnapshot(plan_id, tables)
 
 
 def changes_since(store: Store, plan_id: str, cursor: int) -> tuple[list[dict], int]:
@@ -205,18 +176,3 @@ def _events(store: Store, plan_id: str) -> tuple[dict, plan_events.PlanEvents]:
         meta = _require_meta(tdb, plan_id)
         tables = tdb.storage.read()
     return meta, plan_events.PlanEvents(tables, meta)
-
-
-def _accepted_events(device_id: str, events: Sequence[dict], now_ms: int) -> list[dict]:
-    # Nothing malformed is ever stored, whoever calls: a batch not checked already is
-    # checked here (a merge.Batch has been; validating 200 events twice was measurable).
-    if isinstance(events, merge.Batch):
-        batch = events
-    else:
-        batch = merge.validate_batch(events, max_events=None)
-    for index, event in enumerate(batch):
-        # A device may only speak for itself: another device's id would let it
-        # win every same-millisecond tie that the device id decides.
-        if event["device"] != device_id:
-            raise merge.EventError(f"events[{index}].device: must be the sending device's id")
-    return [merge.arrived(event, now_ms) for event in batch]

@@ -20,14 +20,10 @@ from .plan_file import _push_index
 from .plan_file import _push_marker
 from .plan_file import _require_device
 from .plan_file import _require_meta
-from .plan_file import _well_formed
+from .rules import PUSH_FIRST_WAIT_MS
+from .rules import PUSH_LONGEST_WAIT_MS
+from .rules import well_formed as _well_formed
 from .store import Store
-
-# A push subscription whose service keeps failing waits this long after its first
-# failure, twice as long after each next one, and never longer than the last.
-PUSH_FIRST_WAIT_MS = 60 * 1000
-PUSH_LONGEST_WAIT_MS = 6 * 60 * 60 * 1000
-
 
 # Calendar feed
 

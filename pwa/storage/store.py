@@ -11,7 +11,6 @@ nothing, if the block raises).  `Store.reading` gives a fresh read-only
 from __future__ import annotations
 
 import os
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,10 @@ from tinydb import TinyDB
 from tinydb.storages import MemoryStorage
 from tinydb.storages import Storage
 
+from .contract import PlanNotFound
+from .contract import StoreBusy
+from .rules import PLAN_ID
+from .rules import check_plan_id
 from .table_file import TEMP_PREFIX
 from .table_file import AtomicJSONStorage
 from .table_file import Data
@@ -41,29 +44,12 @@ from .table_file import _fsync_folder
 # another worker writes), writers hold a file lock across the whole
 # read-modify-write, and files are only ever replaced whole.
 
-# Opaque server-made ids only: nothing that could name another path.
-PLAN_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # Waiting longer than this for one plan's lock means something is stuck;
 # fail the request rather than pile up workers behind it.
 LOCK_TIMEOUT_S = 10.0
 # filelock retries a taken lock by polling; its 50 ms default would add up to
 # 50 ms to a request that waits behind a write lasting a few milliseconds.
 LOCK_POLL_S = 0.002
-
-
-class PlanNotFound(LookupError):
-    """The plan does not exist (or was deleted while the caller waited for it)."""
-
-
-class StoreBusy(TimeoutError):
-    """A plan's lock stayed taken for longer than the store's lock timeout."""
-
-
-def check_plan_id(plan_id: Any) -> str:
-    """Return `plan_id` if it is safe to use in a file name, else raise ValueError."""
-    if not isinstance(plan_id, str) or not PLAN_ID.fullmatch(plan_id):
-        raise ValueError("plan id must be 16 to 64 characters of A-Z a-z 0-9 _ -")
-    return plan_id
 
 
 class _MemoryPlan(MemoryStorage):

@@ -29,7 +29,6 @@ from ..core.errors import error_response
 from ..reminders import due
 from ..reminders import push
 from ..reminders import push_checks
-from ..storage.store import check_plan_id
 from . import api_schema
 from . import devices
 
@@ -53,7 +52,7 @@ def register_plan():
     credential = plans.check_credential(body.get("credential"), "credential")
     plan = plans.check_plan(body.get("plan"), _protocols())
     created = devices.register(
-        _store(), plan_id, plan, device_id, credential, _now_ms(), _device_name()
+        _plans(), plan_id, plan, device_id, credential, _now_ms(), _device_name()
     )
     if created is None:
         return error_response(409, "conflict", "A plan with this id already exists.")
@@ -63,7 +62,7 @@ def register_plan():
 @bp.post("/plans/<plan_id>/sync")
 def sync(plan_id: str):
     # One read of the plan file serves the credential check, the fit check and a poll's answer.
-    snap = storage.snapshot(_store(), plan_id)
+    snap = _plans().snapshot(plan_id)
     device_id = _authorised(plan_id, snap)
     # Counted once the credential is good (a stranger cannot use up a plan's budget) and
     # before the plan's events are parsed, the costly part of a big plan.
@@ -82,8 +81,8 @@ def sync(plan_id: str):
     )
     limit = storage.PAGE_SIZE
     if events:
-        page = storage.apply_and_read(
-            _store(), plan_id, device_id, events, now_ms, cursor, seen=snap, limit=limit
+        page = _plans().apply_and_read(
+            plan_id, device_id, events, now_ms, cursor, seen=snap, limit=limit
         )
     else:
         page = snap.page(cursor, limit)
@@ -104,7 +103,7 @@ def sync(plan_id: str):
 def create_join_token(plan_id: str):
     _authorised(plan_id)
     join_url = links.external_url("settings.join")
-    return devices.new_join_link(_store(), plan_id, join_url, _now_ms())
+    return devices.new_join_link(_plans(), plan_id, join_url, _now_ms())
 
 
 @bp.post("/join")
@@ -114,7 +113,7 @@ def join():
     token = plans.check_credential(body.get("token"), "token")
     device_id = _device_id(body.get("device_id"))
     credential = plans.check_credential(body.get("credential"), "credential")
-    plan = devices.join(_store(), plan_id, token, device_id, credential, _now_ms(), _device_name())
+    plan = devices.join(_plans(), plan_id, token, device_id, credential, _now_ms(), _device_name())
     if plan is None:
         return error_response(404, "not_found", "This link has expired or was already used.")
     return {"plan_id": plan_id, "plan": plans.with_defaults(plan), "cursor": 0}
@@ -124,8 +123,8 @@ def join():
 def check_invitation():
     """Whether an invitation can still be used (without using it), so the page can say so."""
     code = plans.check_credential(_json_body().get("code"), "code")
-    clinic = current_app.extensions["clinic_store"]
-    if storage.invitation_plan(clinic, accounts.digest(code), _now_ms()) is None:
+    clinic = current_app.extensions["clinic"]
+    if clinic.invitation_plan(accounts.digest(code), _now_ms()) is None:
         return error_response(404, "not_found", INVITATION_GONE)
     return {"clinic_name": current_app.config["CLINIC_NAME"]}
 
@@ -137,34 +136,34 @@ def redeem_invitation():
     code = plans.check_credential(body.get("code"), "code")
     device_id = _device_id(body.get("device_id"))
     credential = plans.check_credential(body.get("credential"), "credential")
-    clinic, code_hash = current_app.extensions["clinic_store"], accounts.digest(code)
-    plan_id = storage.invitation_plan(clinic, code_hash, _now_ms())
+    clinic, code_hash = current_app.extensions["clinic"], accounts.digest(code)
+    plan_id = clinic.invitation_plan(code_hash, _now_ms())
     if plan_id is None:
         return error_response(404, "not_found", INVITATION_GONE)
     # The device first, so a refused device id leaves the invitation unused.
     try:
-        storage.add_device(
-            _store(), plan_id, device_id, devices.digest(credential), _now_ms(), _device_name()
+        _plans().add_device(
+            plan_id, device_id, devices.digest(credential), _now_ms(), _device_name()
         )
     except storage.DeviceExists:
         return error_response(409, "conflict", "device_id: already used on this plan")
     try:
-        redeemed = storage.redeem_invitation(clinic, code_hash, _now_ms())
+        redeemed = clinic.redeem_invitation(code_hash, _now_ms())
     except Exception:
-        storage.revoke_device(_store(), plan_id, device_id)  # nothing half-done stays
+        _plans().revoke_device(plan_id, device_id)  # nothing half-done stays
         raise
     if redeemed is None:
         # Used by another phone in the meantime: this one does not get in.
-        storage.revoke_device(_store(), plan_id, device_id)
+        _plans().revoke_device(plan_id, device_id)
         return error_response(404, "not_found", INVITATION_GONE)
-    plan = plans.with_defaults(storage.get_plan(_store(), plan_id))
+    plan = plans.with_defaults(_plans().get_plan(plan_id))
     return {"plan_id": plan_id, "plan": plan, "cursor": 0}
 
 
 @bp.get("/plans/<plan_id>/export")
 def export(plan_id: str):
     _authorised(plan_id)
-    exported = storage.export_plan(_store(), plan_id)
+    exported = _plans().export_plan(plan_id)
     exported["plan"] = plans.with_defaults(exported["plan"])
     response = current_app.json.response(exported)
     response.headers["Content-Disposition"] = 'attachment; filename="aftercare-export.json"'
@@ -175,7 +174,7 @@ def export(plan_id: str):
 def forget_device(plan_id: str):
     """Unlink this device and tell the browser to drop everything the app stored."""
     device_id = _authorised(plan_id)
-    storage.revoke_device(_store(), plan_id, device_id)
+    _plans().revoke_device(plan_id, device_id)
     response = current_app.response_class(status=204)
     response.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
@@ -194,7 +193,7 @@ def list_devices(plan_id: str):
                 "last_seen_ms": device["last_seen_ms"],
                 "this_device": device["device"] == device_id,
             }
-            for device in storage.list_devices(_store(), plan_id)
+            for device in _plans().list_devices(plan_id)
             if not device["revoked"] and device["device"] != devices.CLINIC_DEVICE
         ]
     }
@@ -206,27 +205,27 @@ def remove_device(plan_id: str, device_id: str):
     asking = _authorised(plan_id)
     if device_id == asking:
         return error_response(400, "invalid", "device_id: this device; use forget instead")
-    listed = {d["device"]: d for d in storage.list_devices(_store(), plan_id)}
+    listed = {d["device"]: d for d in _plans().list_devices(plan_id)}
     other = listed.get(device_id)
     if other is None or other["revoked"] or device_id == devices.CLINIC_DEVICE:
         return error_response(404, "not_found", "No such device on this plan.")
-    storage.revoke_device(_store(), plan_id, device_id)
+    _plans().revoke_device(plan_id, device_id)
     return "", 204
 
 
 @bp.delete("/plans/<plan_id>")
 def delete(plan_id: str):
     _authorised(plan_id)
-    storage.delete_plan(_store(), plan_id)
+    _plans().delete_plan(plan_id)
     # A clinic's client record goes too: the console must not list a plan that is gone.
-    storage.remove_client(current_app.extensions["clinic_store"], plan_id)
+    current_app.extensions["clinic"].remove_client(plan_id)
     return "", 204
 
 
 @bp.get("/plans/<plan_id>/calendar-link")
 def calendar_link(plan_id: str):
     _authorised(plan_id)
-    link = storage.calendar_link(_store(), plan_id)
+    link = _plans().calendar_link(plan_id)
     return {"exists": link is not None, "explicit_titles": bool(link and link["explicit_titles"])}
 
 
@@ -236,8 +235,8 @@ def new_calendar_link(plan_id: str):
     device_id = _authorised(plan_id)
     explicit = _boolean(_json_body().get("explicit_titles", False), "explicit_titles")
     token = secrets.token_urlsafe(24)
-    storage.set_calendar_link(
-        _store(), plan_id, devices.digest(token), explicit, _now_ms(), made_by=device_id
+    _plans().set_calendar_link(
+        plan_id, devices.digest(token), explicit, _now_ms(), made_by=device_id
     )
     feed = links.external_url("sessions.feed", plan=plan_id, key=token)
     webcal = "webcal://" + feed.split("://", 1)[1]
@@ -248,7 +247,7 @@ def new_calendar_link(plan_id: str):
 def calendar_options(plan_id: str):
     _authorised(plan_id)
     explicit = _boolean(_json_body().get("explicit_titles"), "explicit_titles")
-    if not storage.set_calendar_options(_store(), plan_id, explicit):
+    if not _plans().set_calendar_options(plan_id, explicit):
         return error_response(404, "not_found", "This plan has no calendar link.")
     return {"explicit_titles": explicit}
 
@@ -256,7 +255,7 @@ def calendar_options(plan_id: str):
 @bp.delete("/plans/<plan_id>/calendar-link")
 def remove_calendar_link(plan_id: str):
     _authorised(plan_id)
-    storage.remove_calendar_link(_store(), plan_id)
+    _plans().remove_calendar_link(plan_id)
     return "", 204
 
 
@@ -280,7 +279,7 @@ def subscribe_push(plan_id: str):
     checked = due.check_prefs(raw_prefs)
     # Only what the device chose is kept: the rest follows the server's settings.
     prefs = {name: checked[name] for name in raw_prefs}
-    storage.set_push(_store(), plan_id, device_id, subscription, prefs, _now_ms())
+    _plans().set_push(plan_id, device_id, subscription, prefs, _now_ms())
     config = current_app.config
     defaults = {"quiet_start": config["QUIET_HOURS_START"], "quiet_end": config["QUIET_HOURS_END"]}
     return {"prefs": due.check_prefs({**defaults, **prefs})}
@@ -289,7 +288,7 @@ def subscribe_push(plan_id: str):
 @bp.delete("/plans/<plan_id>/push")
 def unsubscribe_push(plan_id: str):
     device_id = _authorised(plan_id)
-    storage.remove_push(_store(), plan_id, device_id)
+    _plans().remove_push(plan_id, device_id)
     return "", 204
 
 
@@ -305,7 +304,7 @@ def _authorised(plan_id: str, snap: storage.PlanSnapshot | None = None) -> str:
     if snap is not None:
         device_id = devices.authenticate_with(snap, header)
     else:
-        device_id = devices.authenticate(_store(), plan_id, header)
+        device_id = devices.authenticate(_plans(), plan_id, header)
     if device_id is None:
         abort(404, NOT_FOUND)
     return device_id
@@ -325,7 +324,7 @@ def _json_body() -> dict:
 
 def _plan_id(value) -> str:
     try:
-        return check_plan_id(value)
+        return storage.check_plan_id(value)
     except ValueError as error:
         raise plans.PlanError(f"plan_id: {error}") from None
 
@@ -340,8 +339,8 @@ def _device_name() -> str:
     return devices.readable_name(request.headers.get("User-Agent", ""))
 
 
-def _store():
-    return current_app.extensions["store"]
+def _plans():
+    return current_app.extensions["plans"]
 
 
 def _protocols() -> dict[str, dict]:

@@ -54,10 +54,10 @@ def register(store, plan_id, plan, device_id, credential, now_ms, name="") -> bo
     """Store a new plan: True when created, False when this same device already did
     (a retried request), None when another device's plan has the id."""
     try:
-        storage.create_plan(store, plan_id, plan, device_id, digest(credential), now_ms, name)
+        store.create_plan(plan_id, plan, device_id, digest(credential), now_ms, name)
         return True
     except storage.PlanExists:
-        if storage.device_is_valid(store, plan_id, device_id, digest(credential)):
+        if store.device_is_valid(plan_id, device_id, digest(credential)):
             return False
         return None
 
@@ -66,13 +66,13 @@ def authenticate(store, plan_id: str, header: str) -> str | None:
     """The device id if the Authorization header proves it belongs to the plan, else None."""
     claimed = _claimed_device(header)
     # Storage answers False for a malformed plan id too: one path for every stranger.
-    if claimed and storage.device_is_valid(store, plan_id, *claimed):
+    if claimed and store.device_is_valid(plan_id, *claimed):
         return claimed[0]
     return None
 
 
 def authenticate_with(snapshot, header: str) -> str | None:
-    """Like `authenticate`, against a plan already read (storage.snapshot)."""
+    """Like `authenticate`, against a plan already read (the plan store's snapshot)."""
     claimed = _claimed_device(header)
     return claimed[0] if claimed and snapshot.device_is_valid(*claimed) else None
 
@@ -91,7 +91,7 @@ def new_join_link(store, plan_id: str, join_url: str, now_ms: int) -> dict:
     """A single-use link (token in the fragment) and its QR code as an SVG data URL."""
     token = secrets.token_urlsafe(24)
     expires_ms = now_ms + JOIN_TOKEN_TTL_MS
-    storage.add_join_token(store, plan_id, digest(token), expires_ms, now_ms)
+    store.add_join_token(plan_id, digest(token), expires_ms, now_ms)
     link = f"{join_url}#{plan_id}.{token}"
     return {"link": link, "qr": qr_data_url(link), "expires_ms": expires_ms}
 
@@ -100,13 +100,13 @@ def join(store, plan_id, token, device_id, credential, now_ms, name="") -> dict 
     """Redeem a join token for a new device; the plan, or None if the token is not good.
     storage.TooMany if the plan has all the devices it may have (the token stays unused)."""
     try:
-        storage.check_room_for_device(store, plan_id)
-        if not storage.redeem_join_token(store, plan_id, digest(token), now_ms):
+        store.check_room_for_device(plan_id)
+        if not store.redeem_join_token(plan_id, digest(token), now_ms):
             return None
-        storage.add_device(store, plan_id, device_id, digest(credential), now_ms, name)
+        store.add_device(plan_id, device_id, digest(credential), now_ms, name)
     except (storage.PlanNotFound, storage.DeviceExists):
         return None
-    return storage.get_plan(store, plan_id)
+    return store.get_plan(plan_id)
 
 
 def qr_data_url(text: str) -> str:

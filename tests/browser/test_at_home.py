@@ -10,12 +10,10 @@ from helpers import launch_profile
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from support import stored_plans
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
-
-from pwa import storage
-from pwa.storage.store import Store
 
 PLAN = """async () => {
   const {loadPlan} = await import('/static/js/lib/store.js');
@@ -31,7 +29,7 @@ HOME_HINT = "(choose the closest; pick Not sure if you can't tell)"
 
 def server_plan(server, plan_id: str) -> dict:
     """The plan as the server stored it, read from its data folder."""
-    return storage.get_plan(Store(server.data_dir / "plans"), plan_id)
+    return stored_plans(server.data_dir).get_plan(plan_id)
 
 
 def open_form(page, url: str):

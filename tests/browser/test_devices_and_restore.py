@@ -10,6 +10,7 @@ from pathlib import Path
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from support import stored_plans
 from test_checklist import onboard
 from test_checklist import today_here
 from test_sync import PLAN_ID
@@ -17,9 +18,6 @@ from test_sync import POKE_SYNC
 from test_sync import REGISTERED
 from test_sync import show_device_link
 from test_sync import wait_for_server_state
-
-from pwa import storage
-from pwa.storage.store import Store
 
 OUTBOX_SIZE = "async () => (await import('/static/js/lib/store.js')).outboxSize()"
 HAS_PLAN = "async () => Boolean(await (await import('/static/js/lib/store.js')).loadPlan())"
@@ -96,7 +94,7 @@ def test_restore_on_a_new_phone_brings_back_the_same_plan_and_unsent_ticks(
     expect(new.locator("[data-sync-status]")).to_contain_text("Synced", timeout=15_000)
 
     # The phone the file came from is unlinked: the file opens nothing any more.
-    devices = storage.list_devices(Store(own_server.data_dir / "plans"), plan_id)
+    devices = stored_plans(own_server.data_dir).list_devices(plan_id)
     assert [d["revoked"] for d in devices] == [True, False]
     old.goto(own_server.url + "/")
     old.evaluate(POKE_SYNC)
@@ -124,7 +122,7 @@ def test_a_file_for_a_plan_the_server_lost_becomes_a_new_plan_with_its_history(
     plan_id = old.evaluate(PLAN_ID)
     wait_for_server_state(own_server, plan_id, "no-sweat", True)
     saved = export_file(old, own_server.url)
-    storage.delete_plan(Store(own_server.data_dir / "plans"), plan_id)
+    stored_plans(own_server.data_dir).delete_plan(plan_id)
 
     new = second_profile.new_page()
     new.goto(own_server.url + "/settings/")

@@ -16,12 +16,10 @@ from helpers import new_client_plan
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from support import stored_plans
 from test_checklist import TIME_ZONE
 from test_checklist import today_here
 from test_sync import wait_for_server_state
-
-from pwa import storage
-from pwa.storage.store import Store
 
 ANSWER_STORED = """async ([day, item]) => {
   const {database} = await import('/static/js/lib/store.js');
@@ -247,7 +245,7 @@ def test_at_home_set_up_before_the_first_session(live_server, checked_phone):
 
     # The tick reaches the server, which keeps the plan's first session as planned.
     wait_for_server_state(live_server, plan["planId"], "precare-no-actives", True)
-    stored = storage.get_plan(Store(live_server.data_dir / "plans"), plan["planId"])
+    stored = stored_plans(live_server.data_dir).get_plan(plan["planId"])
     assert stored["starts_planned"] is True
 
     # Four days on, the session is tomorrow: the readiness check shows.

@@ -12,6 +12,7 @@ from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import RunningServer
+from support import stored_plans
 from test_at_home import REGISTERED
 from test_checklist import onboard
 from test_checklist import today_here
@@ -19,7 +20,6 @@ from test_sync import OUTBOX_SIZE
 from test_sync import PLAN_ID
 
 from pwa import storage
-from pwa.storage.store import Store
 
 TICKS_HELD = """async () => {
   const {database} = await import('/static/js/lib/store.js');
@@ -37,9 +37,9 @@ def test_a_phone_reads_every_page_of_a_long_plan(live_server, profile):
 
     # Another device of the plan sent over two pages of ticks while this phone was away,
     # the last of them on today's "hands-off" box.
-    store = Store(live_server.data_dir / "plans")
+    store = stored_plans(live_server.data_dir)
     now = int(time.time() * 1000)
-    storage.add_device(store, plan_id, OTHER_DEVICE, "not-used-here", now)
+    store.add_device(plan_id, OTHER_DEVICE, "not-used-here", now)
     first = date.fromisoformat(today_here(0)) - timedelta(days=2)
     older = [
         {
@@ -53,9 +53,9 @@ def test_a_phone_reads_every_page_of_a_long_plan(live_server, profile):
         }
         for n in range(2 * storage.PAGE_SIZE + 100)
     ]
-    storage.apply_events(store, plan_id, OTHER_DEVICE, older, now)
+    store.apply_events(plan_id, OTHER_DEVICE, older, now)
     last = {**older[0], "id": "last-tick-0001", "day": today_here(0), "item": "hands-off"}
-    storage.apply_events(store, plan_id, OTHER_DEVICE, [{**last, "ts": now}], now)
+    store.apply_events(plan_id, OTHER_DEVICE, [{**last, "ts": now}], now)
 
     page.evaluate(POKE_SYNC)
     box = page.locator("[data-checklist=today] [data-item-id='hands-off']")

@@ -13,13 +13,12 @@ from helpers import axe_violations
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from support import stored_plans
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
 from pwa.care import series
-from pwa.storage import session_events
-from pwa.storage.store import Store
 
 SESSION_EVENTS = """async () => {
   const {sessionEvents} = await import('/static/js/lib/store.js');
@@ -107,7 +106,7 @@ def test_series_edits_offline_survive_a_reload_and_reach_the_server(own_server, 
     plan_id = page.evaluate(
         "async () => (await (await import('/static/js/lib/store.js')).loadPlan()).planId"
     )
-    stored = session_events(Store(own_server.data_dir / "plans"), plan_id)
+    stored = stored_plans(own_server.data_dir).session_events(plan_id)
     assert len(stored) == 4
     plan = json.loads(
         json.dumps(

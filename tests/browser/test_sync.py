@@ -17,13 +17,12 @@ from helpers import launch_profile
 from helpers import open_controlled
 from helpers import wait_for_async
 from playwright.sync_api import expect
+from support import stored_plans
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
-from pwa import storage
-from pwa.storage.store import PlanNotFound
-from pwa.storage.store import Store
+from pwa.storage import PlanNotFound
 
 OUTBOX_SIZE = """async () => {
   const {outboxSize} = await import('/static/js/lib/store.js');
@@ -50,7 +49,7 @@ def show_device_link(page, base_url):
 
 
 def server_events(server, plan_id):
-    return storage.export_plan(Store(server.data_dir / "plans"), plan_id)["events"]
+    return stored_plans(server.data_dir).export_plan(plan_id)["events"]
 
 
 def wait_for_server_state(server, plan_id, item, done, timeout=15.0):
@@ -58,7 +57,7 @@ def wait_for_server_state(server, plan_id, item, done, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            state = storage.tick_state(Store(server.data_dir / "plans"), plan_id)
+            state = stored_plans(server.data_dir).tick_state(plan_id)
         except PlanNotFound:  # the phone has not registered the plan yet
             state = {}
         if any(key[1] == item and event["done"] is done for key, event in state.items()):
@@ -260,9 +259,9 @@ def test_a_removed_device_stops_syncing_and_says_why(own_server, profile):
     onboard(page, today_here(0))
     wait_for_async(page, REGISTERED)
     plan_id = page.evaluate(PLAN_ID)
-    store = Store(own_server.data_dir / "plans")
-    (device,) = storage.list_devices(store, plan_id)
-    storage.revoke_device(store, plan_id, device["device"])
+    store = stored_plans(own_server.data_dir)
+    (device,) = store.list_devices(plan_id)
+    store.revoke_device(plan_id, device["device"])
     page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
     expect(page.locator("[data-sync-status]")).to_contain_text("this device was removed")
     page.reload()
@@ -285,7 +284,7 @@ def test_export_and_delete_my_data_from_settings(own_server, profile):
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Delete my data").click()
     expect(page.get_by_role("status").filter(has_text="Deleted")).to_be_visible()
-    assert not Store(own_server.data_dir / "plans").exists(plan_id)
+    assert not stored_plans(own_server.data_dir).plan_exists(plan_id)
     page.goto(own_server.url + "/")
     expect(page.locator("[data-onboarding]")).to_be_visible()
 
@@ -313,7 +312,7 @@ def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profil
     page.locator("[data-onboarding]").wait_for()  # a first visit again
     state = page.evaluate(FORGOTTEN)
     assert state["plan"] is False and state["snapshot"] == 0
-    devices = storage.list_devices(Store(own_server.data_dir / "plans"), plan_id)
+    devices = stored_plans(own_server.data_dir).list_devices(plan_id)
     assert [d["revoked"] for d in devices if d["device"] == device] == [True]
 
 

@@ -1,0 +1,68 @@
+"""What the PostgreSQL plan store's parts share: the database, the plan's row lock, and
+how rows read back as the dicts the rest of the app knows."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy import select
+
+from ..contract import PlanNotFound
+from .database import Database
+from .schema import devices
+from .schema import plans
+
+
+def check_json(value: Any) -> Any:
+    """`value` if it can be stored as JSON (no NaN or infinity), else ValueError."""
+    json.dumps(value, allow_nan=False)
+    return value
+
+
+def public_event(row: Any) -> dict:
+    """An events row as its device sent it."""
+    event = {"id": row.event_id, "device": row.device, "counter": row.counter, "ts": row.ts}
+    if row.session is not None:
+        return {**event, "session": row.session, "day": row.day, "time": row.time,
+                "status": row.status}  # fmt: skip
+    return {**event, "day": row.day, "item": row.item, "done": row.done}
+
+
+class PlanTables:
+    """A part of the plan store: each method one transaction on `db`."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _lock(self, connection: Connection, plan_id: str, missing_ok: bool = False):
+        row = connection.execute(
+            select(plans.c.plan, plans.c.seq, plans.c.event_count)
+            .where(plans.c.plan_id == plan_id)
+            .with_for_update()
+        ).first()
+        if row is None and not missing_ok:
+            raise PlanNotFound(plan_id)
+        return row
+
+    def _require_plan(self, connection: Connection, plan_id: str) -> None:
+        found = connection.execute(select(plans.c.seq).where(plans.c.plan_id == plan_id))
+        if found.first() is None:
+            raise PlanNotFound(plan_id)
+
+    def _devices(self, connection: Connection, plan_id: str) -> dict[str, dict]:
+        rows = connection.execute(
+            select(devices).where(devices.c.plan_id == plan_id).order_by(devices.c.number)
+        ).all()
+        return {
+            row.device_id: {
+                "device": row.device_id,
+                "name": row.name,
+                "credential_hash": row.credential_hash,
+                "added_ms": row.added_ms,
+                "last_seen_ms": row.last_seen_ms,
+                "revoked": row.revoked,
+            }
+            for row in rows
+        }

@@ -1,0 +1,131 @@
+"""The connection to PostgreSQL: an engine per process, transactions, the schema's version.
+
+The engine (and its pool) is made on first use in each process, never inherited:
+gunicorn's master builds the app before it forks its workers, and a pooled connection
+shared by two processes would interleave their statements.  Migrations are Alembic's
+(`migrations/`), run by `flask --app pwa db upgrade` as a deployment step; an app host
+only checks that the schema is the one its code expects, and refuses to start if not.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import exc
+from sqlalchemy import text
+from sqlalchemy.pool import NullPool
+
+from ..contract import SchemaOutOfDate
+from ..contract import StoreBusy
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+# How long a write waits for a plan's row lock before the request answers 503, as the
+# file backend's lock does (store.LOCK_TIMEOUT_S).
+LOCK_TIMEOUT = "10s"
+
+
+class Database:
+    """One PostgreSQL database, reached through an engine made in the process using it.
+
+    `Database.at(url)` hands out one per address, so every app built in a process (tests
+    build many) shares one pool rather than each opening its own.
+    """
+
+    _known: dict[tuple[str, int], Database] = {}
+    _known_guard = threading.Lock()
+
+    @classmethod
+    def at(cls, url: str, pool_size: int = 4) -> Database:
+        with cls._known_guard:
+            return cls._known.setdefault((url, pool_size), cls(url, pool_size))
+
+    def __init__(self, url: str, pool_size: int = 4) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._engine: Engine | None = None
+        self._pid = 0
+        self._guard = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        with self._guard:
+            if self._engine is None or self._pid != os.getpid():
+                # A parent's engine is left alone (not disposed): its connections are the
+                # parent's, and closing them here would close them under it.
+                self._engine = create_engine(
+                    self.url,
+                    pool_size=self.pool_size,
+                    max_overflow=self.pool_size,
+                    pool_pre_ping=True,
+                )
+                self._pid = os.getpid()
+            return self._engine
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A READ COMMITTED transaction whose row locks give up after LOCK_TIMEOUT."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+                yield connection
+        except exc.OperationalError as error:
+            if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
+                raise StoreBusy(
+                    f"a plan's row lock was held for more than {LOCK_TIMEOUT}"
+                ) from None
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction on one snapshot: several statements see one moment."""
+        with self.engine.connect() as connection:
+            connection = connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+            with connection.begin():
+                yield connection
+
+    def dispose(self) -> None:
+        if self._engine is not None and self._pid == os.getpid():
+            self._engine.dispose()
+        self._engine = None
+
+
+def _alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # A percent sign in a password would read as interpolation to configparser.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str) -> None:
+    """Bring the schema to the newest revision (a deployment step, run once)."""
+    command.upgrade(_alembic_config(url), "head")
+
+
+def check_schema(url: str) -> None:
+    """Raise SchemaOutOfDate unless the database is at the newest revision."""
+    head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head()
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+    if current != head:
+        raise SchemaOutOfDate(
+            f"the database schema is at {current or 'nothing'}, this code needs {head}: "
+            "run `flask --app pwa db upgrade` once, then start the app hosts"
+        )
