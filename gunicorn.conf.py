@@ -55,6 +55,7 @@ def on_starting(server):
     removed = app.extensions["plans"].housekeeping()
     if removed:
         server.log.info("Removed %d leftovers of interrupted writes", removed)
+    storage.close_connections()
 
 
 def when_ready(server):

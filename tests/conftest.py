@@ -38,8 +38,11 @@ BACKENDS = ("files", "postgres")
 
 def pytest_generate_tests(metafunc):
     """A module marked `both_backends` runs each app test on the files and on PostgreSQL."""
-    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
-        "both_backends"
+    definition = metafunc.definition
+    if (
+        "backend" in metafunc.fixturenames
+        and definition.get_closest_marker("both_backends")
+        and not definition.get_closest_marker("files")
     ):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
@@ -51,13 +54,20 @@ def backend(request):
 
 
 @pytest.fixture
-def app(data_dir, backend, request):
-    config = {"TESTING": True, "DATA_DIR": data_dir, **GENEROUS_LIMITS}
+def stores(data_dir, backend, request) -> dict:
+    """The app settings that say where it keeps its data: DATA_DIR, and on PostgreSQL an
+    emptied test database's DATABASE_URL."""
+    config = {"DATA_DIR": data_dir}
     if backend == "postgres":
         database = request.getfixturevalue("postgres_database")
         database.empty()
         config["DATABASE_URL"] = database.url
-    return create_app(config)
+    return config
+
+
+@pytest.fixture
+def app(stores):
+    return create_app({"TESTING": True, **stores, **GENEROUS_LIMITS})
 
 
 @pytest.fixture

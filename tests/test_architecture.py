@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pwa import storage
+from pwa.storage import postgres
 
 PACKAGE = Path(__file__).resolve().parent.parent / "pwa"
 # What only pwa/storage/ may import: the embedded store and its file lock.
@@ -75,9 +76,14 @@ def test_outside_the_storage_package_only_its_interface_is_used():
 
 @pytest.mark.parametrize(
     ("interface", "backend"),
-    [(storage.PlanStore, storage.FilePlanStore), (storage.ClinicStore, storage.FileClinicStore)],
+    [
+        (storage.PlanStore, storage.FilePlanStore),
+        (storage.ClinicStore, storage.FileClinicStore),
+        (storage.PlanStore, postgres.PostgresPlanStore),
+        (storage.ClinicStore, postgres.PostgresClinicStore),
+    ],
 )
-def test_the_file_backend_does_everything_the_interface_names(interface, backend):
+def test_each_backend_does_everything_the_interface_names(interface, backend):
     operations = [name for name in vars(interface) if not name.startswith("_")]
     assert len(operations) > 20
     for name in operations:

@@ -11,6 +11,9 @@ import pytest
 from pwa import create_app
 from pwa.clinic import accounts
 
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
+
 EMAIL, PASSWORD = "dr.noor@harbour-skin.co.uk", "a long practitioner passphrase"
 NEW_PASSWORD = "quiet lantern over the meadow"
 
@@ -20,17 +23,22 @@ def token(page: str) -> str:
 
 
 @pytest.fixture
-def app(data_dir):
-    app = create_app({"TESTING": True, "DATA_DIR": data_dir})
+def app(stores):
+    app = create_app({"TESTING": True, **stores})
     clinic = app.extensions["clinic"]
     clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
 
 
 def log_in(client, password=PASSWORD):
+    return log_in_as(client, EMAIL, password)
+
+
+def log_in_as(client, email: str, password: str):
+    """Sign in at the console's form, as a browser would."""
     page = client.get("/console/login").text
     return client.post(
-        "/console/login", data={"csrf_token": token(page), "email": EMAIL, "password": password}
+        "/console/login", data={"csrf_token": token(page), "email": email, "password": password}
     )
 
 

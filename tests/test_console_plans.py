@@ -10,6 +10,9 @@ from pwa import create_app
 from pwa.care import protocol
 from pwa.clinic import accounts
 
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
+
 EMAIL, PASSWORD = "dr.kai@harbour-skin.co.uk", "a long practitioner passphrase"
 
 
@@ -18,7 +21,7 @@ def token(page: str) -> str:
 
 
 @pytest.fixture
-def app(data_dir):
+def app(data_dir, stores):
     # A clinic protocol beside the shipped one: a copy under another id.
     folder = data_dir / "protocols"
     folder.mkdir(parents=True)
@@ -27,7 +30,7 @@ def app(data_dir):
     (folder / "clinic-gentle.toml").write_text(
         text.replace('title = "Microneedling aftercare"', 'title = "Gentle aftercare"')
     )
-    app = create_app({"DATA_DIR": data_dir})
+    app = create_app(stores)
     clinic = app.extensions["clinic"]
     clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app

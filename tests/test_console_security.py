@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import json
 import re
 import secrets
 import sqlite3
@@ -32,10 +33,15 @@ from support import ROOT
 from support import clean_environment
 
 from pwa import create_app
+from pwa import storage
 from pwa.clinic import accounts
 from pwa.core import rate_limits
 from pwa.storage import clinic_file
+from pwa.storage import postgres
 from pwa.storage.table_file import load_file
+
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
 
 EMAIL = "dr.ana@harbour-skin.co.uk"
 PASSWORD = "a long practitioner passphrase"
@@ -61,17 +67,17 @@ def day(offset: int) -> str:
     return (date.today() + timedelta(days=offset)).isoformat()
 
 
-def make_app(data_dir, **config):
+def make_app(stores, **config):
     # A generous per-address limit unless a test sets its own: every test
     # client is 127.0.0.1, and only the rate-limit test is about that limit.
-    settings = {"TESTING": True, "DATA_DIR": data_dir, "LOGIN_RATE_LIMIT": "1000 per minute"}
+    settings = {"TESTING": True, **stores, "LOGIN_RATE_LIMIT": "1000 per minute"}
     settings.update(config)
     return create_app(settings)
 
 
 @pytest.fixture
-def app(data_dir):
-    return make_app(data_dir)
+def app(stores):
+    return make_app(stores)
 
 
 @functools.cache
@@ -89,22 +95,45 @@ def practitioner(app, email=EMAIL) -> dict:
     return app.extensions["clinic"].find_practitioner(email)
 
 
-# The clinic file, read and changed the way another worker process would.
-
-
-def clinic_file_path(data_dir):
-    return data_dir / "clinic" / f"{clinic_file.CLINIC}.json"
+# What the clinic store holds, read and changed the way another worker process would:
+# in the clinic file, or in PostgreSQL's table of the same name.
 
 
 def clinic_rows(app, table: str) -> list[dict]:
-    with app.extensions["clinic"].files.reading(clinic_file.CLINIC) as tdb:
-        return [dict(row) for row in tdb.table(table).all()]
+    clinic = app.extensions["clinic"]
+    if isinstance(clinic, storage.FileClinicStore):
+        with clinic.files.reading(clinic_file.CLINIC) as tdb:
+            return [dict(row) for row in tdb.table(table).all()]
+    with clinic.db.engine.connect() as connection:
+        return [dict(row._mapping) for row in connection.exec_driver_sql(f"SELECT * FROM {table}")]
 
 
 def change_clinic_rows(app, table: str, changes: dict) -> None:
     """Set `changes` on every row of the table, under the store's lock."""
-    with app.extensions["clinic"].files.locked(clinic_file.CLINIC) as tdb:
-        tdb.table(table).update(changes)
+    clinic = app.extensions["clinic"]
+    if isinstance(clinic, storage.FileClinicStore):
+        with clinic.files.locked(clinic_file.CLINIC) as tdb:
+            tdb.table(table).update(changes)
+        return
+    settings = ", ".join(f"{name} = %({name})s" for name in changes)
+    with clinic.db.engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE {table} SET {settings}", changes)
+
+
+def stored_clinic_text(stores) -> str:
+    """Everything the clinic store keeps, as text: no secret may appear in it."""
+    if "DATABASE_URL" not in stores:
+        path = stores["DATA_DIR"] / "clinic" / f"{clinic_file.CLINIC}.json"
+        return path.read_text() if path.exists() else ""
+    with postgres.Database.at(stores["DATABASE_URL"]).engine.connect() as connection:
+        return "\n".join(
+            json.dumps(row[0], separators=(",", ":"))
+            for table in CLINIC_TABLES
+            for row in connection.exec_driver_sql(f"SELECT row_to_json(t) FROM {table} t")
+        )
+
+
+CLINIC_TABLES = ("practitioners", "console_sessions", "clients", "invitations")
 
 
 def console_sessions(app) -> list[dict]:
@@ -211,8 +240,8 @@ class Phone:
 # 1. Accounts on the command line
 
 
-def run_create(data_dir, email: str, password: str | None):
-    env = clean_environment(DATA_DIR=str(data_dir))
+def run_create(stores, email: str, password: str | None):
+    env = clean_environment(**{name: str(value) for name, value in stores.items()})
     if password is not None:
         env["PWA_PASSWORD"] = password
     return subprocess.run(
@@ -226,34 +255,38 @@ def run_create(data_dir, email: str, password: str | None):
     )
 
 
-def stored_practitioners(data_dir) -> list[dict]:
-    path = clinic_file_path(data_dir)
+def stored_practitioners(stores) -> list[dict]:
+    if "DATABASE_URL" in stores:
+        with postgres.Database.at(stores["DATABASE_URL"]).engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT * FROM practitioners").all()
+        return [dict(row._mapping) for row in rows]
+    path = stores["DATA_DIR"] / "clinic" / f"{clinic_file.CLINIC}.json"
     if not path.exists():
         return []
     return list(load_file(path).get(clinic_file.PRACTITIONERS, {}).values())
 
 
-def test_cli_creates_an_account_that_can_log_in(data_dir):
-    made = run_create(data_dir, "Dr.Ana@Harbour-Skin.co.uk", PASSWORD)
+def test_cli_creates_an_account_that_can_log_in(stores):
+    made = run_create(stores, "Dr.Ana@Harbour-Skin.co.uk", PASSWORD)
     assert made.returncode == 0, made.stderr
     assert f"Created a console account for {EMAIL}" in made.stdout
-    [account] = stored_practitioners(data_dir)
+    [account] = stored_practitioners(stores)
     assert account["email"] == EMAIL
     assert account["password_hash"].startswith("$argon2id$")
-    assert PASSWORD not in clinic_file_path(data_dir).read_text()
+    assert PASSWORD not in stored_clinic_text(stores)
 
-    app = make_app(data_dir)
+    app = make_app(stores)
     answer = log_in(app.test_client(), EMAIL, PASSWORD)
     assert answer.status_code == 302 and answer.headers["Location"] == "/console/"
 
 
-def test_cli_refuses_an_email_that_exists_in_any_case(data_dir):
-    assert run_create(data_dir, EMAIL, PASSWORD).returncode == 0
-    again = run_create(data_dir, EMAIL.upper(), "a different long password")
+def test_cli_refuses_an_email_that_exists_in_any_case(stores):
+    assert run_create(stores, EMAIL, PASSWORD).returncode == 0
+    again = run_create(stores, EMAIL.upper(), "a different long password")
     assert again.returncode != 0
     assert f"an account for {EMAIL} already exists" in again.stderr
-    [account] = stored_practitioners(data_dir)
-    app = make_app(data_dir)
+    [account] = stored_practitioners(stores)
+    app = make_app(stores)
     assert log_in(app.test_client(), EMAIL, PASSWORD).status_code == 302, "the first one stays"
     assert account["email"] == EMAIL
 
@@ -267,11 +300,11 @@ def test_cli_refuses_an_email_that_exists_in_any_case(data_dir):
         ("ana@localhost", PASSWORD, "email: must be an e-mail address"),
     ],
 )
-def test_cli_refuses_bad_input_and_stores_nothing(data_dir, email, password, message):
-    made = run_create(data_dir, email, password)
+def test_cli_refuses_bad_input_and_stores_nothing(stores, email, password, message):
+    made = run_create(stores, email, password)
     assert made.returncode != 0
     assert message in made.stderr
-    assert stored_practitioners(data_dir) == []
+    assert stored_practitioners(stores) == []
 
 
 # 2. Login
@@ -317,14 +350,14 @@ def test_the_cookie_is_secure_over_https(app):
     assert {"Secure", "HttpOnly", "SameSite=Lax"} <= set(attributes)
 
 
-def test_the_cookie_holds_only_a_session_id_the_store_keeps_hashed(app, data_dir):
+def test_the_cookie_holds_only_a_session_id_the_store_keeps_hashed(app, stores):
     add_practitioner(app)
     client = signed_in(app)
     content = app.session_interface.get_signing_serializer(app).loads(session_cookie(client))
     assert set(content) == {"sid"}
     [record] = console_sessions(app)
     assert record["sid_hash"] == accounts.digest(content["sid"])
-    assert content["sid"] not in clinic_file_path(data_dir).read_text()
+    assert content["sid"] not in stored_clinic_text(stores)
 
 
 @pytest.mark.parametrize(
@@ -384,9 +417,9 @@ def wait_in(answer) -> str:
     return found.group(1)
 
 
-def test_wrong_logins_grow_a_wait_that_every_worker_sees_and_that_ends(data_dir):
+def test_wrong_logins_grow_a_wait_that_every_worker_sees_and_that_ends(stores):
     config = {"LOGIN_MAX_FAILURES": 3, "LOGIN_LOCK_MINUTES": 10}
-    app = make_app(data_dir, **config)
+    app = make_app(stores, **config)
     add_practitioner(app)
     for _ in range(3):
         answer = log_in(app.test_client(), password="not the right passphrase")
@@ -397,7 +430,7 @@ def test_wrong_logins_grow_a_wait_that_every_worker_sees_and_that_ends(data_dir)
     assert wait_in(refused) in ("1", "2")
     assert console_sessions(app) == []
     # Another gunicorn worker (its own app on the same data folder) sees the same wait.
-    other_worker = make_app(data_dir, **config)
+    other_worker = make_app(stores, **config)
     assert log_in(other_worker.test_client()).status_code == 429
 
     end_the_wait(app)
@@ -410,8 +443,8 @@ def test_wrong_logins_grow_a_wait_that_every_worker_sees_and_that_ends(data_dir)
     assert login_failures(app) == {}, "a good login forgets the count"
 
 
-def test_the_wait_reads_the_same_for_an_e_mail_with_no_account(data_dir):
-    app = make_app(data_dir, LOGIN_MAX_FAILURES=2)
+def test_the_wait_reads_the_same_for_an_e_mail_with_no_account(stores):
+    app = make_app(stores, LOGIN_MAX_FAILURES=2)
     add_practitioner(app)
     pages = []
     for email in (EMAIL, "nobody@harbour-skin.co.uk"):
@@ -424,8 +457,8 @@ def test_the_wait_reads_the_same_for_an_e_mail_with_no_account(data_dir):
     assert pages[0] == pages[1]
 
 
-def test_the_wait_never_outgrows_its_longest(data_dir):
-    app = make_app(data_dir, LOGIN_MAX_FAILURES=1, LOGIN_LOCK_MINUTES=3)
+def test_the_wait_never_outgrows_its_longest(stores):
+    app = make_app(stores, LOGIN_MAX_FAILURES=1, LOGIN_LOCK_MINUTES=3)
     add_practitioner(app)
     for _ in range(12):
         assert log_in(app.test_client(), password="not the right one!").status_code in (401, 429)
@@ -434,8 +467,8 @@ def test_the_wait_never_outgrows_its_longest(data_dir):
     assert "Wait 3 minutes" in log_in(app.test_client()).text
 
 
-def test_wrong_tries_from_one_address_do_not_slow_the_owner_elsewhere(data_dir):
-    app = make_app(data_dir, LOGIN_MAX_FAILURES=2)
+def test_wrong_tries_from_one_address_do_not_slow_the_owner_elsewhere(stores):
+    app = make_app(stores, LOGIN_MAX_FAILURES=2)
     add_practitioner(app)
     attacker = app.test_client()
     attacker.environ_base["REMOTE_ADDR"] = "198.51.100.9"
@@ -445,8 +478,8 @@ def test_wrong_tries_from_one_address_do_not_slow_the_owner_elsewhere(data_dir):
     assert log_in(app.test_client()).status_code == 302, "the owner, at the clinic's address"
 
 
-def test_wrong_tries_spread_over_many_addresses_slow_that_e_mail_everywhere(data_dir):
-    app = make_app(data_dir, LOGIN_MAX_FAILURES=100)
+def test_wrong_tries_spread_over_many_addresses_slow_that_e_mail_everywhere(stores):
+    app = make_app(stores, LOGIN_MAX_FAILURES=100)
     add_practitioner(app)
     for n in range(rate_limits.FREE_FAILURES_PER_EMAIL):
         client = app.test_client()
@@ -456,8 +489,8 @@ def test_wrong_tries_spread_over_many_addresses_slow_that_e_mail_everywhere(data
     assert log_in(app.test_client(), "nobody@harbour-skin.co.uk", PASSWORD).status_code == 401
 
 
-def test_a_good_login_resets_the_count_of_wrong_passwords(data_dir):
-    app = make_app(data_dir, LOGIN_MAX_FAILURES=3)
+def test_a_good_login_resets_the_count_of_wrong_passwords(stores):
+    app = make_app(stores, LOGIN_MAX_FAILURES=3)
     add_practitioner(app)
     for _ in range(2):
         assert log_in(app.test_client(), password="not the right one!").status_code == 401
@@ -472,8 +505,8 @@ def test_a_good_login_resets_the_count_of_wrong_passwords(data_dir):
 # 4. Rate limit per address
 
 
-def test_login_posts_are_limited_per_address_but_the_page_is_not(data_dir):
-    app = make_app(data_dir, LOGIN_RATE_LIMIT="3 per minute")
+def test_login_posts_are_limited_per_address_but_the_page_is_not(stores):
+    app = make_app(stores, LOGIN_RATE_LIMIT="3 per minute")
     add_practitioner(app)
     client = app.test_client()
     token = form_token(client, "/console/login")
@@ -555,12 +588,12 @@ def test_console_forms_without_their_csrf_token_change_nothing(app, kind):
 # 6. Logout
 
 
-def test_logout_ends_the_session_on_the_server(data_dir):
-    app = make_app(data_dir)
+def test_logout_ends_the_session_on_the_server(stores):
+    app = make_app(stores)
     add_practitioner(app)
     console = signed_in(app)
     stolen = session_cookie(console)
-    other_worker = make_app(data_dir).test_client()
+    other_worker = make_app(stores).test_client()
     other_worker.set_cookie("console", stolen)
     assert other_worker.get("/console/").status_code == 200, "a session works in every worker"
 
@@ -572,7 +605,7 @@ def test_logout_ends_the_session_on_the_server(data_dir):
     assert console_sessions(app) == []
 
     assert goes_to_login(console.get("/console/"))
-    for replay in (app.test_client(), make_app(data_dir).test_client()):
+    for replay in (app.test_client(), make_app(stores).test_client()):
         replay.set_cookie("console", stolen)
         answer = replay.get("/console/")
         assert goes_to_login(answer)
@@ -597,8 +630,8 @@ def test_a_login_gets_a_session_id_nobody_saw_before(app, client):
 # 7. Timeouts
 
 
-def test_an_idle_session_ends(data_dir):
-    app = make_app(data_dir, CONSOLE_IDLE_MINUTES=1)
+def test_an_idle_session_ends(stores):
+    app = make_app(stores, CONSOLE_IDLE_MINUTES=1)
     add_practitioner(app)
     console = signed_in(app)
     clinic = app.extensions["clinic"]
@@ -616,8 +649,8 @@ def test_an_idle_session_ends(data_dir):
     assert goes_to_login(replay.get("/console/"))
 
 
-def test_a_session_ends_after_its_maximum_age_even_when_active(data_dir):
-    app = make_app(data_dir, CONSOLE_MAX_HOURS=1)
+def test_a_session_ends_after_its_maximum_age_even_when_active(stores):
+    app = make_app(stores, CONSOLE_MAX_HOURS=1)
     add_practitioner(app)
     console = signed_in(app)
     started = now_ms() - 59 * MINUTE_MS
@@ -631,8 +664,8 @@ def test_a_session_ends_after_its_maximum_age_even_when_active(data_dir):
     assert console_sessions(app) == []
 
 
-def test_an_active_session_outlives_the_idle_timeout(data_dir):
-    app = make_app(data_dir, CONSOLE_IDLE_MINUTES=1)
+def test_an_active_session_outlives_the_idle_timeout(stores):
+    app = make_app(stores, CONSOLE_IDLE_MINUTES=1)
     add_practitioner(app)
     console = signed_in(app)
     hashed = sid_hash(app, console)
@@ -782,8 +815,8 @@ def test_a_phone_of_one_plan_cannot_read_another(app):
         assert answer.get_json()["message"] == NOT_FOUND
 
 
-def test_an_invitation_works_once_and_checking_does_not_use_it(data_dir):
-    app = make_app(data_dir, CLINIC_NAME="Harbour Skin Clinic")
+def test_an_invitation_works_once_and_checking_does_not_use_it(stores):
+    app = make_app(stores, CLINIC_NAME="Harbour Skin Clinic")
     add_practitioner(app)
     _, plan_id, code = new_client(signed_in(app))
     phone, latecomer = Phone(app), Phone(app)
@@ -806,8 +839,8 @@ def test_an_invitation_works_once_and_checking_does_not_use_it(data_dir):
     assert [d["device"] for d in devices] == ["clinic-console", phone.id]
 
 
-def test_an_expired_invitation_is_refused(data_dir):
-    app = make_app(data_dir, INVITATION_DAYS=2)
+def test_an_expired_invitation_is_refused(stores):
+    app = make_app(stores, INVITATION_DAYS=2)
     add_practitioner(app)
     before = now_ms()
     _, plan_id, code = new_client(signed_in(app))
@@ -898,9 +931,9 @@ def test_a_bad_new_client_form_names_the_field_and_stores_nothing(app, changes, 
     [("IV", "no", "pih_risk"), ("I", "no", "standard"), ("II", "not-sure", "pih_risk")],
 )
 def test_a_new_client_plan_gives_an_invitation_and_joins_the_list(
-    data_dir, skin_type, pih_history, mode
+    stores, skin_type, pih_history, mode
 ):
-    app = make_app(data_dir, CLINIC_TIME_ZONE="Europe/Dublin")
+    app = make_app(stores, CLINIC_TIME_ZONE="Europe/Dublin")
     add_practitioner(app)
     console = signed_in(app)
     nickname = 'Jo & "Sam" <Tue>'
@@ -925,7 +958,7 @@ def test_a_new_client_plan_gives_an_invitation_and_joins_the_list(
     assert client_row["practitioner"] == practitioner(app)["id"]
     listing = console.get("/console/")
     assert str(escape(nickname)) in listing.text and f"/console/clients/{plan_id}" in listing.text
-    assert code not in clinic_file_path(data_dir).read_text(), "only the code's hash is stored"
+    assert code not in stored_clinic_text(stores), "only the code's hash is stored"
     assert Phone(app).check(code).status_code == 200
 
 

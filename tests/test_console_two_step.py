@@ -9,12 +9,16 @@ import time
 import pyotp
 import pytest
 from cryptography.fernet import Fernet
+from test_console_security import stored_clinic_text
 
 from pwa import create_app
 from pwa.clinic import accounts
 from pwa.storage import clinic_file
 from pwa.storage.table_file import AtomicJSONStorage
 from pwa.storage.table_file import load_file
+
+# Every test here runs on the files and on PostgreSQL (conftest.py).
+pytestmark = pytest.mark.both_backends
 
 EMAIL, PASSWORD = "dr.lee@harbour-skin.co.uk", "a long practitioner passphrase"
 
@@ -24,8 +28,8 @@ def token(page: str) -> str:
 
 
 @pytest.fixture
-def app(data_dir):
-    app = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True, "LOGIN_MAX_FAILURES": 3})
+def app(stores):
+    app = create_app({**stores, "REQUIRE_TOTP": True, "LOGIN_MAX_FAILURES": 3})
     clinic = app.extensions["clinic"]
     clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
@@ -99,15 +103,15 @@ def test_wrong_codes_make_the_next_try_wait(app):
     assert client.get("/console/").status_code == 302, "not signed in"
 
 
-def test_the_code_page_without_a_password_step_goes_back_to_login(app):
+def test_the_code_page_without_a_password_step_goes_back_to_login(stores, app):
     client = app.test_client()
     assert client.get("/console/login/code").headers["Location"].endswith("/console/login")
 
 
 @pytest.fixture
-def optional_app(data_dir):
+def optional_app(stores):
     """A clinic that does not require two-step sign-in, so it can be turned off."""
-    app = create_app({"DATA_DIR": data_dir, "LOGIN_MAX_FAILURES": 3})
+    app = create_app({**stores, "LOGIN_MAX_FAILURES": 3})
     clinic = app.extensions["clinic"]
     clinic.add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     return app
@@ -163,7 +167,7 @@ def test_turning_it_off_needs_the_password_and_a_fresh_code_and_failures_count(o
     assert clinic.find_practitioner(EMAIL)["totp_secret"] == secret
 
 
-def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
+def test_turning_it_off_with_both_works_and_marks_the_code_used(stores, optional_app):
     client, secret = signed_in_with_two_step(optional_app)
     clinic = optional_app.extensions["clinic"]
     page = client.get("/console/two-step").text
@@ -179,8 +183,8 @@ def test_turning_it_off_with_both_works_and_marks_the_code_used(optional_app):
 # Secrets sealed at rest (pwa/core/sealed.py)
 
 
-def clinic_text(data_dir) -> str:
-    return "".join(p.read_text() for p in (data_dir / "clinic").glob("*.json"))
+def clinic_text(stores) -> str:
+    return stored_clinic_text(stores)
 
 
 def log_in_with_code(app, secret: str) -> int:
@@ -191,10 +195,10 @@ def log_in_with_code(app, secret: str) -> int:
     return client.post("/console/login/code", data={"csrf_token": token(page), "code": code})
 
 
-def test_the_secret_is_sealed_in_the_clinic_file_and_still_checks_codes(app, data_dir):
+def test_the_secret_is_sealed_in_the_clinic_file_and_still_checks_codes(stores, app, data_dir):
     client = app.test_client()
     secret = set_up(client)
-    stored = clinic_text(data_dir)
+    stored = clinic_text(stores)
     assert secret not in stored and '"totp_secret":"fernet:' in stored
     key = (data_dir / "totp.key").read_bytes()
     assert key.strip() not in stored.encode(), "the key is not in the clinic file"
@@ -202,7 +206,8 @@ def test_the_secret_is_sealed_in_the_clinic_file_and_still_checks_codes(app, dat
     assert log_in_with_code(app, secret).status_code == 302
 
 
-def test_a_secret_stored_before_sealing_is_sealed_at_the_next_start(app, data_dir):
+@pytest.mark.files
+def test_a_secret_stored_before_sealing_is_sealed_at_the_next_start(stores, app, data_dir):
     secret = accounts.new_totp_secret()
     clinic = app.extensions["clinic"]
     account = clinic.find_practitioner(EMAIL)
@@ -213,16 +218,16 @@ def test_a_secret_stored_before_sealing_is_sealed_at_the_next_start(app, data_di
         for doc, row in tables[clinic_file.PRACTITIONERS].items()
     }
     AtomicJSONStorage(path).write(tables)
-    assert secret in clinic_text(data_dir)
-    restarted = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})
-    assert secret not in clinic_text(data_dir)
+    assert secret in clinic_text(stores)
+    restarted = create_app({**stores, "REQUIRE_TOTP": True})
+    assert secret not in clinic_text(stores)
     assert log_in_with_code(restarted, secret).status_code == 302
 
 
-def test_with_another_key_no_code_works_until_the_factor_is_reset(app, data_dir, caplog):
+def test_with_another_key_no_code_works_until_the_factor_is_reset(stores, app, data_dir, caplog):
     secret = set_up(app.test_client())
     (data_dir / "totp.key").unlink()
-    replaced = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})  # makes a new key
+    replaced = create_app({**stores, "REQUIRE_TOTP": True})  # makes a new key
     refused = log_in_with_code(replaced, secret)
     assert refused.status_code == 401 and "Wrong or used code" in refused.text
     assert "practitioner reset-two-step" in caplog.text
@@ -234,13 +239,13 @@ def test_with_another_key_no_code_works_until_the_factor_is_reset(app, data_dir,
     assert client.get("/console/").headers["Location"].endswith("/console/two-step")
 
 
-def test_a_key_from_the_environment_never_touches_the_disk(data_dir, monkeypatch):
+def test_a_key_from_the_environment_never_touches_the_disk(stores, data_dir, monkeypatch):
     monkeypatch.setenv("PWA_TOTP_KEY", Fernet.generate_key().decode())
-    app = create_app({"DATA_DIR": data_dir, "REQUIRE_TOTP": True})
+    app = create_app({**stores, "REQUIRE_TOTP": True})
     app.extensions["clinic"].add_practitioner(EMAIL, accounts.hash_password(PASSWORD), 0)
     secret = set_up(app.test_client())
     assert not (data_dir / "totp.key").exists()
-    assert secret not in clinic_text(data_dir)
+    assert secret not in clinic_text(stores)
     monkeypatch.setenv("PWA_TOTP_KEY", "not a key")
     with pytest.raises(ValueError, match="PWA_TOTP_KEY: not a key"):
         create_app({"DATA_DIR": data_dir})

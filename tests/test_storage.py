@@ -474,7 +474,13 @@ def stored_tables(store, plan_id: str) -> set[str]:
         with store.files.reading(plan_id) as tdb:
             return {name for name in tdb.tables() if not plan_events.is_event_table(name)}
     file_names = {exported: name for name, exported in storage.EXPORTED_AS.items()}
-    tables = {table.name for table in postgres_schema.metadata.sorted_tables} - {"events"}
+    # A plan's tables: plans itself, and every table whose rows go with a plan.
+    tables = {
+        table.name
+        for table in postgres_schema.metadata.sorted_tables
+        if table.name == "plans"
+        or any(key.column.table.name == "plans" for key in table.foreign_keys)
+    } - {"events"}
     assert tables == set(POSTGRES_EXPORTED_AS), "a table the export does not name"
     return {file_names[POSTGRES_EXPORTED_AS[name]] for name in tables}
 

@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
         key_file = config["DATA_DIR"] / key_file
     # Made (or read) by gunicorn's master first, like the secret key: never by each worker.
     box = sealed.SecretBox(sealed.load_key(sealed.key_from_environment(), key_file))
+    # What seals two-step secrets at rest; `flask db import-files` opens them with it too.
+    app.extensions["secret_box"] = box
     clinic = storage.clinic_store(config, sealer=box)
     app.extensions["clinic"] = clinic
     clinic.seal_plain_secrets()

@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -40,6 +41,31 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(practitioner)
     app.cli.add_command(plans_group)
     app.cli.add_command(database)
+
+
+@database.command("import-files")
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--verify", is_flag=True, help="Then compare every plan and account, both sides.")
+def import_files_command(source: Path, verify: bool):
+    """Move an embedded deployment's data folder SOURCE into the database.
+
+    Run it while the app hosts are stopped; running it again is harmless (a plan the
+    database holds already is left as it is).
+    """
+    if not current_app.config["DATABASE_URL"]:
+        raise click.ClickException("DATABASE_URL is not set: there is no database to import into")
+    storage.check_schema(current_app.config)
+    sealer = current_app.extensions["secret_box"]
+    report = storage.import_files(current_app.config, source, sealer, verify)
+    click.echo(
+        f"{report.plans_imported} plans imported ({report.events} events), "
+        f"{report.plans_already_there} already there; {report.practitioners} accounts; "
+        f"secrets moved: {', '.join(report.secrets) or 'none (the database had plans)'}"
+    )
+    if verify:
+        if report.mismatches:
+            raise click.ClickException("differs: " + "; ".join(report.mismatches))
+        click.echo("Verified: every plan and account reads the same from the database.")
 
 
 @database.command("upgrade")

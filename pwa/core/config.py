@@ -21,6 +21,7 @@ import limits
 from flask import Flask
 
 from .. import ROOT
+from .. import storage
 from ..reminders import push
 from ..reminders import push_checks
 from ..shell import branding
@@ -308,10 +309,14 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
             raise ConfigError(f"LOGO_FILE: {error}") from None
     else:
         app.config["LOGO_PATH"] = None
+    # Several app hosts on one database share the keys it holds (made by whichever host
+    # started first); one host keeps its own in the data folder.  Made here, so that
+    # gunicorn's master makes them before any worker starts.
     if not app.config["SECRET_KEY"]:
-        app.config["SECRET_KEY"] = data_dir.ensure_secret_key(folder)
-    # Made here so that gunicorn's master creates it before any worker starts.
-    app.config["VAPID_KEY_PATH"] = push.ensure_vapid_key(folder)
+        shared_key = storage.shared_secret(app.config, "secret_key", data_dir.new_secret_key)
+        app.config["SECRET_KEY"] = shared_key or data_dir.ensure_secret_key(folder)
+    shared_pem = storage.shared_secret(app.config, "vapid_private_key", push.new_vapid_pem)
+    app.config["VAPID_KEY_PATH"] = push.ensure_vapid_key(folder, shared_pem)
 
 
 def _from_file(path: os.PathLike[str]) -> dict[str, Any]:

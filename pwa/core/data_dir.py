@@ -38,8 +38,26 @@ def ensure_secret_key(data_dir: Path) -> str:
     return key
 
 
+def new_secret_key() -> str:
+    return secrets.token_hex(SECRET_KEY_BYTES)
+
+
 def _create_secret_key(key_path: Path) -> None:
-    create_once(key_path, (secrets.token_hex(SECRET_KEY_BYTES) + "\n").encode("ascii"))
+    create_once(key_path, (new_secret_key() + "\n").encode("ascii"))
+
+
+def replace_private_file(path: Path, content: bytes) -> None:
+    """Make `path` a private (0600) file holding `content`, replacing it whole if it differs."""
+    if path.exists() and path.read_bytes() == content:
+        return
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, content)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(temp, path)
 
 
 def create_once(path: Path, content: bytes) -> None:

@@ -33,6 +33,7 @@ from pywebpush import WebPushException
 from pywebpush import webpush
 
 from ..core.data_dir import create_once
+from ..core.data_dir import replace_private_file
 from .push_checks import PushError
 from .push_checks import _b64url
 from .push_checks import _check_subscription
@@ -53,11 +54,18 @@ VAPID_TOKEN_LIFETIME = 12 * 60 * 60
 # --- the VAPID key ------------------------------------------------------------
 
 
-def ensure_vapid_key(data_dir: Path) -> Path:
-    """Path of the deployment's VAPID private key, creating it on first use."""
+def ensure_vapid_key(data_dir: Path, shared_pem: str | None = None) -> Path:
+    """Path of the deployment's VAPID private key, creating it on first use.
+
+    `shared_pem` is the key every host of a deployment shares (kept in its database): the
+    file then holds that one, since a subscription made with one host's key is refused
+    when another host signs with its own.
+    """
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_path = data_dir / VAPID_KEY_FILE
-    if not key_path.exists():
+    if shared_pem is not None:
+        replace_private_file(key_path, shared_pem.encode("ascii"))
+    elif not key_path.exists():
         _create_vapid_key(key_path)
     _load_private_key(key_path)  # fail now, not at the first send, if it is damaged
     return key_path
@@ -73,7 +81,8 @@ def application_server_key(key_path: Path) -> str:
     return _b64url(point)
 
 
-def _create_vapid_key(key_path: Path) -> None:
+def new_vapid_pem() -> str:
+    """A new P-256 private key as PKCS#8 PEM."""
     key = ec.generate_private_key(ec.SECP256R1())
     # PKCS#8 PEM with no trailing blank line: py_vapid's `from_pem` takes the
     # lines between the first and the last as the base64 body.
@@ -82,7 +91,11 @@ def _create_vapid_key(key_path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    create_once(key_path, pem)
+    return pem.decode("ascii")
+
+
+def _create_vapid_key(key_path: Path) -> None:
+    create_once(key_path, new_vapid_pem().encode("ascii"))
 
 
 def _load_private_key(key_path: Path) -> ec.EllipticCurvePrivateKey:

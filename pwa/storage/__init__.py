@@ -20,6 +20,8 @@ package touch TinyDB or a store's files:
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +70,11 @@ __all__ = [
     "UnknownDevice",
     "check_plan_id",
     "check_schema",
+    "import_files",
     "clinic_store",
+    "close_connections",
     "plan_store",
+    "shared_secret",
     "upgrade_schema",
 ]
 
@@ -81,9 +86,8 @@ def plan_store(config: dict[str, Any]) -> PlanStore:
         # Imported only here: the embedded default never loads a database library.
         from . import postgres
 
-        # A connection for each of a worker's threads (gunicorn.conf.py: THREADS).
-        pool_size = int(os.environ.get("THREADS", "4"))
-        return postgres.PostgresPlanStore(postgres.Database.at(config["DATABASE_URL"], pool_size))
+        database = postgres.Database.at(config["DATABASE_URL"], _pool_size())
+        return postgres.PostgresPlanStore(database)
     return FilePlanStore(Path(config["DATA_DIR"]) / "plans")
 
 
@@ -96,6 +100,41 @@ def check_schema(config: dict[str, Any]) -> None:
         postgres.check_schema(config["DATABASE_URL"])
 
 
+def shared_secret(config: dict[str, Any], name: str, make: Callable[[], str]) -> str | None:
+    """A secret every app host must share, kept in the database (made once by `make`);
+    None without DATABASE_URL (one host keeps its secrets in DATA_DIR's files)."""
+    if not config.get("DATABASE_URL"):
+        return None
+    from . import postgres
+
+    return postgres.Database.at(config["DATABASE_URL"], _pool_size()).shared_secret(name, make)
+
+
+def _pool_size() -> int:
+    # A connection for each of a worker's threads (gunicorn.conf.py: THREADS).
+    return int(os.environ.get("THREADS", "4"))
+
+
+def close_connections() -> None:
+    """Close the database connections this process holds, if any: gunicorn's master calls
+    it once the app is checked, so no worker inherits a connection it did not open."""
+    if "pwa.storage.postgres" in sys.modules:
+        sys.modules["pwa.storage.postgres"].Database.close_all()
+
+
+def import_files(config: dict[str, Any], source: Path, sealer: Any, verify: bool) -> Any:
+    """Move the embedded deployment kept in `source` into the database at DATABASE_URL;
+    the import's report (postgres.import_files.Report), with `mismatches` when verified."""
+    from . import postgres
+    from .postgres import import_files as importing
+
+    database = postgres.Database.at(config["DATABASE_URL"], _pool_size())
+    report = importing.import_files(Path(source), database)
+    if verify:
+        report.mismatches = importing.verify(Path(source), database, sealer)
+    return report
+
+
 def upgrade_schema(config: dict[str, Any]) -> None:
     """Bring the database's schema to this code's version (a deployment step)."""
     from . import postgres
@@ -104,8 +143,11 @@ def upgrade_schema(config: dict[str, Any]) -> None:
 
 
 def clinic_store(config: dict[str, Any], sealer: Any) -> ClinicStore:
-    """The clinic store the configuration asks for: a file in DATA_DIR/clinic.
+    """The clinic store the configuration asks for: PostgreSQL at DATABASE_URL, else a file
+    in DATA_DIR/clinic.  `sealer` (core.sealed.SecretBox) seals two-step secrets at rest."""
+    if config.get("DATABASE_URL"):
+        from . import postgres
 
-    `sealer` (core.sealed.SecretBox) seals two-step secrets at rest.
-    """
+        database = postgres.Database.at(config["DATABASE_URL"], _pool_size())
+        return postgres.PostgresClinicStore(database, sealer)
     return FileClinicStore(Path(config["DATA_DIR"]) / "clinic", sealer=sealer)

@@ -7,17 +7,15 @@ store's `sealer` (sealed.py), so nothing else sees them sealed.
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable
 
 from tinydb import where
 
-from ..core.sealed import SealError
-from ..core.sealed import SecretBox
+from . import sealing
 from .contract import AccountExists
-from .plan_file import _check_hash
 from .plan_file import _use_once
+from .rules import check_hash as _check_hash
 from .store import Store
 
 CLINIC = "clinic-accounts-v1"
@@ -50,13 +48,13 @@ def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int)
 def find_practitioner(clinic: Store, email: str) -> dict | None:
     with clinic.reading(CLINIC) as tdb:
         found = tdb.table(PRACTITIONERS).get(where("email") == email)
-    return _opened(clinic, found) if found else None
+    return sealing.opened(clinic.sealer, found) if found else None
 
 
 def get_practitioner(clinic: Store, practitioner_id: str) -> dict | None:
     with clinic.reading(CLINIC) as tdb:
         found = tdb.table(PRACTITIONERS).get(where("id") == practitioner_id)
-    return _opened(clinic, found) if found else None
+    return sealing.opened(clinic.sealer, found) if found else None
 
 
 def set_password_hash(clinic: Store, practitioner_id: str, password_hash: str) -> None:
@@ -116,54 +114,17 @@ def seal_plain_secrets(clinic: Store) -> int:
     if not clinic.exists(CLINIC):
         return 0
     with clinic.reading(CLINIC) as tdb:
-        plain = [a["id"] for a in tdb.table(PRACTITIONERS).all() if _has_plain_secret(a)]
+        plain = [a["id"] for a in tdb.table(PRACTITIONERS).all() if sealing.has_plain_secret(a)]
     if not plain:
         return 0  # the usual start: nothing written
     with clinic.locked(CLINIC) as tdb:
         table = tdb.table(PRACTITIONERS)
         for account in table.all():
-            if _has_plain_secret(account):
-                table.update(_sealed_fields(clinic, account), doc_ids=[account.doc_id])
+            if sealing.has_plain_secret(account):
+                table.update(
+                    sealing.sealed_fields(clinic.sealer, account), doc_ids=[account.doc_id]
+                )
     return len(plain)
-
-
-def _has_plain_secret(account: dict) -> bool:
-    secret, pending = account.get("totp_secret"), account.get("totp_pending")
-    return bool(
-        (secret and not SecretBox.is_sealed(secret))
-        or (pending and not SecretBox.is_sealed(pending["secret"]))
-    )
-
-
-def _sealed_fields(clinic: Store, account: dict) -> dict:
-    sealer, fields = clinic.sealer, {}
-    secret, pending = account.get("totp_secret"), account.get("totp_pending")
-    if secret and not SecretBox.is_sealed(secret):
-        fields["totp_secret"] = sealer.seal(secret)
-    if pending and not SecretBox.is_sealed(pending["secret"]):
-        fields["totp_pending"] = {**pending, "secret": sealer.seal(pending["secret"])}
-    return fields
-
-
-def _opened(clinic: Store, account: dict) -> dict:
-    """The account as callers use it: its two-step secrets opened.  One that this key
-    cannot open stays sealed, so no code matches it (accounts.verify_totp): the account
-    cannot sign in until `practitioner reset-two-step`, and the log says so."""
-    opened = dict(account)
-    if opened.get("totp_secret"):
-        opened["totp_secret"] = _open(clinic, opened["totp_secret"])
-    if opened.get("totp_pending"):
-        pending = opened["totp_pending"]
-        opened["totp_pending"] = {**pending, "secret": _open(clinic, pending["secret"])}
-    return opened
-
-
-def _open(clinic: Store, stored: str) -> str:
-    try:
-        return clinic.sealer.open(stored)
-    except SealError as error:
-        logging.getLogger(__name__).error("%s", error)
-        return stored
 
 
 def set_pending_totp(clinic: Store, practitioner_id: str, secret: str, now_ms: int) -> None:

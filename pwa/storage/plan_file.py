@@ -319,11 +319,6 @@ def _require_device(tdb: TinyDB, device_id: str) -> dict:
     return device
 
 
-def _check_hash(value: Any) -> None:
-    if not isinstance(value, str) or not value:
-        raise ValueError("token hash must be a non-empty string")
-
-
 def _new_device(device_id: str, credential_hash: str, now_ms: int, name: str) -> dict:
     return {
         "device": device_id,

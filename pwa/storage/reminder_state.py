@@ -15,13 +15,13 @@ from .plan_file import CALENDAR
 from .plan_file import DEVICES
 from .plan_file import PUSH
 from .plan_file import SENT
-from .plan_file import _check_hash
 from .plan_file import _push_index
 from .plan_file import _push_marker
 from .plan_file import _require_device
 from .plan_file import _require_meta
 from .rules import PUSH_FIRST_WAIT_MS
 from .rules import PUSH_LONGEST_WAIT_MS
+from .rules import check_hash as _check_hash
 from .rules import well_formed as _well_formed
 from .store import Store
 

@@ -59,6 +59,12 @@ def credential_matches(device: dict | None, credential_hash: Any) -> bool:
     return hmac.compare_digest(device["credential_hash"].encode(), credential_hash.encode())
 
 
+def check_hash(value: Any) -> None:
+    """Raise ValueError unless `value` can be a secret's hash (a non-empty string)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError("token hash must be a non-empty string")
+
+
 def check_new_device(device_id: Any, credential_hash: Any) -> None:
     """Raise ValueError unless a new device's id and credential hash are well formed."""
     if not isinstance(device_id, str) or not merge.DEVICE_ID.fullmatch(device_id):

@@ -25,8 +25,13 @@ def public_event(row: Any) -> dict:
     """An events row as its device sent it."""
     event = {"id": row.event_id, "device": row.device, "counter": row.counter, "ts": row.ts}
     if row.session is not None:
-        return {**event, "session": row.session, "day": row.day, "time": row.time,
-                "status": row.status}  # fmt: skip
+        return {
+            **event,
+            "session": row.session,
+            "day": row.day,
+            "time": row.time,
+            "status": row.status,
+        }
     return {**event, "day": row.day, "item": row.item, "done": row.done}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,11 +24,14 @@ from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import exc
+from sqlalchemy import select
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.pool import NullPool
 
 from ..contract import SchemaOutOfDate
 from ..contract import StoreBusy
+from .schema import deployment_secrets
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # How long a write waits for a plan's row lock before the request answers 503, as the
@@ -95,6 +99,33 @@ class Database:
             )
             with connection.begin():
                 yield connection
+
+    def has_schema(self) -> bool:
+        """Whether the migrations have run here at all."""
+        with self.engine.connect() as connection:
+            found = connection.execute(text("SELECT to_regclass('alembic_version')"))
+            return found.scalar() is not None
+
+    def shared_secret(self, name: str, make: Callable[[], str]) -> str | None:
+        """The deployment's secret `name`, made by `make()` if no host made it yet; None
+        before the schema exists (the host's start-up check then refuses to start)."""
+        if not self.has_schema():
+            return None
+        with self.engine.begin() as connection:
+            # Whichever host is first stores its value; every host then reads that one.
+            connection.execute(
+                insert(deployment_secrets).values(name=name, value=make()).on_conflict_do_nothing()
+            )
+            return connection.execute(
+                select(deployment_secrets.c.value).where(deployment_secrets.c.name == name)
+            ).scalar_one()
+
+    @classmethod
+    def close_all(cls) -> None:
+        """Close every connection this process opened (gunicorn's master, before forking)."""
+        with cls._known_guard:
+            for database in cls._known.values():
+                database.dispose()
 
     def dispose(self) -> None:
         if self._engine is not None and self._pid == os.getpid():

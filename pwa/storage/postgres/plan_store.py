@@ -34,7 +34,7 @@ from .device_tables import new_device
 from .reminder_tables import ReminderTables
 from .schema import calendar_links
 from .schema import devices
-from .schema import events
+from .schema import events as event_rows
 from .schema import join_tokens
 from .schema import plans
 from .schema import push_subscriptions
@@ -77,8 +77,8 @@ def _page(connection: Connection, plan_id: str, cursor: int, limit: int | None) 
     seq = connection.execute(select(plans.c.seq).where(plans.c.plan_id == plan_id)).scalar()
     if seq is None:
         raise PlanNotFound(plan_id)
-    query = select(events).where(events.c.plan_id == plan_id, events.c.seq > cursor)
-    query = query.order_by(events.c.seq)
+    query = select(event_rows).where(event_rows.c.plan_id == plan_id, event_rows.c.seq > cursor)
+    query = query.order_by(event_rows.c.seq)
     if limit is not None:
         query = query.limit(limit + 1)
     rows = connection.execute(query).all()
@@ -161,7 +161,7 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
             feed = rows(calendar_links)
             pushes = rows(push_subscriptions, push_subscriptions.c.added_ms)
             sent = rows(reminders_sent, reminders_sent.c.sent_ms)
-            stored = rows(events, events.c.seq)
+            stored = rows(event_rows, event_rows.c.seq)
         return {
             "plan_id": plan_id,
             "created_ms": plan.created_ms,
@@ -240,13 +240,13 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
             found = self._devices(connection, plan_id)
         return PostgresSnapshot(self, plan_id, plan, found)
 
-    def apply_events(self, plan_id, device_id, events_in, now_ms):
-        return self.apply_and_read(plan_id, device_id, events_in, now_ms, cursor=None).cursor
+    def apply_events(self, plan_id, device_id, events, now_ms):
+        return self.apply_and_read(plan_id, device_id, events, now_ms, cursor=None).cursor
 
     def apply_and_read(
-        self, plan_id, device_id, events_in, now_ms, cursor, seen=None, limit=None
+        self, plan_id, device_id, events, now_ms, cursor, seen=None, limit=None
     ) -> Page:
-        batch = rules.accepted_events(device_id, events_in, now_ms)
+        batch = rules.accepted_events(device_id, events, now_ms)
         check_plan_id(plan_id)
         with self.db.writing() as connection:
             plan = self._lock(connection, plan_id)
@@ -294,9 +294,9 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
         with self.db.reading() as connection:
             self._require_plan(connection, plan_id)
             rows = connection.execute(
-                select(events)
-                .where(events.c.plan_id == plan_id, events.c.session.is_not(None))
-                .order_by(events.c.seq)
+                select(event_rows)
+                .where(event_rows.c.plan_id == plan_id, event_rows.c.session.is_not(None))
+                .order_by(event_rows.c.seq)
             ).all()
         return [public_event(row) for row in rows]
 
@@ -305,7 +305,9 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
         with self.db.reading() as connection:
             self._require_plan(connection, plan_id)
             rows = connection.execute(
-                select(events).where(events.c.plan_id == plan_id, events.c.session.is_(None))
+                select(event_rows).where(
+                    event_rows.c.plan_id == plan_id, event_rows.c.session.is_(None)
+                )
             ).all()
         # One row per box: the table keeps only each box's winner.
         return {(row.day, row.item): public_event(row) for row in rows}
@@ -326,8 +328,8 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
         ids = [event["id"] for event in batch]
         known = set(
             connection.execute(
-                select(events.c.event_id).where(
-                    events.c.plan_id == plan_id, events.c.event_id.in_(ids)
+                select(event_rows.c.event_id).where(
+                    event_rows.c.plan_id == plan_id, event_rows.c.event_id.in_(ids)
                 )
             ).scalars()
         )
@@ -341,10 +343,10 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
         if not boxes:
             return []
         rows = connection.execute(
-            select(events).where(
-                events.c.plan_id == plan_id,
-                events.c.session.is_(None),
-                tuple_(events.c.day, events.c.item).in_(sorted(boxes)),
+            select(event_rows).where(
+                event_rows.c.plan_id == plan_id,
+                event_rows.c.session.is_(None),
+                tuple_(event_rows.c.day, event_rows.c.item).in_(sorted(boxes)),
             )
         ).all()
         return [public_event(row) for row in rows]
@@ -355,17 +357,17 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
         ticks = [row for row in rows if row["session"] is None]
         sessions = [row for row in rows if row["session"] is not None]
         if sessions:
-            connection.execute(insert(events).values(sessions))
+            connection.execute(insert(event_rows).values(sessions))
         if ticks:
-            upsert = insert(events).values(ticks)
+            upsert = insert(event_rows).values(ticks)
             incoming = upsert.excluded
             # The merge's order (merge._rank): the newer winner replaces the box's row.
-            ranks = (events.c.ts, events.c.device, events.c.counter, events.c.event_id,
-                     events.c.done)  # fmt: skip
+            columns = event_rows.c
+            ranks = (columns.ts, columns.device, columns.counter, columns.event_id, columns.done)
             connection.execute(
                 upsert.on_conflict_do_update(
                     index_elements=["plan_id", "day", "item"],
-                    index_where=events.c.session.is_(None),
+                    index_where=event_rows.c.session.is_(None),
                     set_={name: incoming[name] for name in ("event_id", "seq", *_EVENT_COLUMNS)},
                     where=tuple_(*(incoming[c.name] for c in ranks)) > tuple_(*ranks),
                 )

@@ -24,8 +24,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 metadata = MetaData()
 
 
-def _id(name: str, **options) -> Column:
-    return Column(name, String(64, collation="C"), **options)
+def _id(name: str, *constraints, **options) -> Column:
+    return Column(name, String(64, collation="C"), *constraints, **options)
 
 
 def _of_plan(primary_key: bool = True) -> Column:
@@ -135,4 +135,71 @@ reminders_sent = Table(
     Column("key", Text(collation="C"), primary_key=True),
     _id("device_id", primary_key=True),
     _ms("sent_ms"),
+)
+
+# The clinic: practitioners, their console sign-ins, their clients, invitations.  A client
+# record names a plan but does not hold it: the console forgets a record whose plan went.
+
+practitioners = Table(
+    "practitioners",
+    metadata,
+    _id("id", primary_key=True),
+    Column("email", Text(collation="C"), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),
+    # Sealed (core/sealed.py) with a key that is not stored beside them.
+    Column("totp_secret", Text),
+    Column("totp_pending", JSONB),
+    Column("totp_last_step", BigInteger),
+    Column("disabled", Boolean, nullable=False, server_default=text("false")),
+    _ms("created_ms"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("sid_hash", Text(collation="C"), primary_key=True),
+    _id(
+        "practitioner",
+        ForeignKey("practitioners.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf", Text, nullable=False),
+    _ms("created_ms"),
+    _ms("last_seen_ms"),
+)
+
+clients = Table(
+    "clients",
+    metadata,
+    _id("plan_id", primary_key=True),
+    _id("practitioner", nullable=False),
+    Column("nickname", Text, nullable=False),
+    _ms("created_ms"),
+    Index("clients_by_practitioner", "practitioner", "created_ms"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("code_hash", Text(collation="C"), primary_key=True),
+    _id("plan_id", nullable=False),
+    _ms("expires_ms"),
+    _ms("used_ms", nullable=True),
+    # A new invitation replaces the plan's unused one: at most one waits per plan.
+    Index(
+        "invitations_one_waiting_per_plan",
+        "plan_id",
+        unique=True,
+        postgresql_where=text("used_ms IS NULL"),
+    ),
+)
+
+# Secrets every app host must share (the secret key that signs cookies, the VAPID key
+# that signs pushes): made once by whichever host starts first, read by all.
+deployment_secrets = Table(
+    "deployment_secrets",
+    metadata,
+    Column("name", Text(collation="C"), primary_key=True),
+    Column("value", Text, nullable=False),
 )
