@@ -61,7 +61,8 @@ def on_starting(server):
 def when_ready(server):
     if os.environ.get("REMINDERS", "1") == "0":
         return
-    command = [sys.executable, "-m", "flask", "--app", "pwa", "reminders", "run"]
+    every = os.environ.get("REMINDERS_EVERY", "60")
+    command = [sys.executable, "-m", "flask", "--app", "pwa", "reminders", "run", "--every", every]
     server.reminder_scheduler = subprocess.Popen(command, env=os.environ.copy())
     server.log.info("Reminder scheduler started (pid %d)", server.reminder_scheduler.pid)
 

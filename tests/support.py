@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.cookiejar
+import json as json_module
 import os
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -92,6 +95,65 @@ class RunningServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+class HttpClient:
+    """Enough of Flask's test client (get, post, put, delete; json=, data=, headers=) to
+    drive a running server over real HTTP, with a cookie jar of its own."""
+
+    def __init__(self, url: str, cookies: http.cookiejar.CookieJar | None = None) -> None:
+        self.url = url
+        self.cookies = cookies if cookies is not None else http.cookiejar.CookieJar()
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects
+        )
+
+    def request(self, method: str, path: str, json=None, data=None, headers=None) -> Answer:
+        body, sent = None, dict(headers or {})
+        if json is not None:
+            body = json_module.dumps(json).encode()
+            sent["Content-Type"] = "application/json"
+        elif data is not None:
+            body = urllib.parse.urlencode(data).encode()
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.url + path, body, sent, method=method)
+        try:
+            with self._opener.open(request, timeout=30) as response:
+                return Answer(response.status, response.read(), response.headers)
+        except urllib.error.HTTPError as error:
+            return Answer(error.code, error.read(), error.headers)
+
+    def get(self, path: str, **options) -> Answer:
+        return self.request("GET", path, **options)
+
+    def post(self, path: str, **options) -> Answer:
+        return self.request("POST", path, **options)
+
+    def put(self, path: str, **options) -> Answer:
+        return self.request("PUT", path, **options)
+
+    def delete(self, path: str, **options) -> Answer:
+        return self.request("DELETE", path, **options)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect is an answer to look at, as Flask's test client gives it.
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Answer:
+    """A response as tests read it."""
+
+    def __init__(self, status_code: int, body: bytes, headers) -> None:
+        self.status_code, self.data, self.headers = status_code, body, headers
+
+    @property
+    def text(self) -> str:
+        return self.data.decode()
+
+    def get_json(self):
+        return json_module.loads(self.data)
 
 
 def stored_plans(data_dir: Path, database_url: str = "") -> storage.PlanStore:

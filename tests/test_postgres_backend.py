@@ -7,12 +7,9 @@ the API suites run on both through conftest.py's `both_backends`.
 
 from __future__ import annotations
 
-import json as json_module
 import subprocess
 import sys
 import threading
-import urllib.error
-import urllib.request
 
 import psycopg
 import pytest
@@ -27,6 +24,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from support import GENEROUS_LIMITS
 from support import ROOT
+from support import HttpClient
 from support import RunningServer
 from support import clean_environment
 from support import generous_limits_environment
@@ -204,34 +202,6 @@ def test_db_upgrade_is_a_command_and_needs_database_url(tmp_path, postgres_datab
     )
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0 and "up to date" in result.output
-
-
-class HttpClient:
-    """Enough of Flask's test client for ApiDevice, over real HTTP to a running server."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def post(self, path: str, json: dict, headers: dict | None = None) -> Answer:
-        request = urllib.request.Request(
-            self.url + path,
-            data=json_module.dumps(json).encode(),
-            headers={"Content-Type": "application/json", **(headers or {})},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return Answer(response.status, response.read())
-        except urllib.error.HTTPError as error:
-            return Answer(error.code, error.read())
-
-
-class Answer:
-    def __init__(self, status_code: int, body: bytes) -> None:
-        self.status_code, self.body = status_code, body
-
-    def get_json(self):
-        return json_module.loads(self.body)
 
 
 def test_make_run_on_postgres_keeps_plans_in_the_database(tmp_path, postgres_database):

@@ -252,7 +252,16 @@ def run_command(every: int):
         click.echo("reminders: push is off (no PUSH_CONTACT); the calendar and Today still remind")
         return
     parent = os.getppid()
+    # On several hosts every host runs a scheduler; the one holding the lease sends (the
+    # shared claim would keep a reminder from going twice anyway, but rounds cost work).
+    lease, sending = storage.scheduler_lease(current_app.config), False
     while os.getppid() == parent:
+        if lease.held() != sending:
+            sending = not sending
+            click.echo(f"reminders: this host {'sends' if sending else 'no longer sends'}")
+        if not sending:
+            time.sleep(every)
+            continue
         try:
             message = send_due_now()
             if message != "nothing due":

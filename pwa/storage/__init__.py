@@ -74,6 +74,7 @@ __all__ = [
     "clinic_store",
     "close_connections",
     "plan_store",
+    "scheduler_lease",
     "shared_secret",
     "upgrade_schema",
 ]
@@ -113,6 +114,23 @@ def shared_secret(config: dict[str, Any], name: str, make: Callable[[], str]) ->
 def _pool_size() -> int:
     # A connection for each of a worker's threads (gunicorn.conf.py: THREADS).
     return int(os.environ.get("THREADS", "4"))
+
+
+class _OnlyHost:
+    """The embedded store has one host, whose scheduler always sends."""
+
+    def held(self) -> bool:
+        return True
+
+
+def scheduler_lease(config: dict[str, Any]) -> Any:
+    """What says whether this process's reminder scheduler sends (`held()`): on a
+    database, only the one holding its lock; on the files, always."""
+    if not config.get("DATABASE_URL"):
+        return _OnlyHost()
+    from .postgres.database import SchedulerLease
+
+    return SchedulerLease(config["DATABASE_URL"])
 
 
 def close_connections() -> None:

@@ -160,3 +160,40 @@ def check_schema(url: str) -> None:
             f"the database schema is at {current or 'nothing'}, this code needs {head}: "
             "run `flask --app pwa db upgrade` once, then start the app hosts"
         )
+
+
+# Any fixed number serves; it names the reminder scheduler's lock among others' locks.
+SCHEDULER_LOCK = 7_357_202
+
+
+class SchedulerLease:
+    """Which host's reminder scheduler sends: the one holding a session advisory lock.
+
+    The lock lives as long as this process's own connection (not a pooled one, and not
+    through a transaction-pooling proxy, where session locks do not hold): when the host
+    holding it dies, its connection ends, and the next host to ask takes over.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._connection = None
+        self._holding = False
+
+    def held(self) -> bool:
+        """Whether this process sends now; asks for the lock if it does not hold it."""
+        import psycopg
+
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                self._holding = False
+            if self._holding:
+                self._connection.execute("SELECT 1")  # still ours while the session lives
+            else:
+                row = self._connection.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (SCHEDULER_LOCK,)
+                ).fetchone()
+                self._holding = bool(row[0])
+        except psycopg.OperationalError:
+            self._connection, self._holding = None, False
+        return self._holding
