@@ -27,7 +27,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results"
 # In the order they run: the quick size checks first, Lighthouse (the slowest) last.
-SCRIPTS = ("sizes", "checklist", "sync_write", "server_load", "lighthouse")
+SCRIPTS = ("sizes", "checklist", "sync_write", "server_load", "postgres", "lighthouse")
 KB = 1024
 
 
@@ -73,6 +73,7 @@ def table_rows() -> Iterator[dict]:
     yield from size_rows(load("sizes"))
     yield from checklist_rows(load("checklist"))
     yield from server_rows(load("server_load"), load("sync_write"))
+    yield from postgres_rows(load("postgres"))
     yield from lighthouse_rows(load("lighthouse"))
 
 
@@ -140,6 +141,45 @@ def server_rows(load_report: dict | None, write_report: dict | None) -> Iterator
             + f" ms ({sum(entry['error_count'] for entry in entries)} errors)",
             "flat: each <= 1.5x the first",
             all(entry["pass"] for entry in entries),
+        )
+
+
+def postgres_rows(report: dict | None) -> Iterator[dict]:
+    entries = (report or {}).get("rows", [])
+    for entry in entries:
+        if entry["name"] != "postgres_throughput_ratio":
+            continue
+        files, database = entry["files"], entry["postgres"]
+        yield row(
+            "PostgreSQL",
+            f"Sync throughput of one host on PostgreSQL vs the files, same run, "
+            f"{report['concurrency']} clients (ab)",
+            f"{entry['measured']:.2f}x ({database['rps']:.0f} vs {files['rps']:.0f} req/s; "
+            f"p95 {database['p95_ms']:.0f} vs {files['p95_ms']:.0f} ms; "
+            f"{database['errors'] + files['errors']} errors)",
+            f"{entry['target']}x, no errors",
+            entry["pass"],
+        )
+        yield row(
+            "PostgreSQL",
+            "CPU per sync: app / PostgreSQL (for capacity per added host; two cores here, "
+            "so more hosts cannot show a speed-up)",
+            f"{database['app_cpu_ms_per_sync']:.2f} / {database['db_cpu_ms_per_sync']:.2f} ms "
+            f"(files: app {files['app_cpu_ms_per_sync']:.2f} ms)",
+            "reported",
+            True,
+        )
+    sizes = [entry for entry in entries if entry["name"].startswith("postgres_sync_write_")]
+    if sizes:
+        yield row(
+            "PostgreSQL",
+            "Sync write p95 with "
+            + " / ".join(f"{entry['plans']:,}" for entry in sizes)
+            + f" plans ({report['filler_plan']} each)",
+            " / ".join(f"{entry['p95_ms']:.1f}" for entry in sizes)
+            + f" ms ({sum(entry['error_count'] for entry in sizes)} errors)",
+            "flat: each <= 1.5x the first",
+            all(entry["pass"] for entry in sizes),
         )
 
 

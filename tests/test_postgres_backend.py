@@ -14,28 +14,16 @@ import threading
 import psycopg
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
-from api_device import ApiDevice
-from api_device import plan_today
-from api_device import wire_plan
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
-from support import GENEROUS_LIMITS
 from support import ROOT
-from support import HttpClient
-from support import RunningServer
 from support import clean_environment
-from support import generous_limits_environment
-from test_api import Device
-from test_api import join
-from test_console_accounts import log_in_as as log_in
 
 from pwa import create_app
 from pwa import storage
 from pwa.care import merge
-from pwa.clinic import accounts
 from pwa.core.config import ConfigError
 from pwa.storage import postgres
 from pwa.storage.postgres import database as postgres_database
@@ -204,48 +192,6 @@ def test_db_upgrade_is_a_command_and_needs_database_url(tmp_path, postgres_datab
     assert result.exit_code == 0 and "up to date" in result.output
 
 
-def test_make_run_on_postgres_keeps_plans_in_the_database(tmp_path, postgres_database):
-    postgres_database.empty()
-    server = RunningServer(
-        tmp_path / "data",
-        tmp_path / "server.log",
-        DATABASE_URL=postgres_database.url,
-        REMINDERS="0",
-        **generous_limits_environment(),
-    ).start()
-    try:
-        phone = ApiDevice(HttpClient(server.url))
-        assert phone.post_plan(wire_plan("Europe/London")).status_code == 201
-        tick = phone.new_event(
-            day=plan_today("Europe/London").isoformat(), item="hands-off", done=True, ts=NOW
-        )
-        answer = phone.post_sync([tick], 0)
-        assert answer.status_code == 200, answer.get_json()
-        assert answer.get_json()["acknowledged"] == [tick["id"]]
-    finally:
-        server.stop()
-    stored = postgres.PostgresPlanStore(postgres_database.database)
-    assert stored.changes_since(phone.plan_id, 0)[0] == [tick]
-    assert not list((tmp_path / "data" / "plans").glob("*.json")), "no plan file was written"
-
-
-def test_a_host_refuses_to_start_on_an_old_schema(tmp_path, postgres_database):
-    url = postgres_database.url
-    head = ScriptDirectory.from_config(postgres_database_config(url)).get_current_head()
-    with pytest.raises(RuntimeError, match="flask --app pwa db upgrade"):
-        with postgres_database.database.engine.begin() as connection:
-            connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'older'")
-        try:
-            RunningServer(
-                tmp_path / "data", tmp_path / "server.log", DATABASE_URL=url, REMINDERS="0"
-            ).start()
-        finally:
-            with postgres_database.database.engine.begin() as connection:
-                connection.exec_driver_sql(
-                    "UPDATE alembic_version SET version_num = %(head)s", {"head": head}
-                )
-
-
 def test_a_database_url_that_is_not_postgresql_stops_the_app(monkeypatch, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "mysql://root@127.0.0.1/aftercare")
     with pytest.raises(ConfigError, match="^DATABASE_URL: must be a PostgreSQL address"):
@@ -269,90 +215,3 @@ def test_without_database_url_no_database_library_is_loaded(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "[]"
-
-
-def test_a_host_refuses_to_start_on_an_empty_database(tmp_path, postgres_database):
-    name = postgres_database.name + "_bare"
-    admin = "postgresql://" + postgres_database.url.split("://", 1)[1].rsplit("/", 1)[0]
-    with psycopg.connect(admin + "/postgres", autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        url = postgres_database.url.rsplit("/", 1)[0] + "/" + name
-        server = RunningServer(
-            tmp_path / "data", tmp_path / "server.log", DATABASE_URL=url, REMINDERS="0"
-        )
-        with pytest.raises(RuntimeError, match="database schema is at nothing"):
-            server.start()
-        assert "Traceback" not in server.log()
-    finally:
-        postgres.Database.close_all()
-        with psycopg.connect(admin + "/postgres", autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def test_hosts_on_one_database_share_its_secret_key_and_vapid_key(tmp_path, postgres_database):
-    postgres_database.empty()
-    hosts = [
-        create_app({"DATA_DIR": tmp_path / name, "DATABASE_URL": postgres_database.url})
-        for name in ("host-a", "host-b")
-    ]
-    assert hosts[0].config["SECRET_KEY"] == hosts[1].config["SECRET_KEY"]
-    assert len(hosts[0].config["SECRET_KEY"]) == 64
-    keys = [app.config["VAPID_KEY_PATH"].read_bytes() for app in hosts]
-    assert keys[0] == keys[1] and keys[0].startswith(b"-----BEGIN PRIVATE KEY-----")
-    assert [app.config["VAPID_KEY_PATH"].stat().st_mode & 0o777 for app in hosts] == [0o600] * 2
-    # Neither host keeps a secret key file of its own.
-    assert not (tmp_path / "host-a" / "secret_key").exists()
-    # A console sign-in made through one host works through the other.
-    hosts[0].extensions["clinic"].add_practitioner(EMAIL, accounts.hash_password(PASSWORD), NOW)
-    on_a, on_b = hosts[0].test_client(), hosts[1].test_client()
-    assert log_in(on_a, EMAIL, PASSWORD).status_code == 302
-    assert on_b.get("/console/").status_code == 302, "not signed in on B yet"
-    on_b.set_cookie("console", on_a.get_cookie("console").value)
-    assert on_b.get("/console/").status_code == 200
-
-
-def test_an_embedded_deployment_moves_into_postgres_and_phones_sync_on(tmp_path, postgres_database):
-    postgres_database.empty()
-    source = tmp_path / "embedded"
-    before = create_app({"TESTING": True, "DATA_DIR": source, **GENEROUS_LIMITS})
-    web = before.test_client()
-    phone = Device(web)
-    assert phone.register().status_code == 201
-    tablet = join(web, phone)
-    assert tablet.joined.status_code == 200
-    day = plan_today("Europe/London").isoformat()
-    first = [phone.event(day=day, item="hands-off"), phone.event(day=day, item="no-picking")]
-    assert phone.sync(first).status_code == 200
-    # A tick and its untap: only the winner is kept.
-    edits = [tablet.event(day=day, item="hands-off", done=False)]
-    cursor = tablet.sync(edits).get_json()["cursor"]
-    assert web.post(f"/api/plans/{phone.plan_id}/calendar-link", headers=phone.auth).status_code
-    before.extensions["clinic"].add_practitioner(EMAIL, accounts.hash_password(PASSWORD), NOW)
-    before_export = before.extensions["plans"].export_plan(phone.plan_id)
-
-    target = {"TESTING": True, "DATA_DIR": tmp_path / "host", **GENEROUS_LIMITS}
-    target["DATABASE_URL"] = postgres_database.url
-    # The same key seals two-step secrets on both sides (README: keep totp.key).
-    (tmp_path / "host").mkdir()
-    (tmp_path / "host" / "totp.key").write_bytes((source / "totp.key").read_bytes())
-    after = create_app(target)
-    moved = after.test_cli_runner().invoke(args=["db", "import-files", str(source), "--verify"])
-    assert moved.exit_code == 0, moved.output
-    assert "1 plans imported (2 events)" in moved.output and "Verified" in moved.output
-    again = after.test_cli_runner().invoke(args=["db", "import-files", str(source)])
-    assert "0 plans imported (0 events), 1 already there" in again.output
-
-    assert after.extensions["plans"].export_plan(phone.plan_id) == before_export
-    # Hosts started after the move sign cookies and pushes with the embedded keys.
-    restarted = create_app(target)
-    assert restarted.config["SECRET_KEY"] == (source / "secret_key").read_text().strip()
-    vapid = restarted.config["VAPID_KEY_PATH"].read_bytes()
-    assert vapid == (source / "vapid_private.pem").read_bytes()
-    # The phone syncs on from the cursor it held: only what is new comes back.
-    moved_web = restarted.test_client()
-    phone.client, tablet.client = moved_web, moved_web
-    late = phone.event(day=day, item="mineral-spf")
-    answer = phone.sync([late], cursor=cursor).get_json()
-    assert answer["events"] == [late] and answer["cursor"] == cursor + 1
-    assert log_in(moved_web, EMAIL, PASSWORD).status_code == 302

@@ -7,6 +7,7 @@ REDIS_URL, as a clinic group's hosts behind a load balancer would.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import re
@@ -170,6 +171,24 @@ def test_a_console_sign_in_made_on_one_host_works_on_the_others(hosts):
         elsewhere = HttpClient(host.url, cookies=browser.cookies)
         assert elsewhere.get("/console/").status_code == 200
         assert HttpClient(host.url).get("/console/").status_code == 302, "no cookie, no entry"
+
+
+def test_wrong_passwords_spread_over_the_hosts_still_slow_the_account(hosts):
+    email = "dr.ben@harbour-skin.co.uk"
+    app = create_app({"DATA_DIR": hosts[0].data_dir, "DATABASE_URL": _database(hosts)})
+    app.extensions["clinic"].add_practitioner(email, accounts.hash_password(PASSWORD), 0)
+
+    def log_in(host: RunningServer, password: str) -> int:
+        browser = HttpClient(host.url)
+        token = CSRF.search(browser.get("/console/login").text).group(1)
+        form = {"csrf_token": token, "email": email, "password": password}
+        return browser.post("/console/login", data=form).status_code
+
+    # The default allows 5 wrong tries before the wait starts; they go to A, B, C, A, B.
+    for host in itertools.islice(itertools.cycle(hosts), 5):
+        assert log_in(host, "not the right passphrase") == 401
+    # Now even the right password waits, on every host.
+    assert [log_in(host, PASSWORD) for host in hosts] == [429, 429, 429]
 
 
 def test_each_reminder_goes_out_once_and_another_host_sends_when_the_sender_dies(hosts, receiver):

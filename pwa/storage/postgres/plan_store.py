@@ -54,19 +54,23 @@ def _row(plan_id: str, event: dict, seq: int) -> dict:
 
 
 class PostgresSnapshot:
-    """The plan and its devices as one request read them (contract.PlanSnapshot)."""
+    """The plan, its devices and its session edits as one request read them, in one
+    transaction (contract.PlanSnapshot); a page of events is read when asked for."""
 
-    def __init__(self, store: PostgresPlanStore, plan_id: str, plan: dict, found: dict) -> None:
+    def __init__(
+        self, store: PostgresPlanStore, plan_id: str, plan: dict, found: dict, sessions: list
+    ) -> None:
         self._store = store
         self.plan_id = plan_id
         self.plan = plan
         self.devices = found
+        self._sessions = sessions
 
     def device_is_valid(self, device_id: str, credential_hash: str) -> bool:
         return credential_matches(self.devices.get(device_id), credential_hash)
 
     def session_events(self) -> list[dict]:
-        return self._store.session_events(self.plan_id)
+        return list(self._sessions)
 
     def page(self, cursor: int, limit: int | None = None) -> Page:
         with self._store.db.reading() as connection:
@@ -238,7 +242,9 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
             if plan is None:
                 return None
             found = self._devices(connection, plan_id)
-        return PostgresSnapshot(self, plan_id, plan, found)
+            # Session edits are few, and a sync with events needs them (plans.fitting_events).
+            sessions = self._sessions(connection, plan_id)
+        return PostgresSnapshot(self, plan_id, plan, found, sessions)
 
     def apply_events(self, plan_id, device_id, events, now_ms):
         return self.apply_and_read(plan_id, device_id, events, now_ms, cursor=None).cursor
@@ -248,6 +254,15 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
     ) -> Page:
         batch = rules.accepted_events(device_id, events, now_ms)
         check_plan_id(plan_id)
+        if seen is not None and cursor is not None:
+            # A retry (or a batch whose ticks all lost their boxes) from a device seen in the
+            # last minute stores nothing: answered from one read, without the plan's row
+            # lock, which would otherwise line up every phone's retries on the plan.
+            device = seen.devices.get(device_id)
+            if device is not None and now_ms - device["last_seen_ms"] < rules.LAST_SEEN_EVERY_MS:
+                with self.db.reading() as connection:
+                    if not self._kept(connection, plan_id, batch)[0]:
+                        return _page(connection, plan_id, cursor, limit)
         with self.db.writing() as connection:
             plan = self._lock(connection, plan_id)
             device = self._devices(connection, plan_id).get(device_id)
@@ -293,11 +308,14 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
         check_plan_id(plan_id)
         with self.db.reading() as connection:
             self._require_plan(connection, plan_id)
-            rows = connection.execute(
-                select(event_rows)
-                .where(event_rows.c.plan_id == plan_id, event_rows.c.session.is_not(None))
-                .order_by(event_rows.c.seq)
-            ).all()
+            return self._sessions(connection, plan_id)
+
+    def _sessions(self, connection: Connection, plan_id: str) -> list[dict]:
+        rows = connection.execute(
+            select(event_rows)
+            .where(event_rows.c.plan_id == plan_id, event_rows.c.session.is_not(None))
+            .order_by(event_rows.c.seq)
+        ).all()
         return [public_event(row) for row in rows]
 
     def tick_state(self, plan_id):
