@@ -199,14 +199,14 @@ class Filler:
             connection.execute(
                 "INSERT INTO plans (plan_id, plan, seq, event_count, created_ms) "
                 "SELECT 'filler-plan-' || lpad(n::text, 8, '0'), %s::jsonb, %s, %s, %s "
-                "FROM generate_series(%s, %s) AS n",
+                "FROM generate_series(%s::int, %s::int) AS n",
                 (plan, FILLER_TICKS, FILLER_TICKS, now, first, last),
             )
             connection.execute(
                 "INSERT INTO devices (plan_id, device_id, number, name, credential_hash, "
                 "added_ms, last_seen_ms, revoked) "
                 "SELECT 'filler-plan-' || lpad(n::text, 8, '0'), %s, 1, '', %s, %s, %s, false "
-                "FROM generate_series(%s, %s) AS n",
+                "FROM generate_series(%s::int, %s::int) AS n",
                 (self.device, digest(self.credential), now, now, first, last),
             )
             connection.execute(
@@ -214,7 +214,7 @@ class Filler:
                 "done) "
                 "SELECT 'filler-plan-' || lpad(n::text, 8, '0'), 'filler-event-' || t, t, %s, "
                 "t, %s - 1000 + t, %s, (%s::text[])[t], true "
-                "FROM generate_series(%s, %s) AS n, generate_series(1, %s) AS t",
+                "FROM generate_series(%s::int, %s::int) AS n, generate_series(1, %s::int) AS t",
                 (self.device, now, today(), [*TICKS, "moisturise"], first, last, FILLER_TICKS),
             )
             connection.execute("VACUUM ANALYZE")

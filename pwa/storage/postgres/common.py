@@ -22,17 +22,19 @@ def check_json(value: Any) -> Any:
 
 
 def public_event(row: Any) -> dict:
-    """An events row as its device sent it."""
-    event = {"id": row.event_id, "device": row.device, "counter": row.counter, "ts": row.ts}
-    if row.session is not None:
+    """An events row (a Row, or a row as JSON) as its device sent it."""
+    row = row if isinstance(row, dict) else row._mapping
+    event = {"id": row["event_id"], "device": row["device"], "counter": row["counter"],
+             "ts": row["ts"]}  # fmt: skip
+    if row["session"] is not None:
         return {
             **event,
-            "session": row.session,
-            "day": row.day,
-            "time": row.time,
-            "status": row.status,
+            "session": row["session"],
+            "day": row["day"],
+            "time": row["time"],
+            "status": row["status"],
         }
-    return {**event, "day": row.day, "item": row.item, "done": row.done}
+    return {**event, "day": row["day"], "item": row["item"], "done": row["done"]}
 
 
 class PlanTables:

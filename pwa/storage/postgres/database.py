@@ -37,6 +37,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # How long a write waits for a plan's row lock before the request answers 503, as the
 # file backend's lock does (store.LOCK_TIMEOUT_S).
 LOCK_TIMEOUT = "10s"
+_LOCK_TIMEOUT = text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
 class Database:
@@ -67,11 +68,10 @@ class Database:
             if self._engine is None or self._pid != os.getpid():
                 # A parent's engine is left alone (not disposed): its connections are the
                 # parent's, and closing them here would close them under it.
+                # No pre-ping (a round trip per checkout, two per sync): a connection found
+                # dead by its first statement is replaced and the operation tried again.
                 self._engine = create_engine(
-                    self.url,
-                    pool_size=self.pool_size,
-                    max_overflow=self.pool_size,
-                    pool_pre_ping=True,
+                    self.url, pool_size=self.pool_size, max_overflow=self.pool_size
                 )
                 self._pid = os.getpid()
             return self._engine
@@ -80,8 +80,7 @@ class Database:
     def writing(self) -> Iterator[Connection]:
         """A READ COMMITTED transaction whose row locks give up after LOCK_TIMEOUT."""
         try:
-            with self.engine.begin() as connection:
-                connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
+            with self._transaction() as connection:
                 yield connection
         except exc.OperationalError as error:
             if getattr(error.orig, "sqlstate", None) == "55P03":  # lock_not_available
@@ -90,15 +89,59 @@ class Database:
                 ) from None
             raise
 
+    def read_one(self, sql: str, params: dict) -> list[tuple]:
+        """The rows of one read-only statement (psycopg's %(name)s parameters): one
+        snapshot, no transaction round trips, and none of SQLAlchemy's per-statement work,
+        which was most of a poll's cost (bench/postgres.py)."""
+        import psycopg
+
+        for attempt in (1, 2):
+            connection = self.engine.raw_connection()
+            try:
+                driver = connection.driver_connection
+                driver.autocommit = True
+                try:
+                    return driver.execute(sql, params).fetchall()
+                finally:
+                    if not driver.closed:
+                        driver.autocommit = False
+            except psycopg.OperationalError:
+                # A pooled connection PostgreSQL had closed (a restart, a cut): it is
+                # thrown away and the read, which changed nothing, tried again once.
+                connection.invalidate()
+                if attempt == 2:
+                    raise
+            finally:
+                connection.close()
+        raise AssertionError("unreachable")
+
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only transaction on one snapshot: several statements see one moment."""
-        with self.engine.connect() as connection:
-            connection = connection.execution_options(
-                isolation_level="REPEATABLE READ", postgresql_readonly=True
-            )
-            with connection.begin():
+        with self._transaction(isolation_level="REPEATABLE READ", postgresql_readonly=True) as c:
+            yield c
+
+    @contextmanager
+    def _transaction(self, **options) -> Iterator[Connection]:
+        """A transaction on a pooled connection, begun with SET LOCAL lock_timeout: when
+        that first statement finds the connection dead (PostgreSQL restarted, or cut it),
+        nothing was done yet, so another connection is taken and the transaction begun
+        again, once."""
+        for attempt in (1, 2):
+            connection = self.engine.connect().execution_options(**options)
+            transaction = connection.begin()
+            try:
+                connection.execute(_LOCK_TIMEOUT)
+                break
+            except exc.DBAPIError as error:
+                connection.close()
+                if not error.connection_invalidated or attempt == 2:
+                    raise
+        try:
+            with transaction:
                 yield connection
+        finally:
+            connection.close()
 
     def has_schema(self) -> bool:
         """Whether the migrations have run here at all."""

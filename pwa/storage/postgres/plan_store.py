@@ -27,6 +27,7 @@ from ..rules import check_new_device
 from ..rules import check_plan_id
 from ..rules import credential_matches
 from ..rules import well_formed
+from . import sync_reads
 from .common import check_json
 from .common import public_event
 from .device_tables import DeviceTables
@@ -235,15 +236,10 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
     def snapshot(self, plan_id):
         if not well_formed(plan_id):
             return None
-        with self.db.reading() as connection:
-            plan = connection.execute(
-                select(plans.c.plan).where(plans.c.plan_id == plan_id)
-            ).scalar()
-            if plan is None:
-                return None
-            found = self._devices(connection, plan_id)
-            # Session edits are few, and a sync with events needs them (plans.fitting_events).
-            sessions = self._sessions(connection, plan_id)
+        read = sync_reads.snapshot(self.db, plan_id)
+        if read is None:
+            return None
+        plan, found, sessions = read
         return PostgresSnapshot(self, plan_id, plan, found, sessions)
 
     def apply_events(self, plan_id, device_id, events, now_ms):
@@ -260,9 +256,9 @@ class PostgresPlanStore(DeviceTables, ReminderTables):
             # lock, which would otherwise line up every phone's retries on the plan.
             device = seen.devices.get(device_id)
             if device is not None and now_ms - device["last_seen_ms"] < rules.LAST_SEEN_EVERY_MS:
-                with self.db.reading() as connection:
-                    if not self._kept(connection, plan_id, batch)[0]:
-                        return _page(connection, plan_id, cursor, limit)
+                page = sync_reads.settled(self.db, plan_id, batch, cursor, limit)
+                if page is not None:
+                    return page
         with self.db.writing() as connection:
             plan = self._lock(connection, plan_id)
             device = self._devices(connection, plan_id).get(device_id)
