@@ -95,6 +95,8 @@ def test_a_host_refuses_to_start_on_an_empty_database(tmp_path, postgres_databas
         with pytest.raises(RuntimeError, match="database schema is at nothing"):
             server.start()
         assert "Traceback" not in server.log()
+        # Nothing a host would later disagree with is made meanwhile.
+        assert not (tmp_path / "data" / "secret_key").exists()
     finally:
         postgres.Database.close_all()
         with psycopg.connect(admin + "/postgres", autocommit=True) as connection:

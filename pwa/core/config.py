@@ -314,6 +314,10 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     # gunicorn's master makes them before any worker starts.
     if not app.config["SECRET_KEY"]:
         shared_key = storage.shared_secret(app.config, "secret_key", data_dir.new_secret_key)
+        if shared_key is None and app.config["DATABASE_URL"]:
+            # A database without its schema yet: only `flask db upgrade` runs on it (a host
+            # refuses to start), and it signs nothing, so no key file is left behind.
+            shared_key = data_dir.new_secret_key()
         app.config["SECRET_KEY"] = shared_key or data_dir.ensure_secret_key(folder)
     shared_pem = storage.shared_secret(app.config, "vapid_private_key", push.new_vapid_pem)
     app.config["VAPID_KEY_PATH"] = push.ensure_vapid_key(folder, shared_pem)
