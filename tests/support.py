@@ -14,8 +14,6 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from pwa import storage
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -156,9 +154,12 @@ class Answer:
         return json_module.loads(self.data)
 
 
-def stored_plans(data_dir: Path, database_url: str = "") -> storage.PlanStore:
-    """The plan store of a server started on `data_dir` (and DATABASE_URL, if it had one),
-    to check what it stored."""
+def stored_plans(data_dir: Path, database_url: str = ""):
+    """The plan store (storage.PlanStore) of a server started on `data_dir` (and
+    DATABASE_URL, if it had one), to check what it stored."""
+    # Imported here: the bench scripts use this module without the app on their path.
+    from pwa import storage
+
     return storage.plan_store({"DATA_DIR": data_dir, "DATABASE_URL": database_url})
 
 
