@@ -50,14 +50,7 @@ def replace_private_file(path: Path, content: bytes) -> None:
     """Make `path` a private (0600) file holding `content`, replacing it whole if it differs."""
     if path.exists() and path.read_bytes() == content:
         return
-    temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, content)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temp, path)
+    os.replace(_private_temp_file(path, content), path)
 
 
 def create_once(path: Path, content: bytes) -> None:
@@ -67,6 +60,17 @@ def create_once(path: Path, content: bytes) -> None:
     refuses to replace an existing file, so the first finished file wins and
     the others are thrown away.
     """
+    temp = _private_temp_file(path, content)
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        pass
+    finally:
+        temp.unlink()
+
+
+def _private_temp_file(path: Path, content: bytes) -> Path:
+    """`content` written and flushed to a new 0600 file beside `path`; its path."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -74,9 +78,4 @@ def create_once(path: Path, content: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        pass
-    finally:
-        temp.unlink()
+    return temp
