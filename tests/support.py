@@ -154,6 +154,18 @@ class Answer:
         return json_module.loads(self.data)
 
 
+def wait_until(condition, timeout: float = 120, every: float = 0.02) -> None:
+    """Return once `condition()` is true; fail if it is not within `timeout` seconds.
+
+    For what announces itself nowhere but in a file or another process (a server's log, a
+    database row): it is looked at every `every` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not true within {timeout} s: {condition}"
+        time.sleep(every)
+
+
 def stored_plans(data_dir: Path, database_url: str = ""):
     """The plan store (storage.PlanStore) of a server started on `data_dir` (and
     DATABASE_URL, if it had one), to check what it stored."""

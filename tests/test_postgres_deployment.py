@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
 from datetime import timedelta
 
 import psycopg
@@ -21,6 +20,7 @@ from support import GENEROUS_LIMITS
 from support import HttpClient
 from support import RunningServer
 from support import generous_limits_environment
+from support import wait_until
 from test_api import Device
 from test_api import join
 from test_console_accounts import log_in_as as log_in
@@ -206,7 +206,7 @@ def test_a_host_killed_mid_sync_with_its_connections_cut_loses_no_acknowledged_t
     syncing = threading.Thread(target=keep_syncing)
     syncing.start()
     try:
-        _wait_until(lambda: len(acknowledged) >= 50)
+        wait_until(lambda: len(acknowledged) >= 50)
         os.killpg(server.process.pid, signal.SIGKILL)
         server.process.wait(timeout=30)
         with psycopg.connect(postgres_database.url.replace("+psycopg", "")) as connection:
@@ -230,10 +230,3 @@ def test_a_host_killed_mid_sync_with_its_connections_cut_loses_no_acknowledged_t
         assert phone.post_sync([], 0).get_json()["events"] != []
     finally:
         server.stop()
-
-
-def _wait_until(condition, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never came true"
-        time.sleep(0.01)

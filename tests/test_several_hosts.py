@@ -26,6 +26,7 @@ from support import RunningServer
 from support import assert_nothing_lost
 from support import generous_limits_environment
 from support import stored_plans
+from support import wait_until
 from test_reminder_delivery import CONTACT
 from test_reminder_delivery import Phone
 from test_reminder_delivery import evening_zone
@@ -201,7 +202,7 @@ def test_each_reminder_goes_out_once_and_another_host_sends_when_the_sender_dies
     sender = _sender(hosts)
     # Rounds go on after the one that sent: the sender finds it sent already, the other
     # hosts do not send at all.
-    _wait_for(lambda: sender.log().count("reminders: 1 already sent") >= 2)
+    wait_until(lambda: sender.log().count("reminders: 1 already sent") >= 2)
     assert len(receiver.messages) == 1
     assert sum("reminders: this host sends" in host.log() for host in hosts) == 1
 
@@ -213,22 +214,15 @@ def test_each_reminder_goes_out_once_and_another_host_sends_when_the_sender_dies
     subscribe(second, receiver, "second", {"evening_time": evening})
     receiver.wait_for_messages(2, timeout=120)
     heir = _sender(alive)
-    _wait_for(lambda: heir.log().count("reminders: 2 already sent") >= 2)
+    wait_until(lambda: heir.log().count("reminders: 2 already sent") >= 2)
     assert sorted(m["name"] for m in receiver.messages) == ["first", "second"]
 
 
 def _sender(hosts: list[RunningServer]) -> RunningServer:
     found: list[RunningServer] = []
-    _wait_for(lambda: found.extend(h for h in hosts if "this host sends" in h.log()) or found)
+    wait_until(lambda: found.extend(h for h in hosts if "this host sends" in h.log()) or found)
     [sender] = found
     return sender
-
-
-def _wait_for(condition, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never came true"
-        time.sleep(0.05)
 
 
 def _database(hosts: list[RunningServer]) -> str:
