@@ -315,7 +315,7 @@ def test_a_plan_grown_to_its_cap_stays_under_the_bound_while_others_sync(server)
         # each time on a new connection).  It can only be seen where the load has cores of
         # its own: on two, the flooding client, its worker, the quiet client and its worker
         # share them, and even a flood of empty syncs (the cheapest request there is)
-        # measures about 2x (README, "Abuse figures").  There the bound is a guard against
+        # measures about 2x (README, "Abuse suite").  There the bound is a guard against
         # the regressions seen before: 500-event batches made it 3.3x, and 25x kept alive.
         bound = 2 if (os.cpu_count() or 1) >= 4 else 4
         for during in (during_growth, during_flood):

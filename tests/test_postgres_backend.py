@@ -161,7 +161,7 @@ def test_an_old_schema_is_refused_and_upgrade_brings_it_up_to_date(postgres_data
         connection.execute(f'CREATE DATABASE "{postgres_database.name}_empty"')
     try:
         config = {"DATABASE_URL": empty}
-        with pytest.raises(storage.SchemaOutOfDate, match="run `flask --app pwa db upgrade`"):
+        with pytest.raises(storage.SchemaOutOfDate, match="run `make db-upgrade`"):
             storage.check_schema(config)
         storage.upgrade_schema(config)
         storage.upgrade_schema(config)  # a second run changes nothing
@@ -189,7 +189,7 @@ def test_db_upgrade_is_a_command_and_needs_database_url(tmp_path, postgres_datab
         {"TESTING": True, "DATA_DIR": tmp_path / "pg", "DATABASE_URL": postgres_database.url}
     )
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0 and "up to date" in result.output
+    assert result.exit_code == 0 and "already at revision" in result.output
 
 
 def test_a_database_url_that_is_not_postgresql_stops_the_app(monkeypatch, tmp_path):
@@ -215,3 +215,26 @@ def test_without_database_url_no_database_library_is_loaded(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("mysql://root@127.0.0.1/aftercare", "Error: DATABASE_URL: must be a PostgreSQL address"),
+        (
+            "postgresql://postgres@127.0.0.1:5432/no_such_database_here",
+            "Error: DATABASE_URL: cannot use the database: connection failed",
+        ),
+    ],
+)
+def test_db_upgrade_refuses_a_bad_or_unreachable_database_in_one_line(tmp_path, url, said):
+    ran = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "pwa", "db", "upgrade"],
+        cwd=ROOT,
+        env=clean_environment(DATA_DIR=str(tmp_path / "data"), DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ran.returncode != 0
+    assert said in ran.stderr and "Traceback" not in ran.stderr, ran.stderr

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from datetime import datetime
 from pathlib import Path
@@ -54,9 +56,10 @@ def import_files_command(source: Path, verify: bool):
     """
     if not current_app.config["DATABASE_URL"]:
         raise click.ClickException("DATABASE_URL is not set: there is no database to import into")
-    storage.check_schema(current_app.config)
     sealer = current_app.extensions["secret_box"]
-    report = storage.import_files(current_app.config, source, sealer, verify)
+    with _database_errors():
+        storage.check_schema(current_app.config)
+        report = storage.import_files(current_app.config, source, sealer, verify)
     click.echo(
         f"{report.plans_imported} plans imported ({report.events} events), "
         f"{report.plans_already_there} already there; {report.practitioners} accounts; "
@@ -73,8 +76,29 @@ def upgrade_database():
     """Bring the schema to this code's version: once per deployment, before the hosts start."""
     if not current_app.config["DATABASE_URL"]:
         raise click.ClickException("DATABASE_URL is not set: the embedded files need no schema")
-    storage.upgrade_schema(current_app.config)
-    click.echo("The database schema is up to date.")
+    with _database_errors():
+        before, after = storage.upgrade_schema(current_app.config)
+    if before == after:
+        click.echo(f"The database schema was already at revision {after}: nothing to do.")
+    else:
+        click.echo(f"The database schema went from {before or 'empty'} to revision {after}.")
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A database that cannot be reached, or is not ready, as one line, not a traceback."""
+    try:
+        yield
+    except storage.SchemaOutOfDate as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:
+        # Only the database's own errors are worded here (sqlalchemy is imported only when
+        # DATABASE_URL is set, so it is recognised by module, not imported for this).
+        if type(error).__module__.split(".")[0] not in ("sqlalchemy", "psycopg"):
+            raise
+        cause = getattr(error, "orig", None) or error
+        first = str(cause).strip().splitlines()[0] if str(cause).strip() else repr(cause)
+        raise click.ClickException(f"the database at DATABASE_URL: {first}") from None
 
 
 @plans_group.command("purge")

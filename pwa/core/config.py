@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 
+import click
 import limits
 from flask import Flask
 
@@ -30,8 +31,12 @@ from . import data_dir
 CONFIG_FILE = "config.toml"
 
 
-class ConfigError(ValueError):
-    """A setting is missing, unknown or has a value the app cannot use."""
+class ConfigError(click.ClickException, ValueError):
+    """A setting is missing, unknown or has a value the app cannot use.
+
+    A ClickException too, so a `flask --app pwa …` command refused for it prints the one
+    line (gunicorn's master prints it too, gunicorn.conf.py).
+    """
 
 
 def _text(max_length: int) -> Callable[[Any], str]:
@@ -313,13 +318,13 @@ def load(app: Flask, test_config: dict[str, Any] | None = None) -> None:
     # started first); one host keeps its own in the data folder.  Made here, so that
     # gunicorn's master makes them before any worker starts.
     if not app.config["SECRET_KEY"]:
-        shared_key = storage.shared_secret(app.config, "secret_key", data_dir.new_secret_key)
+        shared_key = _shared_secret(app.config, "secret_key", data_dir.new_secret_key)
         if shared_key is None and app.config["DATABASE_URL"]:
             # A database without its schema yet: only `flask db upgrade` runs on it (a host
             # refuses to start), and it signs nothing, so no key file is left behind.
             shared_key = data_dir.new_secret_key()
         app.config["SECRET_KEY"] = shared_key or data_dir.ensure_secret_key(folder)
-    shared_pem = storage.shared_secret(app.config, "vapid_private_key", push.new_vapid_pem)
+    shared_pem = _shared_secret(app.config, "vapid_private_key", push.new_vapid_pem)
     app.config["VAPID_KEY_PATH"] = push.ensure_vapid_key(folder, shared_pem)
 
 
@@ -356,3 +361,16 @@ def _parse(name: str, value: Any, source: str) -> Any:
     except ValueError as error:
         where = source if source.startswith("PWA_") else f"{source}: {name.lower()}"
         raise ConfigError(f"{where}: {error}") from None
+
+
+def _shared_secret(config: dict[str, Any], name: str, make: Callable[[], str]) -> str | None:
+    """storage.shared_secret, with a database that cannot be reached said in one line."""
+    try:
+        return storage.shared_secret(config, name, make)
+    except Exception as error:
+        # The database's own errors only (its libraries are loaded only with DATABASE_URL).
+        if type(error).__module__.split(".")[0] not in ("sqlalchemy", "psycopg"):
+            raise
+        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
+        said = cause[0] if cause else repr(error)
+        raise ConfigError(f"DATABASE_URL: cannot use the database: {said}") from None

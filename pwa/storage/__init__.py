@@ -153,11 +153,12 @@ def import_files(config: dict[str, Any], source: Path, sealer: Any, verify: bool
     return report
 
 
-def upgrade_schema(config: dict[str, Any]) -> None:
-    """Bring the database's schema to this code's version (a deployment step)."""
+def upgrade_schema(config: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Bring the database's schema to this code's version (a deployment step); the
+    revisions it was at before and is at now."""
     from . import postgres
 
-    postgres.upgrade(config["DATABASE_URL"])
+    return postgres.upgrade(config["DATABASE_URL"])
 
 
 def clinic_store(config: dict[str, Any], sealer: Any) -> ClinicStore:

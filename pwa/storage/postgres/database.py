@@ -184,25 +184,33 @@ def _alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str) -> None:
-    """Bring the schema to the newest revision (a deployment step, run once)."""
+def upgrade(url: str) -> tuple[str | None, str | None]:
+    """Bring the schema to the newest revision (a deployment step, run once); the revisions
+    it was at before and is at now."""
+    before = _current_revision(url)
     command.upgrade(_alembic_config(url), "head")
+    return before, _current_revision(url)
 
 
 def check_schema(url: str) -> None:
     """Raise SchemaOutOfDate unless the database is at the newest revision."""
     head = ScriptDirectory.from_config(_alembic_config(url)).get_current_head()
+    current = _current_revision(url)
+    if current != head:
+        where = f"at revision {current}" if current else "empty (no schema yet)"
+        raise SchemaOutOfDate(
+            f"the database is {where}, this code needs revision {head}: run `make db-upgrade` "
+            "(flask --app pwa db upgrade) once, then start the app hosts"
+        )
+
+
+def _current_revision(url: str) -> str | None:
     engine = create_engine(url, poolclass=NullPool)
     try:
         with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
-    if current != head:
-        raise SchemaOutOfDate(
-            f"the database schema is at {current or 'nothing'}, this code needs {head}: "
-            "run `flask --app pwa db upgrade` once, then start the app hosts"
-        )
 
 
 # Any fixed number serves; it names the reminder scheduler's lock among others' locks.
