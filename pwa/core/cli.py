@@ -92,13 +92,10 @@ def _database_errors() -> Iterator[None]:
     except storage.SchemaOutOfDate as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
-        # Only the database's own errors are worded here (sqlalchemy is imported only when
-        # DATABASE_URL is set, so it is recognised by module, not imported for this).
-        if type(error).__module__.split(".")[0] not in ("sqlalchemy", "psycopg"):
+        said = storage.database_trouble(error)
+        if said is None:
             raise
-        cause = getattr(error, "orig", None) or error
-        first = str(cause).strip().splitlines()[0] if str(cause).strip() else repr(cause)
-        raise click.ClickException(f"the database at DATABASE_URL: {first}") from None
+        raise click.ClickException(f"the database at DATABASE_URL: {said}") from None
 
 
 @plans_group.command("purge")

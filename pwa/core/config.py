@@ -368,9 +368,7 @@ def _shared_secret(config: dict[str, Any], name: str, make: Callable[[], str]) -
     try:
         return storage.shared_secret(config, name, make)
     except Exception as error:
-        # The database's own errors only (its libraries are loaded only with DATABASE_URL).
-        if type(error).__module__.split(".")[0] not in ("sqlalchemy", "psycopg"):
+        said = storage.database_trouble(error)
+        if said is None:
             raise
-        cause = str(getattr(error, "orig", None) or error).strip().splitlines()
-        said = cause[0] if cause else repr(error)
         raise ConfigError(f"DATABASE_URL: cannot use the database: {said}") from None

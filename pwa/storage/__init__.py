@@ -73,6 +73,7 @@ __all__ = [
     "import_files",
     "clinic_store",
     "close_connections",
+    "database_trouble",
     "plan_store",
     "scheduler_lease",
     "shared_secret",
@@ -131,6 +132,16 @@ def scheduler_lease(config: dict[str, Any]) -> Any:
     from .postgres.database import SchedulerLease
 
     return SchedulerLease(config["DATABASE_URL"])
+
+
+def database_trouble(error: BaseException) -> str | None:
+    """The first line of what the database said, if `error` is the database's own (it
+    could not be reached, refused a login, has no such database); None for any other."""
+    # Recognised by module: the database libraries are imported only with DATABASE_URL.
+    if type(error).__module__.split(".")[0] not in ("sqlalchemy", "psycopg"):
+        return None
+    said = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return said[0] if said else repr(error)
 
 
 def close_connections() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy import select
 
+from ..contract import Page
 from ..contract import PlanNotFound
 from .database import Database
 from .schema import devices
@@ -35,6 +36,20 @@ def public_event(row: Any) -> dict:
             "status": row["status"],
         }
     return {**event, "day": row["day"], "item": row["item"], "done": row["done"]}
+
+
+def page_of(rows: list, seq: int, limit: int | None) -> Page:
+    """Events rows after a cursor, oldest first (one more than `limit` if there is more),
+    as a Page: a cut page ends at its last event's seq, where the next one starts."""
+    if limit is not None and len(rows) > limit:
+        shown = rows[:limit]
+        last = shown[-1]
+        return Page([public_event(r) for r in shown], public_seq(last), True)
+    return Page([public_event(r) for r in rows], seq, False)
+
+
+def public_seq(row: Any) -> int:
+    return row["seq"] if isinstance(row, dict) else row.seq
 
 
 class PlanTables:

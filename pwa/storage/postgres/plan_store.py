@@ -29,6 +29,7 @@ from ..rules import credential_matches
 from ..rules import well_formed
 from . import sync_reads
 from .common import check_json
+from .common import page_of
 from .common import public_event
 from .device_tables import DeviceTables
 from .device_tables import new_device
@@ -86,11 +87,7 @@ def _page(connection: Connection, plan_id: str, cursor: int, limit: int | None) 
     query = query.order_by(event_rows.c.seq)
     if limit is not None:
         query = query.limit(limit + 1)
-    rows = connection.execute(query).all()
-    if limit is not None and len(rows) > limit:
-        shown = rows[:limit]
-        return Page([public_event(row) for row in shown], shown[-1].seq, True)
-    return Page([public_event(row) for row in rows], seq, False)
+    return page_of(connection.execute(query).all(), seq, limit)
 
 
 class PostgresPlanStore(DeviceTables, ReminderTables):

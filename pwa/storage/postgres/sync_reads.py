@@ -10,8 +10,8 @@ sync that stores nothing costs two round trips to PostgreSQL and takes no lock.
 from __future__ import annotations
 
 from ...care import merge
-from ..contract import Page
 from ..contract import PlanNotFound
+from .common import page_of
 from .common import public_event
 from .database import Database
 
@@ -75,7 +75,4 @@ def settled(db: Database, plan_id: str, batch: list[dict], cursor: int, limit: i
     stored_ticks = [public_event(event) for event in met if event["session"] is None]
     if merge.compact(stored_ticks, fresh)[0]:
         return None
-    if limit is not None and len(page) > limit:
-        shown = page[:limit]
-        return Page([public_event(e) for e in shown], shown[-1]["seq"], True)
-    return Page([public_event(e) for e in page], seq, False)
+    return page_of(page, seq, limit)
