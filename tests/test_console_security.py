@@ -19,10 +19,8 @@ import html
 import json
 import re
 import secrets
-import sqlite3
 import subprocess
 import time
-from contextlib import closing
 from datetime import date
 from datetime import timedelta
 from urllib.parse import unquote
@@ -35,7 +33,7 @@ from support import clean_environment
 from pwa import create_app
 from pwa import storage
 from pwa.clinic import accounts
-from pwa.core import rate_limits
+from pwa.clinic import login_waits
 from pwa.storage import clinic_file
 from pwa.storage import postgres
 from pwa.storage.table_file import load_file
@@ -133,7 +131,7 @@ def stored_clinic_text(stores) -> str:
         )
 
 
-CLINIC_TABLES = ("practitioners", "console_sessions", "clients", "invitations")
+CLINIC_TABLES = ("practitioners", "console_sessions", "clients", "invitations", "login_failures")
 
 
 def console_sessions(app) -> list[dict]:
@@ -322,9 +320,9 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(app, client):
     assert console_sessions(app) == []
     assert goes_to_login(client.get("/console/"))
     # Each counted alike (per e-mail, and per e-mail and address), under hashed keys.
-    assert sorted(login_failures(app).values()) == [1, 1, 1, 1]
-    counters = (app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE).read_bytes()
-    assert b"harbour-skin" not in counters
+    counted = login_failures(app)
+    assert sorted(counted.values()) == [1, 1, 1, 1]
+    assert not any("harbour-skin" in key or "nobody" in key for key in counted)
 
 
 def test_login_ignores_the_case_of_the_email_and_sets_a_strict_cookie(app, client):
@@ -393,21 +391,15 @@ def test_a_page_asked_for_before_login_is_the_one_shown_after(app, client):
 
 
 def login_failures(app) -> dict[str, int]:
-    """The live login-failure counters in the app's counters file (pwa/core/counters.py)."""
-    path = app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE
-    with closing(sqlite3.connect(path)) as counters:
-        rows = counters.execute(
-            "SELECT key, value FROM counters WHERE key LIKE 'login-failures/%' AND expires > ?",
-            (time.time(),),
-        ).fetchall()
-    return dict(rows)
+    """The wrong-login counts whose window runs, as the clinic store keeps them, by key."""
+    now_ms = time.time() * 1000
+    rows = clinic_rows(app, clinic_file.LOGIN_FAILURES)
+    return {row["key"]: row["failures"] for row in rows if row["window_ends_ms"] > now_ms}
 
 
 def end_the_wait(app) -> None:
-    """Move every login wait's end into the past in the counters file, as time would."""
-    path = app.config["DATA_DIR"] / rate_limits.COUNTERS_FILE
-    with closing(sqlite3.connect(path)) as counters, counters:
-        counters.execute("UPDATE counters SET expires = 0 WHERE key LIKE 'login-wait/%'")
+    """Move every login wait's end into the past in the clinic store, as time would."""
+    change_clinic_rows(app, clinic_file.LOGIN_FAILURES, {"wait_until_ms": 0})
 
 
 def wait_in(answer) -> str:
@@ -481,7 +473,7 @@ def test_wrong_tries_from_one_address_do_not_slow_the_owner_elsewhere(stores):
 def test_wrong_tries_spread_over_many_addresses_slow_that_e_mail_everywhere(stores):
     app = make_app(stores, LOGIN_MAX_FAILURES=100)
     add_practitioner(app)
-    for n in range(rate_limits.FREE_FAILURES_PER_EMAIL):
+    for n in range(login_waits.FREE_FAILURES_PER_EMAIL):
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = f"198.51.100.{n + 1}"
         assert log_in(client, password="not the right one!").status_code == 401

@@ -28,9 +28,9 @@ from ..care import readiness
 from ..care import series
 from ..care.days import local_day
 from ..core import links
-from ..core import rate_limits
 from ..sync import devices
 from . import accounts
+from . import login_waits
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -83,14 +83,14 @@ def login_code():
     if request.method == "GET":
         return render_template("console/login_code.html")
     check_csrf()
-    clinic, throttle = clinic_store(), rate_limits.login_throttle()
+    clinic, throttle = clinic_store(), login_waits.login_waits()
     account = clinic.get_practitioner(pending["id"])
     if account is None or not account.get("totp_secret"):
         session.pop("pending_login", None)
         return redirect(url_for("console.login"))
     wait = throttle.wait_s(account["email"])
     if wait:
-        error = rate_limits.wait_message(wait)
+        error = login_waits.wait_message(wait)
         return render_template("console/login_code.html", error=error), 429
     step = accounts.verify_totp(
         account["totp_secret"], request.form.get("code", ""), account.get("totp_last_step")
@@ -281,11 +281,11 @@ def _client_row(found: dict) -> dict | None:
 
 def _try_login(email: str, password: str) -> str | None:
     """Sign in, or the message to show.  Unknown e-mail and wrong password read the same,
-    and so does the wait after wrong tries (rate_limits.LoginThrottle counts any e-mail)."""
-    clinic, throttle = clinic_store(), rate_limits.login_throttle()
+    and so does the wait after wrong tries (login_waits.LoginWaits counts any e-mail)."""
+    clinic, throttle = clinic_store(), login_waits.login_waits()
     wait = throttle.wait_s(email)
     if wait:
-        return rate_limits.wait_message(wait)
+        return login_waits.wait_message(wait)
     try:
         account = clinic.find_practitioner(accounts.check_email(email))
     except accounts.AccountError:

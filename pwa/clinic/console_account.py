@@ -3,9 +3,8 @@
 What changes how one signs in asks for proof again, since a browser left signed in is not
 enough: the current password to change it (then every other session ends); the password and
 a fresh code to turn two-step sign-in off, a wrong one slowing the next try as a wrong login
-does (rate_limits.LoginThrottle).  The
-secret being set up is kept server-side until confirmed, never in the (signed, readable)
-session cookie.
+does (login_waits.py).  The secret being set up is kept server-side until confirmed, never
+in the (signed, readable) session cookie.
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from flask import render_template
 from flask import request
 from flask import url_for
 
-from ..core import rate_limits
 from ..sync import devices
 from . import accounts
+from . import login_waits
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -45,10 +44,10 @@ def password():
         return render_template("console/password.html")
     check_csrf()
     account = current_practitioner()
-    form, throttle = request.form, rate_limits.login_throttle()
+    form, throttle = request.form, login_waits.login_waits()
     wait = throttle.wait_s(account["email"])
     if wait:
-        return _refused(rate_limits.wait_message(wait))
+        return _refused(login_waits.wait_message(wait))
     if not accounts.verify_password(account["password_hash"], form.get("current", "")):
         throttle.failed(account["email"])
         return _refused("Your current password is wrong. Nothing was changed.")
@@ -116,10 +115,10 @@ def two_step_disable():
     practitioner, clinic, config = current_practitioner(), clinic_store(), current_app.config
     if config["REQUIRE_TOTP"] or not practitioner.get("totp_secret"):
         abort(400, "Two-step sign-in is required by the clinic.")
-    throttle = rate_limits.login_throttle()
+    throttle = login_waits.login_waits()
     wait = throttle.wait_s(practitioner["email"])
     if wait:
-        error = rate_limits.wait_message(wait)
+        error = login_waits.wait_message(wait)
         return render_template("console/two_step.html", setup=None, error=error), 429
     right_password = accounts.verify_password(
         practitioner["password_hash"], request.form.get("password", "")

@@ -4,7 +4,8 @@ The browser holds only a random session id in Flask's signed cookie
 (HttpOnly, SameSite=Lax, Secure over HTTPS); the clinic store keeps the
 session record, so logging out really ends it, and idle and absolute
 timeouts are checked on every request.  Every console form carries a CSRF
-token checked on POST.  How often one may try to sign in is rate_limits.py's.
+token checked on POST.  How often one may try to sign in is rate_limits.py's; the
+wait after wrong tries is login_waits.py's.
 """
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""Rate limits per client address, counted across every worker, and the growing wait
-after wrong logins.
+"""Rate limits per client address, counted across every worker.
 
 The counting is the `limits` library's (fixed windows), on storage every worker
 sees: Redis when REDIS_URL is set (several hosts), else a SQLite file in the data
@@ -14,15 +13,12 @@ says how many proxies to believe (pwa/__init__.py); a forwarded request on a
 server that believes none is logged once per worker, as every client then looks
 like the proxy and shares one budget.
 
-Wrong logins slow the next try instead of locking the account: a lock that a
-stranger can trigger also keeps the owner out.  `LoginThrottle` counts failures
-per (e-mail, address) and per e-mail, whether or not the account exists, so the
-answer never says which e-mails are accounts.
+The growing wait after wrong logins is not a rate limit: it is counted in the clinic
+store, where every host sees it (pwa/clinic/login_waits.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
@@ -55,11 +51,6 @@ LIMITED = {
     "console_account.two_step_disable": "LOGIN_RATE_LIMIT",
 }
 FORWARDED = ("HTTP_X_FORWARDED_FOR", "HTTP_FORWARDED", "HTTP_X_REAL_IP")
-# Failures for one e-mail from all addresses that cost nothing, before the wait
-# grows for everyone: bounds guessing spread over many addresses.
-FREE_FAILURES_PER_EMAIL = 20
-# Failure counts are forgotten this long after the first one.
-FAILURE_WINDOW_S = 60 * 60
 
 
 def storage_uri(config) -> str:
@@ -81,13 +72,8 @@ def init_app(app: Flask) -> None:
     for endpoint, setting in LIMITED.items():
         app.view_functions[endpoint] = limiter.limited(app.view_functions[endpoint], setting)
     app.extensions["rate_limiter"] = limiter
-    app.extensions["login_throttle"] = LoginThrottle(limiter)
     if not app.config["TRUSTED_PROXIES"]:
         app.before_request(_notice_forwarded_headers)
-
-
-def login_throttle() -> LoginThrottle:
-    return current_app.extensions["login_throttle"]
 
 
 class Limiter:
@@ -144,76 +130,10 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-class LoginThrottle:
-    """How long a login for one e-mail must wait, from its recent wrong passwords or codes.
-
-    The first LOGIN_MAX_FAILURES failures from an address cost nothing; each one after
-    that doubles the wait before the next try from it (2 s, 4 s, 8 s …) up to
-    LOGIN_LOCK_MINUTES.  The same holds per e-mail over all addresses after
-    FREE_FAILURES_PER_EMAIL.  The owner is never locked out: the wait always ends.
-    """
-
-    def __init__(self, limiter: Limiter) -> None:
-        self._limiter = limiter
-        self._storage = limiter.storage
-
-    def wait_s(self, email: str) -> int:
-        """Seconds until `email` may be tried again from this address (0: now)."""
-        with self._limiter.unless_broken():
-            keys = [key for key in self._wait_keys(email) if self._storage.get(key)]
-            ends = [self._storage.get_expiry(key) for key in keys]
-            return max((math.ceil(end - time.time()) for end in ends), default=0)
-        return 0
-
-    def failed(self, email: str) -> None:
-        config = current_app.config
-        longest = config["LOGIN_LOCK_MINUTES"] * 60
-        free = (config["LOGIN_MAX_FAILURES"], FREE_FAILURES_PER_EMAIL)
-        with self._limiter.unless_broken():
-            for count_key, wait_key, allowed in zip(
-                self._count_keys(email), self._wait_keys(email), free, strict=True
-            ):
-                failures = self._storage.incr(count_key, FAILURE_WINDOW_S)
-                if failures >= allowed:
-                    self._storage.clear(wait_key)
-                    self._storage.incr(wait_key, min(longest, 2 ** (failures - allowed + 1)))
-
-    def succeeded(self, email: str) -> None:
-        with self._limiter.unless_broken():
-            for key in (*self._count_keys(email), *self._wait_keys(email)):
-                self._storage.clear(key)
-
-    def _count_keys(self, email: str) -> tuple[str, str]:
-        return self._keys("login-failures", email)
-
-    def _wait_keys(self, email: str) -> tuple[str, str]:
-        return self._keys("login-wait", email)
-
-    def _keys(self, kind: str, email: str) -> tuple[str, str]:
-        # Under the app's prefix, like its limits: several apps may share one Redis.
-        who = f"{self._limiter.prefix}{kind}/{_email_key(email)}"
-        return f"{who}/{client_address()}", who
-
-
-def wait_message(seconds: int) -> str:
-    """The same words for every e-mail, known or not."""
-    if seconds <= 90:
-        amount = f"{seconds} second{'s' if seconds != 1 else ''}"
-    else:
-        minutes = math.ceil(seconds / 60)
-        amount = f"{minutes} minutes"
-    return f"Too many wrong tries for this e-mail. Wait {amount}, then try again."
-
-
 @cache
 def _rates(text: str) -> list[limits.RateLimitItem]:
     # Checked at start (config._rate); "10/minute;100/hour" is two rates, both kept.
     return limits.parse_many(text)
-
-
-def _email_key(email: str) -> str:
-    # Hashed: the counters file or Redis never holds an e-mail address.
-    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()[:32]
 
 
 def _notice_forwarded_headers() -> None:

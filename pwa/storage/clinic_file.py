@@ -15,7 +15,9 @@ from tinydb import where
 from . import sealing
 from .contract import AccountExists
 from .plan_file import _use_once
+from .rules import LOGIN_FAILURE_WINDOW_MS
 from .rules import check_hash as _check_hash
+from .rules import login_wait_ms
 from .store import Store
 
 CLINIC = "clinic-accounts-v1"
@@ -23,6 +25,7 @@ PRACTITIONERS = "practitioners"
 CONSOLE_SESSIONS = "console_sessions"
 CLIENTS = "clients"
 INVITATIONS = "invitations"
+LOGIN_FAILURES = "login_failures"
 
 
 def add_practitioner(clinic: Store, email: str, password_hash: str, now_ms: int) -> str:
@@ -237,3 +240,46 @@ def redeem_invitation(clinic: Store, code_hash: str, now_ms: int) -> str | None:
     """Use the invitation up; its plan id, or None if unknown, used or expired."""
     found = _use_once(clinic, CLINIC, INVITATIONS, "code_hash", code_hash, now_ms)
     return None if found is None else found["plan_id"]
+
+
+def count_login_failure(clinic: Store, key: str, free: int, longest_ms: int, now_ms: int) -> int:
+    """Count one wrong login under `key`; the failures in its window (see contract.py)."""
+    with clinic.locked(CLINIC, create=True) as tdb:
+        table = tdb.table(LOGIN_FAILURES)
+        ended = [row.doc_id for row in table.all() if _has_ended(row, now_ms) and row["key"] != key]
+        table.remove(doc_ids=ended)
+        row = table.get(where("key") == key)
+        if row is None or row["window_ends_ms"] <= now_ms:
+            failures, window_ends_ms = 1, now_ms + LOGIN_FAILURE_WINDOW_MS
+        else:
+            failures, window_ends_ms = row["failures"] + 1, row["window_ends_ms"]
+        wait = login_wait_ms(failures, free, longest_ms)
+        counted = {
+            "key": key,
+            "failures": failures,
+            "window_ends_ms": window_ends_ms,
+            # A failure inside a running wait (refused before it counts) never shortens it.
+            "wait_until_ms": max(now_ms + wait if wait else 0, row["wait_until_ms"] if row else 0),
+        }
+        table.upsert(counted, where("key") == key)
+    return failures
+
+
+def login_wait_ends_ms(clinic: Store, keys, now_ms: int) -> int:
+    if not clinic.exists(CLINIC):
+        return 0
+    with clinic.reading(CLINIC) as tdb:
+        table = tdb.table(LOGIN_FAILURES)
+        ends = [row["wait_until_ms"] for key in keys for row in table.search(where("key") == key)]
+    return max((end for end in ends if end > now_ms), default=0)
+
+
+def forget_login_failures(clinic: Store, keys) -> None:
+    if not clinic.exists(CLINIC):
+        return
+    with clinic.locked(CLINIC) as tdb:
+        tdb.table(LOGIN_FAILURES).remove(where("key").one_of(list(keys)))
+
+
+def _has_ended(row: dict, now_ms: int) -> bool:
+    return row["window_ends_ms"] <= now_ms and row["wait_until_ms"] <= now_ms

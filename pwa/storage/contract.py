@@ -271,3 +271,18 @@ class ClinicStore(Protocol):
         ...
 
     def seal_plain_secrets(self) -> int: ...
+
+    # Wrong logins, counted under opaque keys (a hashed e-mail, with or without an address):
+    # here, not in the rate-limit counters, so every worker and every host sees one count.
+
+    def count_login_failure(self, key: str, free: int, longest_ms: int, now_ms: int) -> int:
+        """Count one wrong login under `key` in its window (rules.LOGIN_FAILURE_WINDOW_MS);
+        the failures counted.  From the `free`-th on, each sets a wait before the next try
+        (rules.login_wait_ms).  Counts whose window and wait have both ended are dropped."""
+        ...
+
+    def login_wait_ends_ms(self, keys: Sequence[str], now_ms: int) -> int:
+        """When the longest wait still running under any of `keys` ends (0: none is)."""
+        ...
+
+    def forget_login_failures(self, keys: Sequence[str]) -> None: ...

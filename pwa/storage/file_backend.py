@@ -129,3 +129,6 @@ class FileClinicStore:
     invitation_plan = _on_files(clinic_file.invitation_plan)
     redeem_invitation = _on_files(clinic_file.redeem_invitation)
     seal_plain_secrets = _on_files(clinic_file.seal_plain_secrets)
+    count_login_failure = _on_files(clinic_file.count_login_failure)
+    login_wait_ends_ms = _on_files(clinic_file.login_wait_ends_ms)
+    forget_login_failures = _on_files(clinic_file.forget_login_failures)

@@ -33,6 +33,12 @@ PAGE_SIZE = 500
 # failure, twice as long after each next one, and never longer than the last.
 PUSH_FIRST_WAIT_MS = 60 * 1000
 PUSH_LONGEST_WAIT_MS = 6 * 60 * 60 * 1000
+# Wrong logins are counted in windows this long from the first; a good login forgets them.
+LOGIN_FAILURE_WINDOW_MS = 60 * 60 * 1000
+# The wait after the `free`-th wrong login, 2 s, doubles with each next one (capped well
+# before a float could overflow; `longest` caps it anyway).
+LOGIN_FIRST_WAIT_MS = 2000
+LOGIN_MOST_DOUBLINGS = 30
 
 
 def check_plan_id(plan_id: Any) -> str:
@@ -98,3 +104,14 @@ def check_room_for_events(count: int) -> None:
             "plan can keep, so new ones are not saved on the server. Your clinic (or a new "
             "plan) can start afresh."
         )
+
+
+def login_wait_ms(failures: int, free: int, longest_ms: int) -> int:
+    """The wait a wrong login sets when it is the `failures`-th in its window (0: none).
+
+    The PostgreSQL backend computes the same in SQL (postgres/clinic_store.py); the storage
+    contract tests hold the two to one answer."""
+    if failures < free:
+        return 0
+    doublings = min(failures - free, LOGIN_MOST_DOUBLINGS)
+    return min(longest_ms, LOGIN_FIRST_WAIT_MS * 2**doublings)

@@ -14,9 +14,11 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 
+from .. import rules
 from .. import sealing
 from ..contract import AccountExists
 from ..rules import check_hash
@@ -24,6 +26,7 @@ from .database import Database
 from .schema import clients
 from .schema import console_sessions
 from .schema import invitations
+from .schema import login_failures
 from .schema import practitioners
 
 _ACCOUNT = tuple(column.name for column in practitioners.columns)
@@ -258,6 +261,34 @@ class PostgresClinicStore:
                 .returning(invitations.c.plan_id)
             ).scalar()
 
+    # Wrong logins.
+
+    def count_login_failure(self, key, free, longest_ms, now_ms):
+        window = {"key": key, "now": now_ms, "window": rules.LOGIN_FAILURE_WINDOW_MS}
+        first_wait = rules.login_wait_ms(1, free, longest_ms)
+        limits = {
+            "free": free,
+            "longest": longest_ms,
+            "first": rules.LOGIN_FIRST_WAIT_MS,
+            "most": rules.LOGIN_MOST_DOUBLINGS,
+            "first_until": now_ms + first_wait if first_wait else 0,
+        }
+        with self.db.writing() as connection:
+            return connection.execute(_COUNT_LOGIN_FAILURE, {**window, **limits}).scalar_one()
+
+    def login_wait_ends_ms(self, keys, now_ms):
+        with self.db.reading() as connection:
+            return connection.execute(
+                select(func.coalesce(func.max(login_failures.c.wait_until_ms), 0)).where(
+                    login_failures.c.key.in_(list(keys)),
+                    login_failures.c.wait_until_ms > now_ms,
+                )
+            ).scalar_one()
+
+    def forget_login_failures(self, keys):
+        with self.db.writing() as connection:
+            connection.execute(delete(login_failures).where(login_failures.c.key.in_(list(keys))))
+
     # Helpers.
 
     def _find_account(self, condition) -> dict | None:
@@ -282,3 +313,34 @@ def _usable(code_hash: str, now_ms: int) -> tuple:
         invitations.c.used_ms.is_(None),
         invitations.c.expires_ms > now_ms,
     )
+
+
+# One statement counts the failure, starts a new window when the last one ended, sets the
+# wait as rules.login_wait_ms does (never shortening one that runs), and sweeps out other
+# keys whose window and wait have both ended.  The sweep leaves `key` alone: one statement
+# may not both delete and update a row.
+_FAILURES_NOW = "CASE WHEN f.window_ends_ms <= :now THEN 1 ELSE f.failures + 1 END"
+_COUNT_LOGIN_FAILURE = text(
+    f"""
+    WITH swept AS (
+        DELETE FROM login_failures
+        WHERE key <> :key AND window_ends_ms <= :now AND wait_until_ms <= :now
+    )
+    INSERT INTO login_failures AS f (key, failures, window_ends_ms, wait_until_ms)
+    VALUES (:key, 1, :now + :window, :first_until)
+    ON CONFLICT (key) DO UPDATE SET
+        failures = {_FAILURES_NOW},
+        window_ends_ms = CASE WHEN f.window_ends_ms <= :now THEN :now + :window
+                              ELSE f.window_ends_ms END,
+        wait_until_ms = GREATEST(
+            f.wait_until_ms,
+            CASE WHEN {_FAILURES_NOW} < :free THEN 0
+                 ELSE :now + LEAST(
+                     :longest,
+                     :first * power(2, LEAST({_FAILURES_NOW} - :free, :most))::bigint
+                 )
+            END
+        )
+    RETURNING failures
+    """
+)

@@ -195,6 +195,17 @@ invitations = Table(
     ),
 )
 
+# Wrong logins per opaque key (a hashed e-mail, alone or with an address): one count that
+# every host sees, so guesses spread over hosts still slow the account.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", Text(collation="C"), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    _ms("window_ends_ms"),
+    _ms("wait_until_ms"),
+)
+
 # Secrets every app host must share (the secret key that signs cookies, the VAPID key
 # that signs pushes): made once by whichever host starts first, read by all.
 deployment_secrets = Table(
