@@ -2,7 +2,7 @@
 
 Each host is `make run` (gunicorn, 2 workers, its own reminder scheduler) with a data
 folder of its own and its own port on 127.0.0.1; what they share is DATABASE_URL and
-REDIS_URL, as a clinic group's hosts behind a load balancer would.
+REDIS_URL, as a clinic group's hosts behind a load balancer would (tests/several_hosts.py).
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ import time
 from datetime import timedelta
 
 import pytest
-import redis
 from api_device import plan_today
-from cryptography.fernet import Fernet
 from push_receiver import PushReceiver
+from several_hosts import running_hosts
 from support import HttpClient
 from support import RunningServer
 from support import assert_nothing_lost
-from support import generous_limits_environment
 from support import stored_plans
 from support import wait_until
 from test_reminder_delivery import CONTACT
@@ -52,35 +50,16 @@ def receiver():
 @pytest.fixture(scope="module")
 def hosts(tmp_path_factory, postgres_database, receiver):
     postgres_database.empty()
-    redis_url = f"redis://127.0.0.1:6379/{REDIS_DATABASE}"
-    try:
-        redis.Redis.from_url(redis_url).flushdb()
-    except redis.ConnectionError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no Redis at 127.0.0.1:6379: the several-hosts tests need one")
     folder = tmp_path_factory.mktemp("hosts")
-    shared = {
-        **generous_limits_environment(),
-        "DATABASE_URL": postgres_database.url,
-        "REDIS_URL": redis_url,
-        "WORKERS": "2",
-        "REMINDERS_EVERY": "1",
-        "PWA_PUSH_CONTACT": CONTACT,
-        "PWA_PUSH_SERVICE_HOSTS": f"fcm.googleapis.com,{receiver.origin}",
-        # Every host seals two-step secrets with the one key (README, "PostgreSQL").
-        "PWA_TOTP_KEY": Fernet.generate_key().decode(),
-    }
-    started = []
-    try:
-        for name in "abc":
-            started.append(RunningServer(folder / name, folder / f"{name}.log", **shared).start())
+    with running_hosts(
+        folder,
+        postgres_database.url,
+        REDIS_DATABASE,
+        REMINDERS_EVERY="1",
+        PWA_PUSH_CONTACT=CONTACT,
+        PWA_PUSH_SERVICE_HOSTS=f"fcm.googleapis.com,{receiver.origin}",
+    ) as started:
         yield started
-    finally:
-        for host in started:
-            host.stop()
-    for host in started:
-        assert "Traceback" not in host.log(), host.log()
 
 
 def test_a_tick_through_one_host_is_seen_through_another(hosts):
