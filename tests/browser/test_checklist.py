@@ -108,7 +108,9 @@ def test_onboarding_and_ticks_work_offline_and_survive_a_reload(own_server, phon
     assert len({e["device"] for e in outbox}) == 1
 
 
-def test_bad_onboarding_answers_are_explained_and_save_nothing(live_server, phone_profile):
+def test_bad_onboarding_answers_are_explained_and_save_nothing(
+    live_server, phone_profile, tmp_path
+):
     page = phone_profile.new_page()
     page.goto(live_server.url + "/")
     form = page.locator("[data-onboarding]")
@@ -118,7 +120,21 @@ def test_bad_onboarding_answers_are_explained_and_save_nothing(live_server, phon
     form.get_by_label("Date of your most recent session").fill(tomorrow)
     form.get_by_role("button", name="Start my aftercare").click()
     expected = "The most recent session cannot be in the future."
-    assert form.get_by_role("alert").inner_text() == expected
+    alert = form.get_by_role("alert")
+    expect(alert).to_have_text(expected)
+    # The message is on screen beside its field, tied to it, and focus is on that field.
+    date_field = form.get_by_label("Date of your most recent session")
+    expect(date_field).to_be_focused()
+    expect(date_field).to_have_attribute("aria-invalid", "true")
+    expect(date_field).to_have_attribute("aria-describedby", alert.get_attribute("id"))
+    expect(alert).to_be_in_viewport()
+    expect(date_field).to_be_in_viewport()
+    page.screenshot(path=str(tmp_path / "onboarding-refused.png"))
+    # Answered again, the message goes and the field is no longer marked.
+    date_field.fill(today_here(1))
+    date_field.dispatch_event("change")
+    expect(alert).to_be_hidden()
+    expect(date_field).not_to_have_attribute("aria-invalid", "true")
     page.reload()
     form.wait_for()  # still onboarding: no plan was saved
     assert page.locator("[data-today]").is_hidden()

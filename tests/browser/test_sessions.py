@@ -9,6 +9,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import open_controlled
 from helpers import wait_for_async
@@ -43,7 +44,8 @@ def phone_profile(checked_phone):
     return checked_phone
 
 
-def add_session(page, day: str, time: str = "", done: bool = False):
+def add_session(page, day: str, time: str = "", done: bool = False, warned: str = ""):
+    """Add a session through the form; `warned`: the form first asks, saying this."""
     page.get_by_role("button", name="Add a session").click()
     form = page.locator("[data-session-form]")
     form.get_by_label("Date", exact=True).fill(day)
@@ -51,6 +53,11 @@ def add_session(page, day: str, time: str = "", done: bool = False):
         form.get_by_label("Time", exact=False).fill(time)
     form.get_by_label("I have had this session").set_checked(done)
     form.get_by_role("button", name="Save").click()
+    if warned:
+        warning = form.locator("[data-form-warning]")
+        expect(warning).to_contain_text(warned)
+        expect(warning).to_be_focused()
+        form.get_by_role("button", name="Save anyway").click()
     expect(form).to_be_hidden()
 
 
@@ -69,7 +76,7 @@ def test_series_edits_offline_survive_a_reload_and_reach_the_server(own_server, 
     earliest = (date.fromisoformat(today_here(10)) + timedelta(days=28)).strftime("%-d %B")
     expect(page.locator("[data-series-window]")).to_contain_text(earliest)
     planned_day = today_here(-3)
-    add_session(page, planned_day, "10:30")
+    add_session(page, planned_day, "10:30", warned="13 days before this date")
     add_session(page, today_here(-40))
     assert rows(page) == ["Session 1 of 4Done", "Session 2 of 4Planned", "Session 3 of 4Planned"]
     expect(page.locator("[data-series-window]")).to_contain_text("Next: session 2")
@@ -290,3 +297,56 @@ def test_a_session_date_the_server_would_refuse_is_refused_at_entry(live_server,
     )
     assert len(page.evaluate(SESSION_EVENTS)) == 0
     assert page.evaluate(OUTBOX) == 0
+
+
+def test_a_new_session_starts_after_the_last_and_a_close_or_renumbering_one_asks_first(
+    live_server, phone_profile, tmp_path
+):
+    page = phone_profile.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(10))
+    page.goto(live_server.url + "/sessions/")
+    form = page.locator("[data-session-form]")
+    day_field = form.get_by_label("Date", exact=True)
+    # The first free date is the protocol's shortest interval (28 days) after the last session.
+    page.get_by_role("button", name="Add a session").click()
+    expect(day_field).to_have_value(today_here(10 - 28))
+    form.get_by_role("button", name="Cancel").click()
+    add_session(page, today_here(-18))  # 28 days after session 1: no question
+    page.get_by_role("button", name="Add a session").click()
+    expect(day_field).to_have_value(today_here(-18 - 28))
+
+    # Between the two, 15 days after session 1: too close to both, and it renumbers session 2.
+    day_field.fill(today_here(-5))
+    form.get_by_role("button", name="Save").click()
+    warning = form.locator("[data-form-warning]")
+    expect(warning).to_be_focused()
+    expect(warning).to_be_in_viewport()
+    session_1, session_2 = (date.fromisoformat(today_here(n)) for n in (10, -18))
+    expect(warning).to_contain_text(
+        f"Session 1 is on {as_today_writes(session_1)}, 15 days before this date."
+    )
+    expect(warning).to_contain_text(
+        f"Session 2 is on {as_today_writes(session_2)}, 13 days after this date."
+    )
+    expect(warning).to_contain_text("at least 28 days apart")
+    expect(warning).to_contain_text(f"session 2 ({as_today_writes(session_2)}) becomes session 3")
+    page.screenshot(path=str(tmp_path / "session-warning.png"))
+    assert len(page.evaluate(SESSION_EVENTS)) == 1, "nothing saved before she agrees"
+    # Another date: the question no longer stands.
+    day_field.fill(today_here(-50))
+    expect(warning).to_be_hidden()
+    expect(form.get_by_role("button", name="Save", exact=True)).to_be_visible()
+    # Back to the close date, and "Save anyway" keeps it.
+    day_field.fill(today_here(-5))
+    form.get_by_role("button", name="Save").click()
+    form.get_by_role("button", name="Save anyway").click()
+    expect(form).to_be_hidden()
+    expect(page.locator("[data-sessions-status]")).to_have_text(
+        f"Session added on {as_today_writes(date.fromisoformat(today_here(-5)))}."
+    )
+    assert rows(page) == ["Session 1 of 4Done", "Session 2 of 4Planned", "Session 3 of 4Planned"]
+    # A date outside this year is written with its year, one in it without.
+    for row, day in zip(page.locator(".session").all(), (10, -5, -18), strict=True):
+        expect(row).to_contain_text(as_today_writes(date.fromisoformat(today_here(day))))
+    assert not axe_violations(page)

@@ -8,6 +8,7 @@ import {DEFAULT_DAY_START_HOUR, addDays, daysBetween, deviceTimeZone, localDay} 
 import {randomId} from '../lib/ids.js';
 import {modeFor} from '../lib/plan.js';
 import {FURTHEST_AHEAD_DAYS} from '../lib/series.js';
+import {clearWhenChanged, showFormError} from './form-errors.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 // Where the client has microneedling: at a clinic, or at home with their own device.
@@ -28,15 +29,14 @@ export function runOnboarding(form) {
   form.hidden = false;
   // Disabled in the HTML: a tap before this script arrived would have sent the answers away.
   form.querySelector('[type=submit]').disabled = false;
-  const error = form.querySelector('[data-form-error]');
   // The form's wording follows the answer to "Where do you have microneedling?"
   // (also an answer the browser restored on a reload).
   followSetting(form);
   form.addEventListener('change', (event) => {
     if (event.target.name === 'setting') followSetting(form);
-    // A message about the question just answered is out of date.
-    if (event.target.name === error.dataset.field) error.hidden = true;
   });
+  // A message about the question just answered is out of date.
+  clearWhenChanged(form);
   return new Promise((resolve) => {
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -46,12 +46,8 @@ export function runOnboarding(form) {
         form.hidden = true;
         resolve(plan);
       } catch (problem) {
-        error.textContent = problem.message;
-        error.dataset.field = problem.field || '';
-        error.hidden = false;
-        // The button is at the foot of a long form: bring the message (at its top) into view.
-        error.scrollIntoView({block: 'center'});
-        error.focus({preventScroll: true});
+        // The button is at the foot of a long form: the message goes beside its question.
+        showFormError(form, problem.message, problem.field);
       }
     });
   });
@@ -68,6 +64,13 @@ function followSetting(form) {
   form.elements.last_session.max = chosen === 'home' ? addDays(today, MAX_DAYS_AHEAD) : today;
 }
 
+/** Refuse the answers with a message about one question (the form shows it there). */
+function refuse(field, message) {
+  const problem = new Error(message);
+  problem.field = field;
+  throw problem;
+}
+
 // A first session further ahead than this is a typing mistake, not a plan.
 const MAX_DAYS_AHEAD = 365;
 
@@ -79,28 +82,28 @@ function buildPlan(answers, schedule, now = new Date()) {
   const timeZone = deviceTimeZone();
   const today = localDay(now, timeZone, DEFAULT_DAY_START_HOUR);
   if (!SETTINGS.includes(answers.setting)) {
-    const problem = new Error('Choose where you have microneedling: at a clinic, or at home with your own device.');
-    problem.field = 'setting';
-    throw problem;
+    refuse('setting', 'Choose where you have microneedling: at a clinic, or at home with your own device.');
   }
   const last = answers.last_session;
   const next = answers.next_session || null;
-  if (!DATE.test(last || '')) throw new Error('Enter the date of your most recent session.');
+  if (!DATE.test(last || '')) refuse('last_session', 'Enter the date of your most recent session.');
   // At home, a date ahead is her first session, still to come: pre-care until then.
   const startsPlanned = answers.setting === 'home' && last > today;
-  if (last > today && !startsPlanned) throw new Error('The most recent session cannot be in the future.');
-  if (daysBetween(today, last) > MAX_DAYS_AHEAD) throw new Error('That date is more than a year away.');
-  if (daysBetween(last, today) > 365) throw new Error('That session is more than a year ago.');
+  if (last > today && !startsPlanned) {
+    refuse('last_session', 'The most recent session cannot be in the future.');
+  }
+  if (daysBetween(today, last) > MAX_DAYS_AHEAD) refuse('last_session', 'That date is more than a year away.');
+  if (daysBetween(last, today) > 365) refuse('last_session', 'That session is more than a year ago.');
   if (next && (!DATE.test(next) || next <= last)) {
-    throw new Error('The next session must come after the most recent one.');
+    refuse('next_session', 'The next session must come after the most recent one.');
   }
   if (next && daysBetween(today, next) > FURTHEST_AHEAD_DAYS) {
-    throw new Error('The next session is more than 2 years away. Check the year.');
+    refuse('next_session', 'The next session is more than 2 years away. Check the year.');
   }
   const sessionNumber = Number(answers.session_number);
   const planned = Number(answers.planned_sessions);
   if (!(sessionNumber >= 1 && planned >= sessionNumber)) {
-    throw new Error('The planned number of sessions must include this one.');
+    refuse('planned_sessions', 'The planned number of sessions must include this one.');
   }
   return {
     planId: randomId(16),

@@ -4,34 +4,42 @@
  * offline: each change is a session event saved on the phone and synced
  * like a tick.
  */
-import {addDays, localDay} from '../lib/days.js';
+import {addDays, daysBetween, localDay} from '../lib/days.js';
 import {randomId} from '../lib/ids.js';
 import {sourceFor} from '../lib/plan.js';
 import {
   FURTHEST_AHEAD_DAYS,
   FURTHEST_BACK_DAYS,
   buildSeries,
+  changeConsequences,
+  firstFreeDay,
   nextWindow,
   totalSessions,
   upcoming,
 } from '../lib/series.js';
 import {loadPlan, recordSession, sessionEvents} from '../lib/store.js';
 import {formatDay} from './due-cards.js';
+import {clearFormError, showFormError} from './form-errors.js';
 
 export async function startSessions(root) {
   const view = root.querySelector('[data-sessions]');
   if (!view) return;
   const form = view.querySelector('[data-session-form]');
-  let state = null; // {plan, series, today}
+  const warning = form.querySelector('[data-form-warning]');
+  const saveButton = form.querySelector('[type=submit]');
+  let state = null; // {plan, events, series, today}
   let editing = null; // the session being edited, or null when adding
+  // The change she was warned about: saving exactly it again is her "yes".
+  let warnedAbout = '';
 
   const draw = async () => {
     const plan = await loadPlan();
     root.querySelector('[data-sessions-none]').hidden = Boolean(plan);
     view.hidden = !plan;
     if (!plan) return;
-    const series = buildSeries(plan, await sessionEvents());
-    state = {plan, series, today: localDay(new Date(), plan.timeZone, plan.dayStartHour)};
+    const events = await sessionEvents();
+    const series = buildSeries(plan, events);
+    state = {plan, events, series, today: localDay(new Date(), plan.timeZone, plan.dayStartHour)};
     renderSummary(view, state);
     renderList(view.querySelector('[data-session-list]'), state, {edit: openForm, change: save});
   };
@@ -39,12 +47,36 @@ export async function startSessions(root) {
   function openForm(session = null) {
     editing = session;
     form.querySelector('[data-form-heading]').textContent = session ? `Change session ${session.number}` : 'Add a session';
-    form.elements.day.value = session ? session.day : upcomingDefault(state);
+    form.elements.day.value = session ? session.day : firstFreeDay(state.plan, state.series, state.today);
     form.elements.time.value = session?.time || '';
     form.elements.done.checked = session ? session.status === 'done' : false;
-    form.querySelector('[data-form-error]').hidden = true;
+    clearFormError(form);
+    unwarn();
     form.hidden = false;
     form.querySelector('[data-form-heading]').focus();
+  }
+
+  function unwarn() {
+    warnedAbout = '';
+    warning.hidden = true;
+    saveButton.textContent = 'Save';
+  }
+
+  /** Say what the change would do and ask again; false when there is nothing to ask. */
+  function warn(change) {
+    const said = consequencesInWords(state, change, editing);
+    // A new session gets a new random id each time the form is read: compare what she chose.
+    const key = JSON.stringify({...change, session: editing ? change.session : ''});
+    if (!said.length || warnedAbout === key) return false;
+    warnedAbout = key;
+    warning.querySelector('[data-warning-list]').replaceChildren(
+      ...said.map((text) => Object.assign(document.createElement('li'), {textContent: text})),
+    );
+    warning.hidden = false;
+    saveButton.textContent = 'Save anyway';
+    warning.scrollIntoView({block: 'center'});
+    warning.focus({preventScroll: true});
+    return true;
   }
 
   async function save(change) {
@@ -54,45 +86,91 @@ export async function startSessions(root) {
 
   view.querySelector('[data-add-session]').addEventListener('click', () => openForm());
   form.querySelector('[data-cancel-form]').addEventListener('click', () => (form.hidden = true));
+  // Any answer changed: what she was warned about is no longer what Save would do.
+  form.addEventListener('input', () => {
+    clearFormError(form);
+    unwarn();
+  });
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const error = form.querySelector('[data-form-error]');
+    clearFormError(form);
+    let change;
     try {
-      const change = readForm(form, state, editing);
-      await save(change);
-      form.hidden = true;
+      change = readForm(form, state, editing);
     } catch (problem) {
-      error.textContent = problem.message;
-      error.hidden = false;
+      showFormError(form, problem.message, problem.field);
+      return;
     }
+    if (warn(change)) return;
+    await save(change);
+    unwarn();
+    form.hidden = true;
+    announce(view, savedInWords(change, editing));
   });
   document.addEventListener('aftercare:sessions-changed', draw);
   document.addEventListener('aftercare:remote-changes', draw);
   await draw();
 }
 
-/** A session event's fields from the form; throws an Error the form shows. */
+/** A session event's fields from the form; throws an Error (with the `field` it is about). */
 function readForm(form, {today, series}, editing) {
   const day = form.elements.day.value;
   const time = form.elements.time.value || null;
   const done = form.elements.done.checked;
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new Error('Enter the date of the session.');
-  if (time && !/^\d{2}:\d{2}$/.test(time)) throw new Error('Enter the time as hours and minutes, or leave it empty.');
-  if (done && day > today) throw new Error('A session in the future cannot be logged as done yet.');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) refuse('day', 'Enter the date of the session.');
+  if (time && !/^\d{2}:\d{2}$/.test(time)) refuse('time', 'Enter the time as hours and minutes, or leave it empty.');
+  if (done && day > today) refuse('done', 'A session in the future cannot be logged as done yet.');
   // The server refuses dates this far off: a year typed wrong would never sync.
   if (day < addDays(today, -FURTHEST_BACK_DAYS) || day > addDays(today, FURTHEST_AHEAD_DAYS)) {
-    throw new Error(`${formatDay(day)} is more than 3 years back or 2 years ahead. Check the year.`);
+    refuse('day', `${formatDay(day)} is more than 3 years back or 2 years ahead. Check the year.`);
   }
   const doneCount = series.filter((s) => s.status === 'done').length;
   if (!done && editing?.status === 'done' && doneCount === 1) {
-    throw new Error('Keep at least one session logged as done: your aftercare counts from it.');
+    refuse('done', 'Keep at least one session logged as done: your aftercare counts from it.');
   }
   return {session: editing ? editing.session : randomId(12), day, time, status: done ? 'done' : 'planned'};
 }
 
-function upcomingDefault({series, plan, today}) {
-  const window = nextWindow(series, plan.schedule, today);
-  return window && window.earliest > today ? window.earliest : today;
+function refuse(field, message) {
+  const problem = new Error(message);
+  problem.field = field;
+  throw problem;
+}
+
+/** What saving `change` would do that is worth a second tap, in sentences (none: just save). */
+function consequencesInWords({plan, events}, change, editing) {
+  const found = changeConsequences(plan, events, change);
+  const {renumbered} = found;
+  // A session kept on its date (a new time, logged as done) was agreed to when it was set.
+  const close = editing?.day === change.day ? [] : found.close;
+  const shortest = plan.schedule.series.interval_min_days;
+  const said = close.map((other) => {
+    const apart = daysBetween(change.day, other.day);
+    const days = `${Math.abs(apart)} day${Math.abs(apart) === 1 ? '' : 's'}`;
+    const gap = apart === 0 ? 'the same day' : apart > 0 ? `${days} after this date` : `${days} before this date`;
+    return `Session ${other.number} is on ${formatDay(other.day)}, ${gap}.`;
+  });
+  if (close.length) said.push(`Sessions are usually at least ${shortest} days apart, so the skin can settle in between.`);
+  if (renumbered.length) {
+    const moves = renumbered.map((s) => `session ${s.number} (${formatDay(s.day)}) becomes session ${s.to}`);
+    said.push(`The sessions are numbered in date order, so ${joinWords(moves)}.`);
+  }
+  return said;
+}
+
+function savedInWords(change, editing) {
+  const when = `${formatDay(change.day)}${change.time ? ` at ${change.time}` : ''}`;
+  if (!editing) return `Session added on ${when}.`;
+  return `Session ${editing.number} saved: ${when}${change.status === 'done' ? ', done' : ''}.`;
+}
+
+function joinWords(parts) {
+  return parts.length < 2 ? parts.join('') : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+}
+
+/** Said once in the page's polite status line, and shown under the list. */
+function announce(view, text) {
+  view.querySelector('[data-sessions-status]').textContent = text;
 }
 
 function renderSummary(view, {plan, series, today}) {
@@ -114,7 +192,7 @@ function renderSummary(view, {plan, series, today}) {
   view.querySelector('[data-series-source]').textContent = source.citation ? `Source: ${source.citation}` : '';
 }
 
-function renderList(list, {plan, series, today}, {edit, change}) {
+function renderList(list, {plan, events, series, today}, {edit, change}) {
   const total = totalSessions(plan, series);
   list.replaceChildren(
     ...series.map((session) => {
@@ -140,8 +218,13 @@ function renderList(list, {plan, series, today}, {edit, change}) {
       // The aftercare run counts from a done session: the last one stays.
       if (!onlyDone) actions.append(
         button('Remove', 'button button--quiet', () => {
-          if (window.confirm(`Remove session ${session.number} on ${formatDay(session.day)}?`)) {
-            change({...fields(session), status: 'cancelled'}).catch((error) => window.alert(error.message));
+          const removal = {...fields(session), status: 'cancelled'};
+          const {renumbered} = changeConsequences(plan, events, removal);
+          const after = renumbered.length
+            ? ` The later sessions move up one: ${renumbered.map((s) => `session ${s.number} becomes session ${s.to}`).join(', ')}.`
+            : '';
+          if (window.confirm(`Remove session ${session.number} on ${formatDay(session.day)}?${after}`)) {
+            change(removal).catch((error) => window.alert(error.message));
           }
         }),
       );

@@ -4,7 +4,7 @@
  * merged per session by the tick rule, cancelled sessions drop out, and the
  * rest are numbered in date order.  No DOM here.
  */
-import {addDays} from './days.js';
+import {addDays, daysBetween} from './days.js';
 import {isLater} from './merge.js';
 
 const SEED_DEVICE = 'plan-seed';
@@ -74,4 +74,36 @@ export function nextWindow(series, schedule, today) {
 /** The next planned session from `today` on, or null. */
 export function upcoming(series, today) {
   return series.find((s) => s.status === 'planned' && s.day >= today) || null;
+}
+
+// Outranks every stored edit in the merge's order (lib/merge.js isLater): a preview of a change.
+const PREVIEW = {id: 'preview', device: '\uffff', counter: Infinity, ts: Infinity};
+
+/**
+ * What saving `change` ({session, day, time, status}) would do that she should agree to
+ * first: `close`, the other sessions it would stand nearer to than the protocol's
+ * shortest interval, and `renumbered`, the other sessions whose number it changes
+ * ({session, day, number, to}).
+ */
+export function changeConsequences(plan, events, change) {
+  const before = buildSeries(plan, events);
+  const after = buildSeries(plan, [...events, {...change, ...PREVIEW}]);
+  const shortest = plan.schedule.series.interval_min_days;
+  // Named by the numbers she knows now, as the renumbering is said apart.
+  const close = change.status === 'cancelled'
+    ? []
+    : before.filter((s) => s.session !== change.session && Math.abs(daysBetween(s.day, change.day)) < shortest);
+  const numberAfter = new Map(after.map((s) => [s.session, s.number]));
+  const renumbered = before
+    .filter((s) => s.session !== change.session && numberAfter.has(s.session) && numberAfter.get(s.session) !== s.number)
+    .map((s) => ({...s, to: numberAfter.get(s.session)}));
+  return {close, renumbered};
+}
+
+/** The first date a new session could sensibly go: the shortest interval after the last one. */
+export function firstFreeDay(plan, series, today) {
+  const last = series[series.length - 1];
+  if (!last) return today;
+  const after = addDays(last.day, plan.schedule.series.interval_min_days);
+  return after > today ? after : today;
 }
