@@ -1,7 +1,7 @@
 /**
  * What every page starts once its own content is on screen: install help,
- * linked devices, restoring from a file, joining, sessions, calendar, notifications, sync status and
- * the service worker.  Each component does nothing on a page without its
+ * linked devices, restoring from a file, joining, sessions, calendar, notifications, sync status,
+ * the clinic's changes and the service worker.  Each component does nothing on a page without its
  * elements.  Loaded by both entries once their page is on screen: app.js
  * (every page but Today) and today-app.js (Today).
  */
@@ -12,7 +12,7 @@
  * offer may come while the components load.
  */
 export async function startComponents(keptInstallOffer = () => null) {
-  const [install, devices, restore, join, sessions, calendar, notifications, syncStatus, serviceWorker] = await Promise.all([
+  const [install, devices, restore, join, sessions, calendar, notifications, syncStatus, clinicNotices, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
     import('./components/restore.js'),
@@ -21,6 +21,7 @@ export async function startComponents(keptInstallOffer = () => null) {
     import('./components/calendar.js'),
     import('./components/notifications.js'),
     import('./components/sync-status.js'),
+    import('./components/clinic-notices.js'),
     import('./sw-client.js'),
   ]);
   install.startInstallHelp(document, keptInstallOffer());
@@ -31,5 +32,6 @@ export async function startComponents(keptInstallOffer = () => null) {
   calendar.startCalendar(document);
   notifications.startNotifications(document);
   syncStatus.startSyncStatus(document);
+  clinicNotices.startClinicNotices(document);
   serviceWorker.startServiceWorker();
 }

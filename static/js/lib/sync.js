@@ -12,6 +12,9 @@ import {modeFor} from './plan.js';
 import {database, getMeta, loadPlan, pendingEvents, remember, setMeta, useClock} from './store.js';
 
 const BATCH = 200;
+// The console's device id (pwa/sync/devices.py CLINIC_DEVICE): its edits are the clinic's.
+const CLINIC_DEVICE = 'clinic-console';
+const MAX_CLINIC_NOTICES = 10;
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 60 * 1000;
 // While the app is open, look for other devices' ticks this often.
@@ -168,6 +171,9 @@ export async function applySync(acknowledged, remote, cursor, setAside = [], clo
     outbox.delete(id);
   }
   tx.objectStore('meta').put(aside.slice(-20), 'setAside');
+  // A phone's first sync brings the clinic's earlier edits too: news only after that.
+  const hadSynced = Boolean(await tx.objectStore('meta').get('lastSync'));
+  const fromClinic = [];
   let changed = 0;
   for (const event of remote) {
     const store = tx.objectStore('session' in event ? 'sessions' : 'ticks');
@@ -178,7 +184,15 @@ export async function applySync(acknowledged, remote, cursor, setAside = [], clo
     if (!current || own || isLater(event, current)) {
       store.put(event);
       if (!own) changed += 1;
+      if (!own && hadSynced && event.device === CLINIC_DEVICE && 'session' in event) {
+        fromClinic.push({before: current || null, after: event});
+      }
     }
+  }
+  if (fromClinic.length) {
+    // Said once on Today or Sessions (components/clinic-notices.js), which empties it.
+    const waiting = (await tx.objectStore('meta').get('clinicChanges')) || [];
+    tx.objectStore('meta').put([...waiting, ...fromClinic].slice(-MAX_CLINIC_NOTICES), 'clinicChanges');
   }
   tx.objectStore('meta').put(cursor, 'cursor');
   tx.objectStore('meta').put(Date.now(), 'lastSync');
