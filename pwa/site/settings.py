@@ -13,7 +13,10 @@ bp = Blueprint("settings", __name__)
 def index():
     config = current_app.config
     quiet = (config["QUIET_HOURS_START"], config["QUIET_HOURS_END"])
-    return render_template("settings/index.html", quiet_hours=quiet)
+    # Without a contact the server sends no push (api.push_key): then the page says so
+    # in one line and shows no form that could only fail.
+    push_on = bool(config["PUSH_CONTACT"])
+    return render_template("settings/index.html", quiet_hours=quiet, push_on=push_on)
 
 
 @bp.get("/join")

@@ -52,8 +52,13 @@ def live_server(tmp_path_factory):
     """The app as `make run` serves it (gunicorn, several workers), on a free port."""
     folder = tmp_path_factory.mktemp("live")
     # Shared by the whole browser suite: more plans from one address than a clinic makes.
+    # With push set up, as a clinic that offers notifications runs it (own_server has none).
     server = RunningServer(
-        folder / "data", folder / "server.log", WORKERS="2", **generous_limits_environment()
+        folder / "data",
+        folder / "server.log",
+        WORKERS="2",
+        PWA_PUSH_CONTACT="mailto:reminders@clinic-example.co.uk",
+        **generous_limits_environment(),
     ).start()
     yield server
     server.stop()

@@ -82,8 +82,26 @@ def test_settings_never_asks_for_notifications_on_load(live_server, phone_profil
     wait_for_async(page, REGISTERED)
     page.goto(live_server.url + "/settings/")
     page.locator("[data-notifications]").wait_for()
-    page.wait_for_load_state("networkidle")
+    # Push is set up on this server: the form is offered, and nothing is asked until a tap.
+    expect(page.locator("[data-notify-form]")).to_be_visible()
     assert page.evaluate("Notification.permission") == "default"
+
+
+def test_without_push_on_the_server_settings_says_so_in_one_line_and_shows_no_form(
+    own_server, phone_profile
+):
+    page = open_controlled(phone_profile, own_server.url + "/")
+    onboard(page, today_here(1))
+    wait_for_async(page, REGISTERED)
+    page.goto(own_server.url + "/settings/")
+    section = page.locator("section").filter(has=page.get_by_role("heading", name="Notifications"))
+    expect(section.locator("p")).to_have_text(
+        [
+            "Notifications are not set up on this clinic's server. "
+            "The calendar link above still reminds you."
+        ]
+    )
+    expect(section.locator("form, input, button")).to_have_count(0)
 
 
 def test_every_push_shows_a_notification_that_opens_the_app(live_server, phone_profile):

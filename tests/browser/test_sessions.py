@@ -222,6 +222,10 @@ def test_evening_card_shows_while_items_are_open_and_goes_when_all_are_ticked(
     page.reload()
     card = page.locator("[data-card=due]", has_text="Evening check")
     expect(card).to_contain_text("not ticked yet today")
+    # Its link goes to today's list, not to the sessions.
+    card.get_by_role("link", name="Go to today’s list").click()
+    expect(page.locator("[data-checklist=today]")).to_be_focused()
+    expect(page.locator("[data-checklist=today] input[type=checkbox]").first).to_be_in_viewport()
     boxes = page.locator("[data-checklist] input[type=checkbox]")
     for index in range(boxes.count()):
         boxes.nth(index).check()
@@ -233,6 +237,29 @@ def test_evening_card_shows_while_items_are_open_and_goes_when_all_are_ticked(
     page.reload()
     expect(page.locator("[data-checklist] input[type=checkbox]").first).to_be_visible()
     expect(page.locator("[data-card=due]", has_text="Evening check")).to_have_count(0)
+
+
+def test_no_evening_card_in_the_hour_after_a_session_is_logged(live_server, phone_profile):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(30))
+    page.goto(live_server.url + "/sessions/")
+    add_session(page, today_here(0), "17:00")
+    # 18:30 in London: back from session 2, she logs it from Today's card.
+    back = datetime.combine(date.fromisoformat(today_here()), datetime.min.time())
+    back = back.replace(hour=18, minute=30, tzinfo=ZoneInfo(TIME_ZONE))
+    page.clock.set_fixed_time(back)
+    page.goto(live_server.url + "/")
+    page.get_by_role("button", name="I have had my session").click()
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 2")
+    evening = page.locator("[data-card=due]", has_text="Evening check")
+    expect(evening).to_have_count(0)
+    page.reload()
+    expect(page.locator("[data-day-heading]")).to_have_text("Day 0 after session 2")
+    expect(evening).to_have_count(0)
+    # An hour and more later the day's open items are worth a reminder again.
+    page.clock.set_fixed_time(back + timedelta(minutes=75))
+    page.reload()
+    expect(evening).to_contain_text("not ticked yet today")
 
 
 RAW_STORAGE = """async () => {

@@ -11,6 +11,8 @@ import {settingOf} from '../lib/plan.js';
 
 const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
 const EVENING_HOUR = 17;
+// Just after a session is logged, the day starts again: no "not ticked yet" for a while.
+const QUIET_AFTER_SESSION_MS = 60 * 60 * 1000;
 
 const WITH_YEAR = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC'});
 /** "Monday, 1 December 2031". */
@@ -71,19 +73,28 @@ export function seriesCards(plan, series, today) {
 
 const atHome = (plan) => settingOf(plan) === 'home';
 
-/** Draw `cards` plus, in the evening, a reminder of today's open items. */
-export function renderCards(container, cards, {itemsLeft, timeZone, now = new Date()}) {
+/**
+ * Draw `cards` plus, in the evening, a reminder of today's open items (not in the hour
+ * after a session was logged: `sessionLoggedMs`).
+ */
+export function renderCards(container, cards, {itemsLeft, timeZone, sessionLoggedMs = 0, now = new Date()}) {
   const hour = Number(new Intl.DateTimeFormat('en-GB', {hour: 'numeric', hourCycle: 'h23', timeZone}).format(now));
   const all = [...cards];
-  if (itemsLeft > 0 && hour >= EVENING_HOUR) {
+  const justLogged = now.getTime() - sessionLoggedMs < QUIET_AFTER_SESSION_MS;
+  if (itemsLeft > 0 && hour >= EVENING_HOUR && !justLogged) {
     const items = itemsLeft === 1 ? '1 item is' : `${itemsLeft} items are`;
-    all.push({kind: 'due', title: 'Evening check', text: `${items} not ticked yet today.`});
+    all.push({
+      kind: 'due',
+      title: 'Evening check',
+      text: `${items} not ticked yet today.`,
+      link: {href: '#today-list', label: 'Go to today’s list'},
+    });
   }
   container.replaceChildren(...all.map(card));
   container.hidden = !all.length;
 }
 
-function card({kind, title, text, log, logLabel}) {
+function card({kind, title, text, log, logLabel, link: own}) {
   const section = document.createElement('section');
   section.className = kind === 'due' ? 'card card--due' : 'card';
   section.dataset.card = kind;
@@ -106,8 +117,8 @@ function card({kind, title, text, log, logLabel}) {
     actions.append(button);
   }
   const link = document.createElement('a');
-  Object.assign(link, {href: '/sessions/', className: log ? 'button button--quiet' : '', textContent: 'Sessions'});
-  if (!log) link.textContent = 'See all sessions';
+  if (own) Object.assign(link, {href: own.href, textContent: own.label});
+  else Object.assign(link, {href: '/sessions/', className: log ? 'button button--quiet' : '', textContent: log ? 'Sessions' : 'See all sessions'});
   actions.append(link);
   section.append(actions);
   return section;

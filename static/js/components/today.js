@@ -8,7 +8,7 @@ import {addDays, daysBetween, localDay} from '../lib/days.js';
 import {conditionFor, currentRun, dayPlan, settingOf} from '../lib/plan.js';
 import {buildSeries, upcoming} from '../lib/series.js';
 import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
-import {loadPlan, sessionEvents, startPlan, ticksBetween, useSharedDeviceMode} from '../lib/store.js';
+import {getMeta, loadPlan, sessionEvents, startPlan, ticksBetween, useSharedDeviceMode} from '../lib/store.js';
 import {renderChecklist} from './checklist.js';
 import {formatDay, formatDayWithYear, renderCards, seriesCards} from './due-cards.js';
 
@@ -112,6 +112,9 @@ async function renderToday(view, plan) {
     items: today.items,
     gates: gateLines(plan, run, today),
     cards: seriesCards(plan, series, run.today),
+    // When this phone last logged a session as done (its own clock): the evening card
+    // waits an hour after it.
+    sessionLoggedMs: (await getMeta('sessionLoggedAt')) || 0,
   };
   paint(view, model, ticks);
   await showReadiness(view, plan, next, daysToNext);
@@ -129,6 +132,7 @@ function paint(view, model, ticks) {
     renderCards(view.querySelector('[data-cards]'), model.cards || [], {
       itemsLeft: model.items.length - doneToday().length,
       timeZone: model.timeZone,
+      sessionLoggedMs: model.sessionLoggedMs || 0,
     });
     saveSnapshot({...model, done: doneToday().map((item) => item.id)});
   };

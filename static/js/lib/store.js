@@ -176,6 +176,8 @@ export async function recordSession(change) {
   const ts = Math.max(now(state), (current?.ts || 0) + 1);
   const event = {id: crypto.randomUUID(), device: state.id, counter: state.counter, ts, ...change};
   tx.objectStore('meta').put(state.counter, 'counter');
+  // This phone's own clock, not the corrected one: Today compares it with the phone's hour.
+  if (change.status === 'done') tx.objectStore('meta').put(Date.now(), 'sessionLoggedAt');
   tx.objectStore('sessions').put(event);
   tx.objectStore('outbox').put(event);
   await tx.done;
