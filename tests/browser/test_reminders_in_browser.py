@@ -5,6 +5,14 @@ from __future__ import annotations
 import re
 import urllib.error
 import urllib.request
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import launch_profile
@@ -15,6 +23,7 @@ from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
+from test_sessions import add_session
 
 REGISTERED = """async () => {
   const {getMeta} = await import('/static/js/lib/store.js');
@@ -55,6 +64,12 @@ def test_calendar_link_in_settings_subscribes_and_resets(live_server, phone_prof
     assert first.startswith(live_server.url + "/sessions/calendar.ics?plan=")
     subscribe = box.get_by_role("link", name="Subscribe in your calendar app")
     assert subscribe.get_attribute("href") == "webcal://" + first.split("://", 1)[1]
+    # Android's way in: Google Calendar subscribes to the same feed by its address.
+    google = urlsplit(box.get_by_role("link", name="Add to Google Calendar").get_attribute("href"))
+    assert (address := f"{google.scheme}://{google.netloc}{google.path}") == (
+        "https://calendar.google.com/calendar/r"
+    ), address
+    assert parse_qs(google.query)["cid"] == [subscribe.get_attribute("href")]
 
     status, body = fetch(first)
     assert status == 200
@@ -172,3 +187,52 @@ def test_a_notification_opens_only_a_page_of_this_app(live_server, phone_profile
     for raw, opened in cases.items():
         assert worker.evaluate("raw => pathInThisApp(raw)", raw) == opened, raw
     assert worker.evaluate("pathInThisApp(null)") == "/"
+
+
+def test_each_planned_session_goes_into_a_calendar_as_a_file_or_a_google_calendar_event(
+    live_server, phone_profile, tmp_path
+):
+    """Android has no handler for webcal:// or calendar files; iPhone opens .ics in Calendar."""
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(10))
+    page.goto(live_server.url + "/sessions/")
+    timed, all_day = today_here(-30), today_here(-70)
+    add_session(page, timed, "14:30")
+    add_session(page, all_day)
+    rows = page.locator(".session")
+    expect(rows).to_have_count(3)
+    expect(rows.nth(0).get_by_role("link", name="Add to calendar")).to_have_count(0)  # done
+
+    london = ZoneInfo(TIME_ZONE)
+    start = datetime.combine(date.fromisoformat(timed), time(14, 30), tzinfo=london)
+    for row, number in ((rows.nth(1), 2), (rows.nth(2), 3)):
+        with page.expect_download() as download:
+            row.get_by_role("link", name=f"Add to calendar: session {number}").click()
+        assert download.value.suggested_filename == f"session-{number}.ics"
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        (event,) = Calendar.from_ical(saved.read_bytes()).walk("VEVENT")
+        assert str(event["SUMMARY"]) == "Skin appointment", "a neutral title, as the feed's"
+        alarms = [str(alarm["TRIGGER"].to_ical(), "ascii") for alarm in event.walk("VALARM")]
+        if number == 2:
+            assert event.decoded("DTSTART") == start.astimezone(UTC)
+            assert event.decoded("DTEND") - event.decoded("DTSTART") == timedelta(hours=1)
+            assert alarms == ["-P1D", "-PT2H"]
+        else:
+            assert event.decoded("DTSTART") == date.fromisoformat(all_day)
+            assert event.decoded("DTEND") == date.fromisoformat(all_day) + timedelta(days=1)
+            assert alarms == ["-PT15H"]
+
+    google = rows.nth(1).get_by_role("link", name="Google Calendar: session 2")
+    address = urlsplit(google.get_attribute("href"))
+    assert (address.scheme, address.netloc, address.path) == (
+        "https",
+        "calendar.google.com",
+        "/calendar/render",
+    )
+    query = parse_qs(address.query)
+    utc = start.astimezone(UTC)
+    assert query["action"] == ["TEMPLATE"] and query["text"] == ["Skin appointment"]
+    assert query["dates"] == [f"{utc:%Y%m%dT%H%M%SZ}/{utc + timedelta(hours=1):%Y%m%dT%H%M%SZ}"]
+    expect(page.get_by_text("on Android, tap “Google Calendar”")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "session-calendar-links.png"), full_page=True)

@@ -26,6 +26,9 @@ export async function startCalendar(root) {
     make.hidden = Boolean(link);
     if (!link) return;
     box.querySelector('[data-calendar-subscribe]').href = link.webcal_url;
+    // Google Calendar subscribes to a feed from its address (Android has no webcal:// handler).
+    box.querySelector('[data-calendar-google]').href =
+      `https://calendar.google.com/calendar/r?cid=${encodeURIComponent(link.webcal_url)}`;
     const feed = box.querySelector('[data-calendar-feed]');
     feed.href = link.feed_url;
     feed.textContent = link.feed_url;

@@ -17,6 +17,7 @@ import {
   totalSessions,
   upcoming,
 } from '../lib/series.js';
+import {googleCalendarUrl, sessionCalendarFile} from '../lib/session-calendar.js';
 import {loadPlan, recordSession, sessionEvents} from '../lib/store.js';
 import {formatDay} from './due-cards.js';
 import {clearFormError, showFormError} from './form-errors.js';
@@ -214,6 +215,7 @@ function renderList(list, {plan, events, series, today}, {edit, change}) {
         actions.append(button('Log as done', 'button', () => change({...fields(session), status: 'done'})));
       }
       actions.append(button('Change', 'button button--quiet', () => edit(session)));
+      if (session.status === 'planned' && session.day >= today) actions.append(...calendarLinks(session, plan.timeZone));
       const onlyDone = session.status === 'done' && series.filter((s) => s.status === 'done').length === 1;
       // The aftercare run counts from a done session: the last one stays.
       if (!onlyDone) actions.append(
@@ -235,6 +237,29 @@ function renderList(list, {plan, events, series, today}, {edit, change}) {
 }
 
 const fields = ({session, day, time, status}) => ({session, day, time, status});
+
+/** "Add to calendar" (a one-event file: iPhone's Calendar opens it) and "Google Calendar" (Android). */
+function calendarLinks(session, timeZone) {
+  const file = sessionCalendarFile(session, timeZone, location.host);
+  const download = Object.assign(document.createElement('a'), {
+    className: 'button button--quiet',
+    href: `data:text/calendar;charset=utf-8,${encodeURIComponent(file)}`,
+    download: `session-${session.number}.ics`,
+    textContent: 'Add to calendar',
+  });
+  download.setAttribute('aria-label', `Add to calendar: session ${session.number}`);
+  download.dataset.calendarFile = '';
+  const google = Object.assign(document.createElement('a'), {
+    className: 'button button--quiet',
+    href: googleCalendarUrl(session, timeZone),
+    target: '_blank',
+    rel: 'noopener',
+    textContent: 'Google Calendar',
+  });
+  google.setAttribute('aria-label', `Google Calendar: session ${session.number}`);
+  google.dataset.googleCalendar = '';
+  return [download, google];
+}
 
 function button(label, className, onClick) {
   const node = document.createElement('button');
