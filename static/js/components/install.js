@@ -2,9 +2,14 @@
  * Install help.  Chromium: keep the browser's install prompt and show our
  * "Install app" button instead.  iOS Safari (which has no prompt): show the
  * Share -> Add to Home Screen steps and why installing keeps data safe.
- * When the app already runs installed (standalone), everything stays hidden.
+ * On Today it is one line under the day card, once she has ticked something
+ * (she has something worth keeping), until installed or dismissed; Settings
+ * keeps its card.  When the app already runs installed (standalone),
+ * everything stays hidden.  What was decided is on <html data-install>
+ * ("installed", "dismissed", "waiting", "offered", "ios"), for tests and styles.
  */
 import {persistStorage} from '../lib/persist.js';
+import {getMeta} from '../lib/store.js';
 
 const DISMISSED_KEY = 'aftercare:install-dismissed';
 
@@ -23,26 +28,42 @@ function isIosSafari() {
  * @param {Event|null} earlyOffer  a beforeinstallprompt that fired before this loaded
  */
 export function startInstallHelp(root, earlyOffer = null) {
-  if (isStandalone()) return;
-  const dismissed = Boolean(localStorage.getItem(DISMISSED_KEY));
-  // Cards with a "Not now" button (on Today) stay away once dismissed.
-  const cards = (selector) =>
-    [...root.querySelectorAll(selector)].filter(
-      (card) => !(dismissed && card.querySelector('[data-install-dismiss]')),
-    );
-  const reveal = (selector, show) => cards(selector).forEach((card) => (card.hidden = !show));
+  const state = (value) => (document.documentElement.dataset.install = value);
+  if (isStandalone()) return void state('installed');
+  const line = root.querySelector('[data-install-line]');
+  const ios = isIosSafari();
+  let dismissed = Boolean(localStorage.getItem(DISMISSED_KEY));
   let deferredPrompt = null;
+
+  const showLine = async () => {
+    if (!line) return;
+    // Worth offering once she has ticked something: then there is something to keep.
+    const used = Boolean(await getMeta('counter'));
+    line.hidden = dismissed || !used || !(deferredPrompt || ios);
+    line.querySelector('[data-install-line-offer]').hidden = !deferredPrompt;
+    line.querySelector('[data-install-line-ios]').hidden = !ios || Boolean(deferredPrompt);
+  };
+  const showCards = () => {
+    for (const card of root.querySelectorAll('[data-install-offer]')) card.hidden = !deferredPrompt;
+    for (const card of root.querySelectorAll('[data-ios-install]')) card.hidden = !ios;
+  };
+  const show = () => {
+    showCards();
+    state(dismissed && line ? 'dismissed' : deferredPrompt ? 'offered' : ios ? 'ios' : 'waiting');
+    return showLine();
+  };
 
   const offer = (event) => {
     event.preventDefault();
     deferredPrompt = event;
-    reveal('[data-install-offer]', true);
+    show();
   };
   window.addEventListener('beforeinstallprompt', offer);
   if (earlyOffer) offer(earlyOffer);
   window.addEventListener('appinstalled', () => {
     deferredPrompt = null;
-    reveal('[data-install-offer]', false);
+    show();
+    state('installed');
     persistStorage();
   });
   root.querySelectorAll('[data-install-button]').forEach((button) =>
@@ -51,14 +72,16 @@ export function startInstallHelp(root, earlyOffer = null) {
       deferredPrompt.prompt();
       await deferredPrompt.userChoice;
       deferredPrompt = null;
-      reveal('[data-install-offer]', false);
+      show();
     }),
   );
   root.querySelectorAll('[data-install-dismiss]').forEach((button) =>
     button.addEventListener('click', () => {
       localStorage.setItem(DISMISSED_KEY, new Date().toISOString());
-      button.closest('section').hidden = true;
+      dismissed = true;
+      show();
     }),
   );
-  if (isIosSafari()) reveal('[data-ios-install]', true);
+  document.addEventListener('aftercare:tick', showLine);
+  return show();
 }
