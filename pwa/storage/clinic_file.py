@@ -14,7 +14,6 @@ from tinydb import where
 
 from . import sealing
 from .contract import AccountExists
-from .plan_file import _use_once
 from .rules import LOGIN_FAILURE_WINDOW_MS
 from .rules import check_hash as _check_hash
 from .rules import login_wait_ms
@@ -217,29 +216,56 @@ def remove_client(clinic: Store, plan_id: str) -> None:
         tdb.table(INVITATIONS).remove(where("plan_id") == plan_id)
 
 
-def add_invitation(clinic: Store, code_hash: str, plan_id: str, expires_ms: int) -> None:
+def add_invitation(
+    clinic: Store, code_hash: str, plan_id: str, expires_ms: int, code: str | None = None
+) -> None:
+    """Store an invitation by its code's hash; with `code`, the code too, sealed, while it
+    waits (see contract.py)."""
     _check_hash(code_hash)
+    sealed = None if code is None else clinic.sealer.seal(code)
     with clinic.locked(CLINIC) as tdb:
         # A new invitation replaces any unused one: a lost link stops working.
         tdb.table(INVITATIONS).remove((where("plan_id") == plan_id) & (where("used_ms") == None))  # noqa: E711
         tdb.table(INVITATIONS).insert(
-            {"code_hash": code_hash, "plan_id": plan_id, "expires_ms": expires_ms, "used_ms": None}
+            {
+                "code_hash": code_hash,
+                "plan_id": plan_id,
+                "expires_ms": expires_ms,
+                "used_ms": None,
+                "code_sealed": sealed,
+            }
         )
+
+
+def waiting_invitation(clinic: Store, plan_id: str, now_ms: int) -> dict | None:
+    """The plan's waiting invitation with its code opened, or None (see contract.py)."""
+    if not clinic.exists(CLINIC):
+        return None
+    waiting = (where("plan_id") == plan_id) & (where("used_ms") == None)  # noqa: E711
+    with clinic.reading(CLINIC) as tdb:
+        found = tdb.table(INVITATIONS).get(waiting)
+    return sealing.waiting_code(clinic.sealer, found, now_ms)
 
 
 def invitation_plan(clinic: Store, code_hash: str, now_ms: int) -> str | None:
     """The plan an unused, unexpired invitation is for (without using it up)."""
     with clinic.reading(CLINIC) as tdb:
         found = tdb.table(INVITATIONS).get(where("code_hash") == code_hash)
-    if found is None or found["used_ms"] is not None or now_ms >= found["expires_ms"]:
-        return None
-    return found["plan_id"]
+    return found["plan_id"] if _usable(found, now_ms) else None
 
 
 def redeem_invitation(clinic: Store, code_hash: str, now_ms: int) -> str | None:
-    """Use the invitation up; its plan id, or None if unknown, used or expired."""
-    found = _use_once(clinic, CLINIC, INVITATIONS, "code_hash", code_hash, now_ms)
-    return None if found is None else found["plan_id"]
+    """Use the invitation up, and forget its code; its plan id, or None if unknown, used or
+    expired."""
+    if not clinic.exists(CLINIC):
+        return None
+    with clinic.locked(CLINIC) as tdb:
+        table = tdb.table(INVITATIONS)
+        found = table.get(where("code_hash") == code_hash)
+        if not _usable(found, now_ms):
+            return None
+        table.update({"used_ms": now_ms, "code_sealed": None}, doc_ids=[found.doc_id])
+    return found["plan_id"]
 
 
 def count_login_failure(clinic: Store, key: str, free: int, longest_ms: int, now_ms: int) -> int:
@@ -279,6 +305,14 @@ def forget_login_failures(clinic: Store, keys) -> None:
         return
     with clinic.locked(CLINIC) as tdb:
         tdb.table(LOGIN_FAILURES).remove(where("key").one_of(list(keys)))
+
+
+def _usable(invitation: dict | None, now_ms: int) -> bool:
+    return (
+        invitation is not None
+        and invitation["used_ms"] is None
+        and now_ms < invitation["expires_ms"]
+    )
 
 
 def _has_ended(row: dict, now_ms: int) -> bool:

@@ -262,12 +262,24 @@ class ClinicStore(Protocol):
 
     def remove_client(self, plan_id: str) -> None: ...
 
-    def add_invitation(self, code_hash: str, plan_id: str, expires_ms: int) -> None: ...
+    def add_invitation(
+        self, code_hash: str, plan_id: str, expires_ms: int, code: str | None = None
+    ) -> None:
+        """Store an invitation by its code's hash; it replaces the plan's unused one.  With
+        `code`, the code is kept too, sealed (core/sealed.py), while the invitation waits,
+        so the console can show the same link again (waiting_invitation)."""
+        ...
+
+    def waiting_invitation(self, plan_id: str, now_ms: int) -> dict | None:
+        """The plan's unused, unexpired invitation whose code was kept, as
+        {"code", "expires_ms"}; None when there is none, or its code cannot be opened."""
+        ...
 
     def invitation_plan(self, code_hash: str, now_ms: int) -> str | None: ...
 
     def redeem_invitation(self, code_hash: str, now_ms: int) -> str | None:
-        """Use the invitation up; its plan id, or None if unknown, used or expired."""
+        """Use the invitation up (its kept code goes); its plan id, or None if unknown, used
+        or expired."""
         ...
 
     def seal_plain_secrets(self) -> int: ...

@@ -126,6 +126,7 @@ class FileClinicStore:
     clients_of = _on_files(clinic_file.clients_of)
     remove_client = _on_files(clinic_file.remove_client)
     add_invitation = _on_files(clinic_file.add_invitation)
+    waiting_invitation = _on_files(clinic_file.waiting_invitation)
     invitation_plan = _on_files(clinic_file.invitation_plan)
     redeem_invitation = _on_files(clinic_file.redeem_invitation)
     seal_plain_secrets = _on_files(clinic_file.seal_plain_secrets)

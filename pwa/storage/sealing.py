@@ -1,4 +1,5 @@
-"""Two-step secrets at rest: how an account's TOTP secrets are sealed and opened.
+"""Secrets at rest: how an account's TOTP secrets, and the code of an invitation still
+waiting, are sealed and opened.
 
 Both backends keep them sealed (core/sealed.py) with a key that is not stored beside them,
 and hand them to callers opened; these functions are what they share.
@@ -50,3 +51,25 @@ def _open(sealer: SecretBox, stored: str) -> str:
     except SealError as error:
         logging.getLogger(__name__).error("%s", error)
         return stored
+
+
+def waiting_code(sealer: SecretBox, invitation: dict | None, now_ms: int) -> dict | None:
+    """An invitation as the console may show it again: {"code", "expires_ms"} while it is
+    unused and unexpired and its code was kept; otherwise None.  A code this key cannot open
+    is None too (the console then offers a new invitation), and the log says why."""
+    if (
+        invitation is None
+        or invitation.get("used_ms") is not None
+        or now_ms >= invitation["expires_ms"]
+        or not invitation.get("code_sealed")
+    ):
+        return None
+    try:
+        code = sealer.open(invitation["code_sealed"])
+    except SealError:
+        logging.getLogger(__name__).warning(
+            "a waiting invitation's code cannot be opened with this key (was it replaced?): "
+            "the console offers a new invitation instead"
+        )
+        return None
+    return {"code": code, "expires_ms": invitation["expires_ms"]}

@@ -3,7 +3,8 @@ sessions, their clients and invitations.
 
 What must happen once happens in one statement: an invitation is used by an UPDATE that
 only an unused, unexpired one matches; a TOTP time step is recorded only if it is later
-than the last one used.  Two-step secrets are sealed as the file backend seals them.
+than the last one used.  Two-step secrets, and the code of an invitation still waiting, are
+sealed as the file backend seals them.
 """
 
 from __future__ import annotations
@@ -230,8 +231,9 @@ class PostgresClinicStore:
             connection.execute(delete(clients).where(clients.c.plan_id == plan_id))
             connection.execute(delete(invitations).where(invitations.c.plan_id == plan_id))
 
-    def add_invitation(self, code_hash, plan_id, expires_ms):
+    def add_invitation(self, code_hash, plan_id, expires_ms, code=None):
         check_hash(code_hash)
+        sealed = None if code is None else self.sealer.seal(code)
         with self.db.writing() as connection:
             # A new invitation replaces any unused one: a lost link stops working.
             connection.execute(
@@ -241,9 +243,19 @@ class PostgresClinicStore:
             )
             connection.execute(
                 invitations.insert().values(
-                    code_hash=code_hash, plan_id=plan_id, expires_ms=expires_ms
+                    code_hash=code_hash, plan_id=plan_id, expires_ms=expires_ms, code_sealed=sealed
                 )
             )
+
+    def waiting_invitation(self, plan_id, now_ms):
+        with self.db.reading() as connection:
+            row = connection.execute(
+                select(invitations).where(
+                    invitations.c.plan_id == plan_id, invitations.c.used_ms.is_(None)
+                )
+            ).first()
+        found = None if row is None else dict(row._mapping)
+        return sealing.waiting_code(self.sealer, found, now_ms)
 
     def invitation_plan(self, code_hash, now_ms):
         with self.db.reading() as connection:
@@ -257,7 +269,7 @@ class PostgresClinicStore:
             return connection.execute(
                 update(invitations)
                 .where(*_usable(code_hash, now_ms))
-                .values(used_ms=now_ms)
+                .values(used_ms=now_ms, code_sealed=None)
                 .returning(invitations.c.plan_id)
             ).scalar()
 

@@ -4,9 +4,10 @@ Every plan keeps its events' original seq numbers, so the cursors phones hold st
 valid: a phone syncs on from where it was.  Each plan is one transaction, and a plan the
 database already holds is left alone, so running the import again (after a failure, or
 twice by mistake) is harmless.  The clinic's accounts keep their ids; two-step secrets
-move sealed as they are (keep the same `totp.key`).  The secret key and the VAPID key move
-too while the database holds no plan yet: a new VAPID key would end every phone's push
-subscription.  `verify` compares what both stores answer, plan by plan.
+and the codes of waiting invitations move sealed as they are (keep the same `totp.key`).
+The secret key and the VAPID key move too while the database holds no plan yet: a new VAPID
+key would end every phone's push subscription.  `verify` compares what both stores answer,
+plan by plan.
 """
 
 from __future__ import annotations
@@ -187,6 +188,8 @@ def _import_clinic(files: Store, connection: Connection) -> int:
         records = [dict(row) for row in tdb.table(clinic_file.CLIENTS).all()]
         waiting = [dict(row) for row in tdb.table(clinic_file.INVITATIONS).all()]
     columns = [column.name for column in practitioners.columns]
+    # An invitation stored before codes were kept has no code_sealed: it reads as None.
+    invitation_columns = [column.name for column in invitations.columns]
     rows = {
         practitioners: [
             {name: account.get(name, False if name == "disabled" else None) for name in columns}
@@ -194,7 +197,7 @@ def _import_clinic(files: Store, connection: Connection) -> int:
         ],
         console_sessions: sessions,
         clients: records,
-        invitations: waiting,
+        invitations: [{name: row.get(name) for name in invitation_columns} for row in waiting],
     }
     for table, values in rows.items():
         if values:

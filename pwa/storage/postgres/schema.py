@@ -186,6 +186,9 @@ invitations = Table(
     _id("plan_id", nullable=False),
     _ms("expires_ms"),
     _ms("used_ms", nullable=True),
+    # The code itself while the invitation waits, sealed as two-step secrets are, so the
+    # console can show it again; gone once the invitation is used.
+    Column("code_sealed", Text),
     # A new invitation replaces the plan's unused one: at most one waits per plan.
     Index(
         "invitations_one_waiting_per_plan",
