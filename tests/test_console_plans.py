@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -61,8 +62,9 @@ def new_client_form(client, **fields) -> dict:
 
 
 def create(client, **fields):
-    answer = client.post("/console/clients/new", data=new_client_form(client, **fields))
-    assert answer.status_code == 200, answer.text
+    made = client.post("/console/clients/new", data=new_client_form(client, **fields))
+    assert made.status_code == 303, made.text
+    answer = client.get(made.headers["Location"])
     code = re.search(r"/settings/invite#([A-Za-z0-9_-]+)", answer.text).group(1)
     redeemed = client.post(
         "/api/invitations/redeem",
@@ -92,4 +94,5 @@ def test_an_unknown_protocol_is_refused(app):
     client = signed_in(app)
     data = new_client_form(client, protocol="made-up")
     answer = client.post("/console/clients/new", data=data)
-    assert answer.status_code == 400 and "plan.protocol.id" in answer.text
+    assert answer.status_code == 400 and "Protocol: unknown protocol" in html.unescape(answer.text)
+    assert 'id="protocol" name="protocol" aria-invalid="true"' in answer.text

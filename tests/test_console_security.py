@@ -145,6 +145,19 @@ def invitations(app) -> list[dict]:
 # A browser at the console.
 
 
+INVALID = re.compile(r'<(?:input|select)[^>]*\baria-invalid="true"[^>]*>')
+
+
+def invalid_fields(page: str) -> list[tuple[str, str, bool]]:
+    """Each field marked invalid: (its id, the id it is described by, whether it has the
+    focus when the page loads)."""
+    found = []
+    for tag in INVALID.findall(page):
+        described = re.search(r'aria-describedby="([^"]+)"', tag).group(1)
+        found.append((re.search(r'id="([^"]+)"', tag).group(1), described, " autofocus" in tag))
+    return found
+
+
 def form_token(client, path: str, **request) -> str:
     page = client.get(path, **request)
     assert page.status_code == 200, (path, page.status_code)
@@ -201,9 +214,13 @@ def plan_form(**changes) -> dict:
 
 
 def new_client(console, **changes):
-    """Make a client plan from the console; (invitation page, plan id, invitation code)."""
+    """Make a client plan from the console; (invitation page, plan id, invitation code).
+
+    The POST answers with a redirect to the invitation's own page, which shows the code."""
     token = form_token(console, "/console/clients/new")
-    page = console.post("/console/clients/new", data={"csrf_token": token, **plan_form(**changes)})
+    made = console.post("/console/clients/new", data={"csrf_token": token, **plan_form(**changes)})
+    assert made.status_code == 303, made.text
+    page = console.get(made.headers["Location"])
     assert page.status_code == 200, page.text
     return page, CLIENT_PAGE.search(page.text).group(1), INVITE_LINK.search(page.text).group(2)
 
@@ -724,8 +741,10 @@ ANONYMOUS_MATRIX = [
     ("GET", "/console/clients/new"),
     ("POST", "/console/clients/new"),
     ("GET", "/console/clients/{plan}"),
+    ("GET", "/console/clients/{plan}/invitation"),
     ("POST", "/console/clients/{plan}/invitation"),
     ("POST", "/console/clients/{plan}/sessions"),
+    ("GET", "/console/clients/{plan}/devices/clinic-console/revoke"),
     ("POST", "/console/clients/{plan}/devices/clinic-console/revoke"),
     ("POST", "/console/clients/{plan}/delete"),
     ("POST", "/console/logout"),
@@ -887,29 +906,50 @@ def test_a_client_who_deleted_their_plan_leaves_the_console(app):
 
 
 @pytest.mark.parametrize(
-    ("changes", "field"),
+    ("changes", "field", "message"),
     [
-        ({"nickname": "   "}, "nickname: 1 to 40 characters"),
-        ({"nickname": "x" * 41}, "nickname: 1 to 40 characters"),
-        ({"last_session": ""}, "plan.sessions[0].day: must be a date YYYY-MM-DD"),
-        ({"last_session": "2026-02-30"}, "plan.sessions[0].day: must be a date YYYY-MM-DD"),
-        ({"last_session": "10/03/2026"}, "plan.sessions[0].day: must be a date YYYY-MM-DD"),
-        ({"next_session": day(-2)}, "plan.next_session: must come after the latest session"),
-        ({"next_session": day(-5)}, "plan.next_session: must come after the latest session"),
-        ({"next_session": "soon"}, "plan.next_session: must be a date YYYY-MM-DD"),
-        ({"session_number": "one"}, "plan.sessions: session numbers must be whole numbers"),
-        ({"skin_type": "VII"}, "plan.skin_type: must be one of"),
-        ({"pih_history": "maybe"}, "plan.pih_history: must be one of"),
+        ({"nickname": "   "}, "nickname", "Nickname: 1 to 40 characters"),
+        ({"nickname": "x" * 41}, "nickname", "Nickname: 1 to 40 characters"),
+        ({"last_session": ""}, "last-session", "Date of this session: must be a date YYYY-MM-DD"),
+        (
+            {"last_session": "2026-02-30"},
+            "last-session",
+            "Date of this session: must be a date YYYY-MM-DD",
+        ),
+        (
+            {"last_session": "10/03/2026"},
+            "last-session",
+            "Date of this session: must be a date YYYY-MM-DD",
+        ),
+        (
+            {"next_session": day(-2)},
+            "next-session",
+            "Next session: must come after the latest session",
+        ),
+        (
+            {"next_session": day(-5)},
+            "next-session",
+            "Next session: must come after the latest session",
+        ),
+        ({"next_session": "soon"}, "next-session", "Next session: must be a date YYYY-MM-DD"),
+        (
+            {"session_number": "one"},
+            "session-number",
+            "Which session is it: session numbers must be whole numbers",
+        ),
+        ({"skin_type": "VII"}, "skin-type", "Skin type: must be one of"),
+        ({"pih_history": "maybe"}, "pih-history", "History of PIH: must be one of"),
     ],
 )
-def test_a_bad_new_client_form_names_the_field_and_stores_nothing(app, changes, field):
+def test_a_bad_new_client_form_names_the_field_and_stores_nothing(app, changes, field, message):
     add_practitioner(app)
     console = signed_in(app)
     token = form_token(console, "/console/clients/new")
     form = plan_form(**changes)
     answer = console.post("/console/clients/new", data={"csrf_token": token, **form})
     assert answer.status_code == 400
-    assert field in html.unescape(answer.text)
+    assert message in html.unescape(answer.text)
+    assert invalid_fields(answer.text) == [(field, f"{field}-error", True)], "tied to its field"
     assert answer.headers["Cache-Control"] == "no-store"
     if "nickname" not in changes:
         assert f'value="{form["nickname"]}"' in answer.text, "the form keeps what was typed"
@@ -959,8 +999,10 @@ def test_a_new_invitation_replaces_the_unused_one(app):
     console = signed_in(app)
     _, plan_id, first = new_client(console, nickname="Jo")
     token = form_token(console, f"/console/clients/{plan_id}")
-    page = console.post(f"/console/clients/{plan_id}/invitation", data={"csrf_token": token})
-    assert page.status_code == 200
+    made = console.post(f"/console/clients/{plan_id}/invitation", data={"csrf_token": token})
+    assert made.status_code == 303
+    assert made.headers["Location"] == f"/console/clients/{plan_id}/invitation"
+    page = console.get(made.headers["Location"])
     second = INVITE_LINK.search(page.text).group(2)
     assert second != first
     # The new invitation replaces the unused one: a lost link stops working.

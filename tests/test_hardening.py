@@ -104,6 +104,7 @@ def test_links_handed_out_name_the_public_address_whatever_the_host_header(data_
             "skin_type": "I",
             "pih_history": "no",
         },
+        follow_redirects=True,
     )
     invitation = re.search(r"https?://[^\s\"<]+/settings/invite#", created.text).group(0)
     made = [join_link, feed["feed_url"], feed["webcal_url"], invitation]

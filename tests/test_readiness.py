@@ -81,7 +81,7 @@ def _console_with_a_phone(app, next_day: str | None, last_days_ago: int = 30):
         "skin_type": "IV",
         "pih_history": "yes",
     }
-    made = console.post("/console/clients/new", data=form)
+    made = console.post("/console/clients/new", data=form, follow_redirects=True)
     assert made.status_code == 200, made.text
     code = re.search(r"/settings/invite#([A-Za-z0-9_-]+)", made.text).group(1)
     phone = ApiDevice(app.test_client())

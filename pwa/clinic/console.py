@@ -3,7 +3,12 @@
 Sign in and out, the list of my clients with adherence at a glance, a new
 client plan with its one-time invitation (a QR code and a short link), and
 a client's page.  A practitioner sees only the clients they created: any
-other plan id answers 404, as if it did not exist.
+other plan id answers 404, as if it did not exist (clients.py).  The
+invitation page and the removal of a phone are blueprints of their own
+inside this one (console_invitations.py, console_phones.py).  A change
+answers with a redirect and a one-line confirmation (Flask's flash: its
+text is no secret); a refused form says why beside the field it is about
+(form_errors.py).
 """
 
 from __future__ import annotations
@@ -13,24 +18,29 @@ from datetime import UTC
 from datetime import datetime
 
 from flask import Blueprint
-from flask import abort
 from flask import current_app
+from flask import flash
 from flask import redirect
 from flask import render_template
 from flask import request
 from flask import session
 from flask import url_for
 
-from ..care import adherence
 from ..care import merge
 from ..care import plans
-from ..care import readiness
 from ..care import series
-from ..care.days import local_day
-from ..core import links
 from ..sync import devices
 from . import accounts
+from . import clinic_time
+from . import console_invitations
+from . import console_phones
+from . import form_errors
 from . import login_waits
+from .clients import client_row
+from .clients import clinic_zone
+from .clients import own_client
+from .clients import plan_store
+from .clients import protocols
 from .console_auth import check_csrf
 from .console_auth import clinic_store
 from .console_auth import console_globals
@@ -45,6 +55,18 @@ from .console_auth import safe_next
 bp = Blueprint("console", __name__)
 
 NICKNAME_MAX = 40
+# The new-client form's fields (templates/console/new_client.html), but the protocol choice,
+# which it shows only when the clinic has several protocols.
+NEW_CLIENT_FIELDS = {
+    "nickname",
+    "last-session",
+    "session-number",
+    "planned-sessions",
+    "next-session",
+    "skin-type",
+    "pih-history",
+    "pih-risk-mode",
+}
 CLINIC_DEVICE = devices.CLINIC_DEVICE
 WRONG_LOGIN = "Wrong e-mail or password."
 SECOND_STEP = "second step"
@@ -54,6 +76,19 @@ PENDING_MS = 5 * 60 * 1000
 
 bp.context_processor(console_globals)
 bp.after_request(no_store)
+bp.register_blueprint(console_invitations.bp)
+bp.register_blueprint(console_phones.bp)
+
+
+@bp.context_processor
+def clinic_times() -> dict:
+    """Moments and days in the clinic's time zone, in words ("today 09:12")."""
+    zone, now = clinic_zone(), now_ms()
+    today = clinic_time.today_in(zone, now)
+    return {
+        "clinic_moment": lambda ms: clinic_time.spoken(ms, zone, now),
+        "clinic_day": lambda day: clinic_time.spoken_day(day, today),
+    }
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -119,7 +154,7 @@ def logout():
 @login_required
 def index():
     practitioner = current_practitioner()
-    rows = [_client_row(c) for c in clinic_store().clients_of(practitioner["id"])]
+    rows = [client_row(c) for c in clinic_store().clients_of(practitioner["id"])]
     return render_template("console/index.html", clients=[r for r in rows if r])
 
 
@@ -133,33 +168,29 @@ def new_client():
     form = request.form.to_dict()
     try:
         nickname = _nickname(form.get("nickname", ""))
-        plan = plans.clinic_plan(form, config["CLINIC_TIME_ZONE"], config["PROTOCOL"], _protocols())
+        plan = plans.clinic_plan(form, config["CLINIC_TIME_ZONE"], config["PROTOCOL"], protocols())
     except plans.PlanError as error:
-        context = _form_context()
-        return render_template(
-            "console/new_client.html", form=form, error=str(error), **context
-        ), 400
+        shown = NEW_CLIENT_FIELDS | ({"protocol"} if len(protocols()) > 1 else set())
+        problem = form_errors.new_client(str(error), shown)
+        page = render_template(
+            "console/new_client.html", form=form, problem=problem, **_form_context()
+        )
+        return page, 400
     plan_id = secrets.token_urlsafe(16)
     # The clinic's device has a credential nobody holds: it only writes from here.
     unusable = devices.digest(accounts.new_secret())
-    _plans().create_plan(plan_id, plan, CLINIC_DEVICE, unusable, now_ms(), name="Your clinic")
+    plan_store().create_plan(plan_id, plan, CLINIC_DEVICE, unusable, now_ms(), name="Your clinic")
     clinic_store().add_client(plan_id, current_practitioner()["id"], nickname, now_ms())
-    return _invitation_page(plan_id, nickname)
+    console_invitations.make_invitation(plan_id)
+    flash(f"Plan made for {nickname}. Let them scan the invitation below.")
+    # A redirect to a page that shows it: reloading that page makes nothing new.
+    return redirect(url_for("console.invitations.show", plan_id=plan_id), 303)
 
 
 @bp.get("/clients/<plan_id>")
 @login_required
 def client(plan_id: str):
-    row = _client_row(_own_client(plan_id))
-    return render_template("console/client.html", client=row)
-
-
-@bp.post("/clients/<plan_id>/invitation")
-@login_required
-def new_invitation(plan_id: str):
-    check_csrf()
-    found = _own_client(plan_id)
-    return _invitation_page(plan_id, found["nickname"])
+    return _client_page(own_client(plan_id))
 
 
 @bp.post("/clients/<plan_id>/sessions")
@@ -168,7 +199,7 @@ def edit_session(plan_id: str):
     """Add, move or cancel a session: a session event from the clinic's device, which the
     client's phone takes in at its next sync and merges like its own edits."""
     check_csrf()
-    _own_client(plan_id)
+    found = own_client(plan_id)
     form = request.form
     session_id = form.get("session") or secrets.token_urlsafe(9)
     now = now_ms()
@@ -182,101 +213,66 @@ def edit_session(plan_id: str):
         "time": form.get("time") or None,
         "status": form.get("status", "planned"),
     }
-    store = _plans()
+    store = plan_store()
+    plan, stored = store.get_plan(plan_id), store.session_events(plan_id)
     try:
         checked = merge.validate_batch([event])
-        plan = store.get_plan(plan_id)
-        stored = store.session_events(plan_id)
-        plans.check_events_fit(plan, checked, _protocols(), datetime.now(UTC), stored)
+        plans.check_events_fit(plan, checked, protocols(), datetime.now(UTC), stored)
     except (merge.EventError, plans.PlanError) as error:
-        message = str(error).replace("events[0].", "session ")
-        return render_template(
-            "console/client.html", client=_client_row(_own_client(plan_id)), error=message
-        ), 400
+        known = {s["session"] for s in series.build(plan, stored)}
+        prefix = f"s-{session_id}" if form.get("session") in known else "new"
+        typed = {name: form.get(name, "") for name in ("day", "time", "status")}
+        problem = form_errors.session_edit(str(error), prefix, typed)
+        return _client_page(found, problem), 400
     store.apply_events(plan_id, CLINIC_DEVICE, checked, now)
-    return redirect(url_for("console.client", plan_id=plan_id))
-
-
-@bp.post("/clients/<plan_id>/devices/<device_id>/revoke")
-@login_required
-def revoke_device(plan_id: str, device_id: str):
-    check_csrf()
-    _own_client(plan_id)
-    if device_id == CLINIC_DEVICE or not _plans().revoke_device(plan_id, device_id):
-        abort(404)
-    return redirect(url_for("console.client", plan_id=plan_id))
+    flash(_session_saved(plan_id, plan, stored, event))
+    return redirect(url_for("console.client", plan_id=plan_id), 303)
 
 
 @bp.post("/clients/<plan_id>/delete")
 @login_required
 def delete_client(plan_id: str):
     check_csrf()
-    found = _own_client(plan_id)
+    found = own_client(plan_id)
     if request.form.get("confirm") != found["nickname"]:
-        row = _client_row(found)
         message = "Type the client's nickname exactly to delete the plan."
-        return render_template("console/client.html", client=row, error=message), 400
-    _plans().delete_plan(plan_id)
+        return _client_page(found, form_errors.Refusal(message, ("confirm",))), 400
+    plan_store().delete_plan(plan_id)
     clinic_store().remove_client(plan_id)
-    return redirect(url_for("console.index"))
+    flash(f"Deleted the plan of {found['nickname']}.")
+    return redirect(url_for("console.index"), 303)
 
 
-def _invitation_page(plan_id: str, nickname: str):
-    code = accounts.new_secret()
-    days = current_app.config["INVITATION_DAYS"]
-    expires = now_ms() + days * 24 * 60 * 60 * 1000
-    clinic_store().add_invitation(accounts.digest(code), plan_id, expires)
-    # The code travels in the fragment: never sent to a server, never in a log.
-    link = links.external_url("settings.invite") + "#" + code
+def _client_page(found: dict, problem: form_errors.Refusal | None = None):
+    waiting = clinic_store().waiting_invitation(found["plan_id"], now_ms())
+    until = clinic_time.spoken(waiting["expires_ms"], clinic_zone(), now_ms()) if waiting else ""
     return render_template(
-        "console/invitation.html",
-        nickname=nickname,
-        plan_id=plan_id,
-        link=link,
-        qr=devices.qr_data_url(link),
-        days=days,
+        "console/client.html", client=client_row(found), problem=problem, invitation_until=until
     )
 
 
-def _own_client(plan_id: str) -> dict:
-    """The client record if the signed-in practitioner made it; otherwise the same 404."""
-    practitioner = current_practitioner()
-    for found in clinic_store().clients_of(practitioner["id"]):
-        if found["plan_id"] == plan_id:
-            if not _plans().plan_exists(plan_id):
-                # Deleted from the client's phone (or by retention): forget the record too.
-                clinic_store().remove_client(plan_id)
-                break
-            return found
-    abort(404)
-
-
-def _client_row(found: dict) -> dict | None:
-    store, plan_id = _plans(), found["plan_id"]
-    plan = store.get_plan(plan_id)
-    if plan is None:
-        return None
-    sessions = series.build(plan, store.session_events(plan_id))
-    today = local_day(datetime.now(UTC), plan["time_zone"], plan["day_start_hour"])
-    schedule = current_app.extensions["schedules"][plan["protocol"]["id"]]
-    ticks = store.tick_state(plan_id)
-    phones = [d for d in store.list_devices(plan_id) if d["device"] != CLINIC_DEVICE]
-    seen = [d["last_seen_ms"] for d in phones if not d["revoked"]]
-    upcoming = [s for s in sessions if s["status"] == "planned" and s["day"] >= today.isoformat()]
-    for planned in upcoming:
-        planned["readiness"] = readiness.session_readiness(planned["day"], ticks, schedule)
-    return {
-        **found,
-        "plan": plan,
-        "sessions": sessions,
-        "total": series.total_sessions(plan, sessions),
-        "progress": adherence.run_progress(
-            plan, sessions, ticks, schedule, today, adherence.started_day(plan, phones)
-        ),
-        "last_sync_ms": max(seen) if seen else None,
-        "devices": phones,
-        "next_session": upcoming[0] if upcoming else None,
-    }
+def _session_saved(plan_id: str, plan: dict, stored: list[dict], event: dict) -> str:
+    """One line on what a session edit did: "Session 2 moved to Mon 4 Jan at 10:30."; a
+    session that changed its number says so."""
+    before = {s["session"]: s for s in series.build(plan, stored)}
+    after = {s["session"]: s for s in series.build(plan, plan_store().session_events(plan_id))}
+    was, now = before.get(event["session"]), after.get(event["session"])
+    name = f"Session {(was or now)['number']}" if was or now else "The session"
+    if event["status"] == "cancelled":
+        return f"{name} cancelled."
+    when = clinic_time.spoken_day(event["day"], clinic_time.today_in(clinic_zone(), now_ms()))
+    when += f" at {event['time']}" if event["time"] else ""
+    if was is None:
+        line = f"{name} added: {when}"
+    elif event["status"] == "done":
+        line = f"{name} marked done: {when}"
+    elif was["day"] != event["day"]:
+        line = f"{name} moved to {when}"
+    else:
+        line = f"{name} saved: {when}"
+    if was and now and was["number"] != now["number"]:
+        line += f"; it is now session {now['number']}"
+    return line + "."
 
 
 def _try_login(email: str, password: str) -> str | None:
@@ -312,7 +308,7 @@ def _form_context() -> dict:
     config = current_app.config
     return {
         "time_zone": config["CLINIC_TIME_ZONE"],
-        "protocols": _protocols(),
+        "protocols": protocols(),
         "default_protocol": config["PROTOCOL"],
     }
 
@@ -322,11 +318,3 @@ def _nickname(value: str) -> str:
     if not 1 <= len(nickname) <= NICKNAME_MAX:
         raise plans.PlanError(f"nickname: 1 to {NICKNAME_MAX} characters (no full names needed)")
     return nickname
-
-
-def _plans():
-    return current_app.extensions["plans"]
-
-
-def _protocols() -> dict[str, dict]:
-    return current_app.extensions["protocols"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint
 from flask import abort
 from flask import current_app
+from flask import flash
 from flask import g
 from flask import redirect
 from flask import render_template
@@ -28,6 +29,7 @@ from .console_auth import current_practitioner
 from .console_auth import login_required
 from .console_auth import no_store
 from .console_auth import now_ms
+from .form_errors import Refusal
 
 # A secret shown for set-up must be confirmed with a code within this time.
 SETUP_MS = 10 * 60 * 1000
@@ -47,26 +49,29 @@ def password():
     form, throttle = request.form, login_waits.login_waits()
     wait = throttle.wait_s(account["email"])
     if wait:
-        return _refused(login_waits.wait_message(wait))
+        return _refused(Refusal(login_waits.wait_message(wait), form="password"))
     if not accounts.verify_password(account["password_hash"], form.get("current", "")):
         throttle.failed(account["email"])
-        return _refused("Your current password is wrong. Nothing was changed.")
+        message = "Your current password is wrong. Nothing was changed."
+        return _refused(Refusal(message, ("current",)))
     if form.get("new", "") != form.get("again", ""):
-        return _refused("The two new passwords do not match. Nothing was changed.")
+        message = "The two new passwords do not match. Nothing was changed."
+        return _refused(Refusal(message, ("new", "again")))
     try:
         new = accounts.check_new_password(form.get("new", ""), account["email"])
     except accounts.AccountError as error:
         # The message names its field for the API ("password: ..."); a person needs no prefix.
         reason = str(error).removeprefix("password: ").rstrip(".")
-        return _refused(f"{reason[0].upper()}{reason[1:]}. Nothing was changed.")
+        message = f"{reason[0].upper()}{reason[1:]}. Nothing was changed."
+        return _refused(Refusal(message, ("new",)))
     clinic = clinic_store()
     clinic.set_password_hash(account["id"], accounts.hash_password(new))
     clinic.end_console_sessions(account["id"], keep_sid_hash=g.sid_hash)
     return render_template("console/password.html", done=True)
 
 
-def _refused(message: str):
-    return render_template("console/password.html", error=message), 400
+def _refused(problem: Refusal):
+    return render_template("console/password.html", problem=problem), 400
 
 
 @bp.get("/two-step")
@@ -82,8 +87,9 @@ def two_step_start():
     practitioner = current_practitioner()
     # Replacing a factor that is on would let a borrowed session swap in its own.
     if practitioner.get("totp_secret"):
-        error = "Two-step sign-in is on already: turn it off first (password and a code)."
-        return render_template("console/two_step.html", setup=None, error=error), 400
+        message = "Two-step sign-in is on already: turn it off first (password and a code)."
+        problem = Refusal(message, form="two-step")
+        return render_template("console/two_step.html", setup=None, problem=problem), 400
     secret = accounts.new_totp_secret()
     clinic_store().set_pending_totp(practitioner["id"], secret, now_ms())
     return _two_step_setup_page(secret)
@@ -100,9 +106,11 @@ def two_step_confirm():
     secret = pending["secret"]
     step = accounts.verify_totp(secret, request.form.get("code", ""), None)
     if step is None:
-        return _two_step_setup_page(secret, "That code does not match. Try the next one."), 400
+        problem = Refusal("That code does not match. Try the next one.", ("code",))
+        return _two_step_setup_page(secret, problem), 400
     clinic_store().set_totp(practitioner["id"], secret)
     clinic_store().use_totp_step(practitioner["id"], step)
+    flash("Two-step sign-in is on: from now on, a code follows your password.")
     return redirect(url_for("console.index"))
 
 
@@ -118,8 +126,8 @@ def two_step_disable():
     throttle = login_waits.login_waits()
     wait = throttle.wait_s(practitioner["email"])
     if wait:
-        error = login_waits.wait_message(wait)
-        return render_template("console/two_step.html", setup=None, error=error), 429
+        problem = Refusal(login_waits.wait_message(wait), form="two-step-off")
+        return render_template("console/two_step.html", setup=None, problem=problem), 429
     right_password = accounts.verify_password(
         practitioner["password_hash"], request.form.get("password", "")
     )
@@ -130,15 +138,17 @@ def two_step_disable():
     )
     if not right_password or step is None or not clinic.use_totp_step(practitioner["id"], step):
         throttle.failed(practitioner["email"])
-        error = "Wrong password, or a wrong or used code. Nothing was changed."
-        return render_template("console/two_step.html", setup=None, error=error), 400
+        message = "Wrong password, or a wrong or used code. Nothing was changed."
+        problem = Refusal(message, ("off-password", "code"))
+        return render_template("console/two_step.html", setup=None, problem=problem), 400
     clinic.set_totp(practitioner["id"], None)
+    flash("Two-step sign-in is off.")
     return redirect(url_for("console_account.two_step"))
 
 
-def _two_step_setup_page(secret: str, error: str | None = None):
+def _two_step_setup_page(secret: str, problem: Refusal | None = None):
     practitioner = current_practitioner()
     issuer = current_app.config["CLINIC_NAME"] or current_app.config["APP_NAME"]
     uri = accounts.totp_uri(secret, practitioner["email"], issuer)
     setup = {"secret": secret, "qr": devices.qr_data_url(uri)}
-    return render_template("console/two_step.html", setup=setup, error=error)
+    return render_template("console/two_step.html", setup=setup, problem=problem)

@@ -147,3 +147,137 @@ def test_a_practitioner_changes_her_password_and_other_browsers_are_signed_out(
     again = log_in_on(elsewhere, clinic_server.url, new)
     expect(again.get_by_role("heading", name="My clients")).to_be_visible()
     elsewhere.close()
+
+
+ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+)
+LAPTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+def both_sizes(page, folder, name: str) -> None:
+    """Screenshots of what the page shows at a laptop's size and at a phone's."""
+    for size, label in ((LAPTOP, "1280x800"), (PHONE, "390x844")):
+        page.set_viewport_size(size)
+        page.screenshot(path=str(folder / f"{name}-{label}.png"))
+    page.set_viewport_size(LAPTOP)
+
+
+def test_a_reloaded_invitation_makes_one_plan_and_a_phone_is_removed_after_asking(
+    clinic_server, desk, playwright, tmp_path
+):
+    console = log_in_on(desk, clinic_server.url)
+    console.set_viewport_size(LAPTOP)
+    console.get_by_role("link", name="New client plan").click()
+    console.get_by_label("Nickname").fill("Bea")
+    console.get_by_label("Date of this session").fill(today_here(2))
+    console.get_by_role("button", name="Create plan and invitation").click()
+    expect(console.get_by_role("status")).to_have_text(
+        "Plan made for Bea. Let them scan the invitation below."
+    )
+    link = console.locator("[data-invitation-link]").get_attribute("href")
+    invitation_url = console.url
+    assert invitation_url.endswith("/invitation") and "#" not in invitation_url
+    both_sizes(console, tmp_path, "invitation")
+    assert not axe_violations(console)
+
+    # A reload asks for the page again (a GET): the same invitation, no second plan.
+    console.reload()
+    expect(console.get_by_role("heading", name="Invitation for Bea")).to_be_visible()
+    expect(console.locator("[data-invitation-link]")).to_have_attribute("href", link)
+    expect(console.get_by_role("status")).to_have_count(0)  # the confirmation was said once
+    console.get_by_role("link", name="My clients").click()
+    expect(console.locator("tr[data-client]")).to_have_count(1)
+    expect(console.locator("tr[data-client]")).to_contain_text("Bea")
+
+    phone_context = launch_profile(
+        playwright, tmp_path / "android", timezone_id=TIME_ZONE, user_agent=ANDROID_CHROME
+    )
+    try:
+        phone = open_controlled(phone_context, clinic_server.url + "/")
+        phone.goto(link)
+        start = phone.get_by_role("button", name="Start")
+        expect(start).to_be_enabled()
+        start.click()
+        expect(phone.locator("[data-day-heading]")).to_have_text("Day 2 after session 1")
+    finally:
+        phone_context.close()
+
+    console.get_by_role("link", name="Bea").click()
+    phones = console.locator("[data-device]")
+    expect(phones).to_have_count(1)
+    expect(phones).to_contain_text("Chrome Mobile on Android · linked today")
+    expect(phones).not_to_contain_text("UTC")
+    phones.scroll_into_view_if_needed()
+    both_sizes(console, tmp_path, "client-phones")
+
+    # Removing asks first; Cancel leaves the phone as it was.
+    remove = console.get_by_role("link", name="Remove this phone")
+    remove.click()
+    expect(
+        console.get_by_role("heading", name="Remove this phone from Bea’s plan?")
+    ).to_be_visible()
+    expect(console.locator("[data-phone-name]")).to_have_text("Chrome Mobile on Android")
+    both_sizes(console, tmp_path, "remove-phone")
+    assert not axe_violations(console)
+    console.get_by_role("link", name="Cancel").click()
+    expect(phones).not_to_contain_text("Removed")
+    remove.click()
+    console.get_by_role("button", name="Remove this phone").click()
+    expect(console.get_by_role("status")).to_contain_text(
+        "Removed Chrome Mobile on Android (linked today"
+    )
+    expect(phones).to_contain_text("Removed")
+    expect(console.get_by_role("link", name="Remove this phone")).to_have_count(0)
+    console.screenshot(path=str(tmp_path / "phone-removed.png"), full_page=True)
+
+
+def test_a_refused_form_puts_its_error_on_screen_and_the_focus_on_the_field(
+    clinic_server, desk, tmp_path
+):
+    console = log_in_on(desk, clinic_server.url)
+    console.set_viewport_size(PHONE)
+    console.get_by_role("link", name="New client plan").click()
+    console.get_by_label("Nickname").fill("Cy")
+    console.get_by_label("Date of this session").fill(today_here(2))
+    console.get_by_label("Next session").fill(today_here(5))  # before this session
+    console.get_by_role("button", name="Create plan and invitation").click()
+
+    field = console.get_by_label("Next session")
+    message = console.locator("#next-session-error")
+    expect(field).to_be_focused()
+    expect(field).to_have_attribute("aria-invalid", "true")
+    expect(field).to_have_attribute("aria-describedby", "next-session-error")
+    expect(message).to_have_text("Next session: must come after the latest session")
+    expect(message).to_be_in_viewport()
+    expect(field).to_have_accessible_description("Next session: must come after the latest session")
+    console.screenshot(path=str(tmp_path / "new-client-refused-390x844.png"))
+    assert not axe_violations(console)
+
+    # The fixed form goes through; on the client page a refused session edit and a refused
+    # delete do the same.
+    console.get_by_label("Next session").fill(today_here(-30))
+    console.get_by_role("button", name="Create plan and invitation").click()
+    console.get_by_role("link", name="Client page").click()
+    first = console.locator("[data-session]").first
+    first.get_by_label("Date").fill("2001-01-01")
+    first.get_by_role("button", name="Save session 1").click()
+    date_field = console.locator("[data-session]").first.get_by_label("Date")
+    expect(date_field).to_be_focused()
+    expect(date_field).to_have_value("2001-01-01")
+    expect(console.locator("[data-form-error]")).to_have_text(
+        "Date: must be within 3 years before and 2 years after today"
+    )
+    expect(console.locator("[data-form-error]")).to_be_in_viewport()
+    console.screenshot(path=str(tmp_path / "session-refused-390x844.png"))
+    console.set_viewport_size(LAPTOP)
+    console.get_by_label("Type “Cy” to confirm").fill("cy")
+    console.get_by_role("button", name="Delete plan").click()
+    confirm = console.get_by_label("Type “Cy” to confirm")
+    expect(confirm).to_be_focused()
+    expect(confirm).to_have_attribute("aria-invalid", "true")
+    expect(console.locator("#confirm-error")).to_be_in_viewport()
+    expect(console.locator("#confirm-error")).to_contain_text("Type the client's nickname exactly")
+    console.screenshot(path=str(tmp_path / "delete-refused-1280x800.png"))
