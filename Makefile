@@ -66,7 +66,9 @@ $(VENV)/.test-deps: requirements-test.txt $(VENV)/.run-deps
 
 $(NODE_STAMP): $(NODE_DIR)/package.json $(NODE_DIR)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20 or newer) is needed: apt-get install nodejs npm"; exit 1; }
-	npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error
+	# No install scripts: none is needed, and vnu-jar's (the HTML checker the tests run)
+	# would fetch a Java runtime from the internet; Java comes from Debian (make browser).
+	npm ci --prefix $(NODE_DIR) --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(VENDOR_STAMP): $(NODE_STAMP) Makefile
@@ -84,18 +86,18 @@ $(VENDOR_STAMP): $(NODE_STAMP) Makefile
 
 # Browser tests drive Debian's Chromium: Playwright's own browser download
 # fails offline, so it is never used.  zbarimg (zbar-tools) decodes the
-# device-link QR code in the tests.
-SYSTEM_TOOLS := $(CHROMIUM) /usr/bin/zbarimg
+# device-link QR code in the tests; Java runs the Nu HTML Checker (vnu-jar) on every page.
+SYSTEM_TOOLS := $(CHROMIUM) /usr/bin/zbarimg /usr/bin/java
 browser:
 	@missing=""; for tool in $(SYSTEM_TOOLS); do [ -x "$$tool" ] || missing="$$missing $$tool"; done; \
 	if [ -z "$$missing" ]; then \
 		true; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium and zbar-tools for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools >/dev/null; \
+		echo "Installing Debian's chromium, zbar-tools and a Java runtime (the HTML checker) for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zbar-tools default-jre-headless >/dev/null; \
 	else \
 		echo "!!! Missing$$missing and cannot install (needs root and apt-get)."; \
-		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium zbar-tools"; \
+		echo "!!! Browser tests will be skipped (a failure when CI is set): sudo apt-get install chromium zbar-tools default-jre-headless"; \
 	fi
 
 # Lighthouse 12 (pinned in bench/package-lock.json; 13 needs a newer Node), only for make bench.

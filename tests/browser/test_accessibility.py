@@ -6,8 +6,11 @@ does to pages); 200 % zoom on a 390 x 844 phone is a 195 x 422 CSS-pixel viewpor
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from helpers import launch_profile
+from helpers import open_controlled
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
@@ -88,3 +91,44 @@ def test_the_tab_bar_fits_and_stays_on_screen_at_200_percent(live_server, large_
         # Fixed at the foot of the screen, not at the end of a long page.
         assert tabs[0]["box"][3] <= height + 0.5
         page.screenshot(path=str(tmp_path / f"{page.kind}{path.replace('/', '-')}.png"))
+
+
+def test_a_screen_reader_hears_the_count_and_the_sync_state_change(own_server, profile):
+    page = open_controlled(profile, own_server.url + "/")
+    onboard(page, today_here(2))
+    card = page.locator(".day-card")
+    expect(page.locator("[data-sync-status]")).to_have_text("Synced just now", timeout=15_000)
+    count = card.get_by_role("status").filter(has_text="done today")
+    expect(count).to_have_text(re.compile(r"^0 of \d+ done today$"))
+    announcer = page.locator("[data-sync-announce]")
+    expect(announcer).to_have_attribute("role", "status")
+    expect(announcer).to_have_text("")  # the state on arrival is not read out
+
+    own_server.stop()
+    page.locator("[data-checklist=today] input[type=checkbox]").first.check()
+    expect(count).to_have_text(re.compile(r"^1 of \d+ done today$"))
+    # The line keeps its "n min ago" current; the live region speaks only of a change.
+    expect(announcer).to_have_text("Offline — will sync", timeout=15_000)
+    own_server.start()
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    expect(announcer).to_have_text("Synced just now", timeout=30_000)
+
+
+def test_each_why_control_names_its_item(live_server, phone):
+    page = phone.new_page()
+    page.goto(live_server.url + "/")
+    onboard(page, today_here(2))
+    checklist = page.locator("[data-checklist=today]")
+    expect(checklist.locator("summary").first).to_be_visible()
+    # The names Chromium gives a screen reader, from its accessibility tree.
+    tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    named = [
+        (node["role"]["value"], node.get("name", {}).get("value", ""))
+        for node in tree
+        if not node.get("ignored")
+    ]
+    whys = [n for role, n in named if role == "DisclosureTriangle" and n.startswith("Why?")]
+    items = [name for role, name in named if role == "checkbox"][: len(whys)]
+    assert len(whys) == checklist.locator("summary").count() == len(items) > 5, named
+    # "Why? Put on a tinted mineral sunscreen …": each names the item it explains.
+    assert whys == [f"Why? {item}" for item in items]

@@ -31,7 +31,14 @@ export async function startDevices(root) {
       const anchor = box.querySelector('[data-device-link]');
       anchor.href = link;
       anchor.textContent = link;
-      box.querySelector('[data-link-qr]').src = qr;
+      const picture = Object.assign(document.createElement('img'), {
+        className: 'device-link__qr',
+        alt: 'QR code of the link below',
+        width: 240,
+        height: 240,
+        src: qr,
+      });
+      box.querySelector('[data-link-qr]').replaceChildren(picture);
       box.querySelector('[data-link-box]').hidden = false;
       error.hidden = true;
     } catch (problem) {

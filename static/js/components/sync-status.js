@@ -38,10 +38,20 @@ function describeSync(status, waiting) {
 
 export function startSyncStatus(root) {
   const line = root.querySelector('[data-sync-status]');
+  const announcer = root.querySelector('[data-sync-announce]');
   let last = {state: 'none'};
+  // The state the first sync finds is what the line shows on arrival: not read out.
+  let said = null;
   const show = async (status = last) => {
     last = status;
-    if (line) line.textContent = describe(status, await outboxSize());
+    const waiting = await outboxSize();
+    if (line) line.textContent = describe(status, waiting);
+    // Said aloud only when the state changes: "Synced just now" turning into "Synced 1 min
+    // ago" is not news, going offline or coming back is.
+    const news = describeSync({...status, lastSync: Date.now()}, waiting);
+    if (status.state === 'none') return;
+    if (announcer && said !== null && news !== said) announcer.textContent = news;
+    said = news;
   };
   const sync = startSync({
     onStatus: show,

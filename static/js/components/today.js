@@ -165,6 +165,8 @@ async function showReadiness(view, plan, next, daysToNext) {
   renderReadiness(container, {plan, session: next, answers});
 }
 
+const RING_LENGTH = 113.1;
+
 // Shown from the day before a session (the issue of a cold sore or a tan is then known).
 const READINESS_DAYS = 1;
 
@@ -212,7 +214,8 @@ function showProgress(view, total, done) {
   // Nothing to tick (before a session, a wrong clock) is not "all done": the ring stays empty.
   const percent = total ? Math.round((100 * done) / total) : 0;
   const text = total ? `${done} of ${total} done today` : 'Nothing to tick today';
-  view.querySelector('[data-ring-done]').setAttribute('stroke-dasharray', `${percent} 100`);
+  // In the circle's own length (2 pi r, r = 18), not pathLength, which SVG 1.1 lacks.
+  view.querySelector('[data-ring-done]').setAttribute('stroke-dasharray', `${(percent * RING_LENGTH) / 100} ${RING_LENGTH}`);
   view.querySelector('[data-ring-label]').textContent = text;
   view.querySelector('[data-progress-text]').textContent = text;
 }
