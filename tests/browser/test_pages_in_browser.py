@@ -10,7 +10,16 @@ from playwright.sync_api import expect
 
 from pwa.site.explainer import load_pages
 
-PAGES = ["/", "/sessions/", "/learn/", "/settings/", *[f"/learn/{s}" for s in load_pages()]]
+PAGES = [
+    "/",
+    "/sessions/",
+    "/learn/",
+    "/settings/",
+    "/settings/join",
+    "/settings/invite",
+    "/offline",
+    *[f"/learn/{s}" for s in load_pages()],
+]
 HORIZONTAL_OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 
