@@ -236,3 +236,22 @@ def test_each_planned_session_goes_into_a_calendar_as_a_file_or_a_google_calenda
     assert query["dates"] == [f"{utc:%Y%m%dT%H%M%SZ}/{utc + timedelta(hours=1):%Y%m%dT%H%M%SZ}"]
     expect(page.get_by_text("on Android, tap “Google Calendar”")).to_be_visible()
     page.screenshot(path=str(tmp_path / "session-calendar-links.png"), full_page=True)
+
+
+def test_a_reminder_form_with_no_time_says_so_beside_the_field(live_server, phone_profile):
+    page = open_controlled(phone_profile, live_server.url + "/")
+    onboard(page, today_here(1))
+    wait_for_async(page, REGISTERED)
+    page.goto(live_server.url + "/settings/")
+    form = page.locator("[data-notify-form]")
+    time_field = form.get_by_label("Remind me at")
+    time_field.fill("")
+    form.get_by_role("button", name="Turn on reminders").click()
+    error = form.get_by_role("alert")
+    expect(error).to_have_text("Enter the time for the daily reminder, or turn it off.")
+    expect(time_field).to_be_focused()
+    expect(time_field).to_have_attribute("aria-invalid", "true")
+    expect(time_field).to_have_attribute("aria-describedby", error.get_attribute("id"))
+    expect(error).to_be_in_viewport()
+    # Nothing was asked of the browser: the form stopped before the permission prompt.
+    assert page.evaluate("Notification.permission") == "default"

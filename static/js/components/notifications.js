@@ -8,6 +8,7 @@
 import {pushKey, removePushSubscription, savePushSubscription} from '../lib/api.js';
 import {isSharedDevice} from '../lib/shared-device.js';
 import {getMeta, loadPlan, setMeta} from '../lib/store.js';
+import {clearFormError, clearWhenChanged, showFormError} from './form-errors.js';
 
 const isIos = () => /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
 const standalone = () => matchMedia('(display-mode: standalone)').matches || navigator.standalone === true;
@@ -37,8 +38,14 @@ export async function startNotifications(root) {
   showState(Boolean(saved) && Notification.permission === 'granted');
   form.hidden = false;
 
+  clearWhenChanged(form);
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
+    clearFormError(form);
+    if (form.elements.daily_on.checked && !form.elements.daily_time.value) {
+      showFormError(form, 'Enter the time for the daily reminder, or turn it off.', 'daily_time');
+      return;
+    }
     try {
       const {public_key: key} = await pushKey();
       // Asked only here, from the user's tap: never on load.
@@ -55,6 +62,9 @@ export async function startNotifications(root) {
       showState(true);
       status.textContent = 'Reminders are on.';
     } catch (problem) {
+      // A time the server refused ("prefs.quiet_end: …") is shown beside its field.
+      const refused = problem.status === 400 && /^prefs\.(\w+): (.*)$/.exec(problem.message);
+      if (refused && form.elements[refused[1]]) return void showFormError(form, refused[2], refused[1]);
       status.textContent = problem.status === 404 && problem.message.includes('not set up')
         ? 'Notifications are not set up on this clinic’s server. The calendar link above still reminds you.'
         : problem.offline ? 'You are offline. Connect to the internet and try again.' : problem.message;
