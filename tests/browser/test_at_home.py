@@ -68,8 +68,12 @@ def test_where_comes_first_with_no_default_and_a_missing_answer_is_shown_in_view
     expect(error).to_have_text(
         "Choose where you have microneedling: at a clinic, or at home with your own device."
     )
+    # Beside the question, tied to its choices, with the focus on the first of them.
     expect(error).to_be_in_viewport()
-    expect(error).to_be_focused()
+    first_choice = where.get_by_label("At a clinic")
+    expect(first_choice).to_be_focused()
+    expect(first_choice).to_have_attribute("aria-invalid", "true")
+    expect(first_choice).to_have_attribute("aria-describedby", error.get_attribute("id"))
     assert page.evaluate(PLAN) is None  # nothing saved
     where.get_by_label("At home, with my own device").check()
     expect(error).to_be_hidden()  # answered: the message goes

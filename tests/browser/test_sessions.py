@@ -282,8 +282,9 @@ RAW_STORAGE = """async () => {
 }"""
 
 
-def test_a_shared_device_keeps_the_plan_only_while_the_tab_is_open(own_server, phone_profile):
-    page = open_controlled(phone_profile, own_server.url + "/")
+def test_a_shared_device_keeps_the_plan_only_while_the_tab_is_open(live_server, phone_profile):
+    # live_server has push set up: the notifications section then says why it is off here.
+    page = open_controlled(phone_profile, live_server.url + "/")
     page.locator("[data-onboarding]").wait_for()
     page.get_by_label("This is a shared or borrowed device").check()
     onboard(page, today_here(1))
@@ -293,13 +294,13 @@ def test_a_shared_device_keeps_the_plan_only_while_the_tab_is_open(own_server, p
     assert page.evaluate(RAW_STORAGE) == {"plans": 0, "local": 0}
     page.reload()
     expect(page.locator("[data-checklist=today] [data-item-id='hands-off']")).to_be_checked()
-    page.goto(own_server.url + "/settings/")
+    page.goto(live_server.url + "/settings/")
     expect(page.locator("[data-shared-device-note]")).to_be_visible()
     expect(page.locator("[data-notify-shared]")).to_be_visible()
 
     page.close()  # the tab closes: its session storage goes with it
     again = phone_profile.new_page()
-    again.goto(own_server.url + "/")
+    again.goto(live_server.url + "/")
     again.locator("[data-onboarding]").wait_for()
     assert again.evaluate(RAW_STORAGE) == {"plans": 0, "local": 0}
 
