@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from PIL import Image  # noqa: E402
+from playwright.sync_api import expect  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from support import RunningServer  # noqa: E402
 
@@ -87,15 +88,16 @@ def onboard(page) -> None:
     last = page.evaluate(
         "() => { const d = new Date(Date.now() - 3 * 864e5); return d.toISOString().slice(0, 10); }"
     )
+    form.get_by_label("At a clinic").check()
     form.get_by_label("Date of your most recent session").fill(last)
     form.get_by_role("button", name="Start my aftercare").click()
     for item in TICKED:
         page.locator(f"[data-checklist=today] [data-item-id='{item}']").check()
-    # Let the sync status settle and close the first-install toast.
-    page.wait_for_timeout(1500)
+    # The picture shows the settled state: synced, and the first-install toast closed.
+    expect(page.locator("[data-sync-status]")).to_have_text("Synced just now", timeout=20_000)
     ok = page.get_by_role("button", name="OK")
-    if ok.count():
-        ok.click()
+    ok.wait_for(timeout=20_000)
+    ok.click()
     page.evaluate("window.scrollTo(0, document.querySelector('[data-today]').offsetTop - 8)")
 
 
