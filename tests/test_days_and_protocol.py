@@ -16,6 +16,7 @@ from pwa.care.days import local_day
 from pwa.care.protocol import CONDITION
 from pwa.care.protocol import NOT_REVIEWED
 from pwa.care.protocol import SHIPPED_DIR
+from pwa.care.protocol import STANDARD_SKIN_TYPES
 from pwa.care.protocol import ProtocolError
 from pwa.care.protocol import day_items
 from pwa.care.protocol import expand
@@ -318,3 +319,24 @@ def test_each_cited_source_has_a_short_name_for_tight_places(schedule):
     assert shorts["chu2021"] == "Chu 2021"
     assert shorts["cdc-mmwr-2024"] == "Stadelman-Behar 2024"  # not the 2018-2023 of its title
     assert shorts["fifth-element-aftercare"] == "Fifth Element Esthetics"
+
+
+PLAN_VECTORS = json.loads((Path(__file__).parent / "vectors" / "plan.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "case", PLAN_VECTORS["modes"], ids=lambda c: f"{c['skin_type']}-{c['pih_history']}"
+)
+def test_mode_vectors_shared_with_the_phone(case):
+    """tests/vectors/plan.json, which tests/js/plan.test.mjs runs against the phone's modeFor."""
+    standard = standard_mode_allowed(case["skin_type"], case["pih_history"])
+    assert ("standard" if standard else "pih_risk") == case["mode"]
+    # The rule the server sends the phone in every schedule is the one it applies itself.
+    rule = PLAN_VECTORS["schedule"]["standard_mode_for"]
+    assert rule == {"skin_types": list(STANDARD_SKIN_TYPES), "pih_history": ["no"]}
+
+
+@pytest.mark.parametrize("case", PLAN_VECTORS["cases"], ids=lambda c: c["name"])
+def test_day_item_vectors_shared_with_the_phone(case):
+    plan = {"mode": case["mode"], **({"setting": case["setting"]} if case["setting"] else {})}
+    assert day_items(PLAN_VECTORS["schedule"], plan, case["day"]) == case["items"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import settings
@@ -214,6 +217,25 @@ def test_arrived_pulls_back_only_a_stamp_from_the_future():
     assert arrived(future, 4000) == {**future, "ts": 4000}
     assert arrived(future, 6000) is future
     assert future["ts"] == 5000, "the event given is left alone"
+
+
+MERGE_VECTORS = json.loads((Path(__file__).parent / "vectors" / "merge.json").read_text())["cases"]
+
+
+def _winners_match(found: dict, expected: dict) -> None:
+    assert sorted(found) == sorted(expected)
+    for key, winner in expected.items():
+        want = {"id": winner} if isinstance(winner, str) else winner
+        assert {field: found[key][field] for field in want} == want, key
+
+
+@pytest.mark.parametrize("vector", MERGE_VECTORS, ids=[v["name"] for v in MERGE_VECTORS])
+def test_merge_vectors_shared_with_the_phone(vector):
+    """tests/vectors/merge.json, which tests/js/merge.test.mjs runs against the phone's merge."""
+    for events in (vector["events"], vector["events"][::-1]):
+        ticks = {f"{day}|{item}": event for (day, item), event in merge({}, events).items()}
+        _winners_match(ticks, vector["ticks"])
+        _winners_match(merge_sessions({}, events), vector["sessions"])
 
 
 def test_later_untick_beats_earlier_tick():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -149,3 +151,17 @@ def test_fit_refuses_done_sessions_in_the_future_and_far_dates():
     with pytest.raises(series.SeriesError, match="at most"):
         series.check_session_events_fit(plan(), [], too_many, today)
     series.check_session_events_fit(plan(), [], [edit("x", "2026-03-11", "done")], today)
+
+
+SERIES_VECTORS = json.loads((Path(__file__).parent / "vectors" / "series.json").read_text())[
+    "cases"
+]
+
+
+@pytest.mark.parametrize("vector", SERIES_VECTORS, ids=[v["name"] for v in SERIES_VECTORS])
+def test_series_vectors_shared_with_the_phone(vector):
+    """tests/vectors/series.json, which tests/js/series.test.mjs runs against the phone's."""
+    plan = {"next_session": None, **vector["plan"]}
+    for events in (vector["events"], vector["events"][::-1]):
+        built = series.build(plan, events)
+        assert [{k: v for k, v in s.items() if k != "sequence"} for s in built] == vector["series"]
