@@ -73,3 +73,15 @@ def app(stores):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say loudly when the check against copied sentences could not run (no seed article)."""
+    skipped = terminalreporter.stats.get("skipped", [])
+    if any("copied_from_the_seed" in report.nodeid for report in skipped):
+        terminalreporter.write_line(
+            "NOT CHECKED: no sentence copied from the seed article (shared/seed is not beside "
+            "this checkout; set SHARED_DIR to the shared folder).",
+            yellow=True,
+            bold=True,
+        )

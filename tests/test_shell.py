@@ -33,15 +33,13 @@ def test_service_worker_is_served_fresh_from_the_root(client):
     assert response.status_code == 200
     assert response.mimetype in ("text/javascript", "application/javascript")
     assert response.headers["Cache-Control"] == "no-cache"
+    # Its placeholders are filled in; what the worker does is tested in the browser
+    # (tests/browser/test_offline.py, test_reminders_in_browser.py), not by reading its source.
     body = response.text
     assert "__WORKBOX_PATH__" not in body and "self.__WB_MANIFEST" not in body
     runtime = f"/static/vendor/workbox-v{WORKBOX_VERSION}"
-    assert f"importScripts('{runtime}/workbox-sw.js')" in body
-    assert "debug: false" in body
-    assert "importScripts('/sw-notifications.js')" in body
     with client.get("/sw-notifications.js") as handlers:
         assert handlers.status_code == 200 and handlers.headers["Cache-Control"] == "no-cache"
-        assert "addEventListener('push'" in handlers.text
     for module in ("workbox-sw.js", "workbox-core.prod.js", "workbox-precaching.prod.js"):
         with client.get(f"{runtime}/{module}") as runtime_file:
             assert runtime_file.status_code == 200, module

@@ -23,8 +23,12 @@ export async function startServiceWorker() {
   keepCheckingForUpdates(wb);
 }
 
+/** Once per browser: a worker installed again (after the site's data was cleared but not its
+ * local storage, say) is not news.  <html data-offline-ready> says which it was. */
 function announceOfflineReady() {
-  if (localStorage.getItem(OFFLINE_READY_KEY)) return;
+  const said = Boolean(localStorage.getItem(OFFLINE_READY_KEY));
+  document.documentElement.dataset.offlineReady = said ? 'remembered' : 'shown';
+  if (said) return;
   localStorage.setItem(OFFLINE_READY_KEY, new Date().toISOString());
   showToast('Ready to work offline', {buttons: ['OK'], duration: 8000});
 }

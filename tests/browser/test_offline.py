@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from helpers import PRECACHED_URLS
 from helpers import open_controlled
+from playwright.sync_api import expect
 
 from pwa.site.explainer import load_pages
 
@@ -45,6 +46,10 @@ def test_every_page_opens_with_the_server_stopped(own_server, profile):
     assert any("/sw.js" in url for url in page.requests)
     assert any(url.endswith("/offline") for url in page.requests), "the precache download is seen"
     assert all(name.startswith("aftercare-") for name in cached["names"])
+    # The worker runs Workbox's production build (debug off), the runtime pinned in vendor/.
+    runtime = [url for url in page.requests if "/static/vendor/workbox-v" in url]
+    modules = [url for url in runtime if not url.endswith("/workbox-sw.js")]
+    assert modules and all(".prod." in url for url in modules), runtime
     own_server.stop()  # a real outage: nothing answers on the port any more
 
     for path, heading in APP_ROUTES.items():
@@ -68,10 +73,16 @@ def test_first_visit_says_ready_to_work_offline_once(own_server, profile):
     page.goto(own_server.url + "/learn/")
     toast = page.get_by_role("status").get_by_text("Ready to work offline")
     toast.wait_for()
+    page.locator("html[data-offline-ready='shown']").wait_for()
+    # The worker is removed and installed afresh (local storage kept): the page remembers
+    # it said so, and says nothing this time.
+    page.evaluate(
+        "async () => { for (const r of await navigator.serviceWorker.getRegistrations())"
+        " await r.unregister(); }"
+    )
     page.reload()
-    page.get_by_role("heading", name="Learn").wait_for()
-    page.wait_for_timeout(1000)
-    assert page.get_by_text("Ready to work offline").count() == 0
+    page.locator("html[data-offline-ready='remembered']").wait_for(timeout=15_000)
+    expect(page.get_by_text("Ready to work offline")).to_have_count(0)
 
 
 def test_update_waits_for_the_users_tap_then_serves_the_new_content(own_server, profile):
