@@ -23,6 +23,13 @@ WORKBOX_FILES := workbox-sw/build/workbox-sw.js \
 	workbox-background-sync/build/workbox-background-sync.prod.js \
 	workbox-window/build/workbox-window.prod.mjs
 
+# The page scripts, bundled by esbuild: each entry (today-app.js, app.js) and the chunks
+# they share or load later, with content-hashed names and source maps.  Rebuilt when any
+# source changes; meta.json tells the app the names (pwa/shell/app_shell.py).
+BUILD_DIR := static/build
+BUILD_META := $(BUILD_DIR)/meta.json
+JS_SOURCES := $(shell find static/js -name '*.js' 2>/dev/null)
+
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA_DIR ?= instance
@@ -47,7 +54,7 @@ lint: setup-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-setup: $(VENV)/.run-deps $(NODE_STAMP) $(VENDOR_STAMP)
+setup: $(VENV)/.run-deps $(NODE_STAMP) $(VENDOR_STAMP) $(BUILD_META)
 
 setup-test: setup $(VENV)/.test-deps
 
@@ -83,6 +90,13 @@ $(VENDOR_STAMP): $(NODE_STAMP) Makefile
 	mkdir -p $(VENDOR_DIR)/idb-v$$version; \
 	cp $(NODE_DIR)/node_modules/idb/build/index.js $(VENDOR_DIR)/idb-v$$version/index.js
 	touch $@
+
+$(BUILD_META): $(NODE_STAMP) $(VENDOR_STAMP) $(JS_SOURCES)
+	rm -rf $(BUILD_DIR)
+	$(NODE_DIR)/node_modules/.bin/esbuild static/js/today-app.js static/js/app.js \
+		--bundle --splitting --format=esm --target=es2022 --minify --sourcemap \
+		--outdir=$(BUILD_DIR) --entry-names='[name]-[hash]' --chunk-names='chunks/[name]-[hash]' \
+		--metafile=$(BUILD_META) --log-level=warning
 
 # Browser tests drive Debian's Chromium: Playwright's own browser download
 # fails offline, so it is never used.  zbarimg (zbar-tools) decodes the

@@ -74,6 +74,17 @@ routing.setCatchHandler(async ({request}) =>
     : Response.error(),
 );
 
+// The bundled page scripts are named by their content and precached under those names:
+// where the browser has static routing (Chromium), it takes them straight from the cache,
+// without waking this worker's fetch handler for each (about 5 ms a file when opening
+// offline: README, "Offline open").  Elsewhere the precache route above serves them.
+self.addEventListener('install', (event) => {
+  if (!event.addRoutes) return;
+  event.waitUntil(
+    event.addRoutes({condition: {urlPattern: new URLPattern({pathname: '/static/build/*'})}, source: 'cache'}),
+  );
+});
+
 self.addEventListener('message', (event) => {
   if (event.data && event.data.type === 'SKIP_WAITING') {
     self.skipWaiting();

@@ -51,7 +51,11 @@ def test_every_precached_url_answers_200(client):
     for entry in entries:
         with client.get(entry["url"]) as response:
             assert response.status_code == 200, entry["url"]
-        assert re.fullmatch(r"[0-9a-f]{16}", entry["revision"])
+        if entry["url"].startswith("/static/build/"):
+            # The bundle's names carry their content hash (esbuild's [hash]): no revision.
+            assert entry["revision"] is None and re.search(r"-[A-Z0-9]{8}\.js$", entry["url"])
+        else:
+            assert re.fullmatch(r"[0-9a-f]{16}", entry["revision"])
 
 
 def test_precache_covers_every_app_page_and_no_api(client):
@@ -60,6 +64,12 @@ def test_precache_covers_every_app_page_and_no_api(client):
     pages |= {f"/learn/{slug}" for slug in load_pages()}
     assert pages <= urls
     assert {"/static/css/app.css", "/static/js/app.js", "/static/icons/icon-192.png"} <= urls
+    # The bundled scripts the pages run, every chunk included.
+    built = {
+        f"/static/{path.relative_to(ROOT / 'static')}"
+        for path in (ROOT / "static" / "build").rglob("*.js")
+    }
+    assert built and built <= urls
     assert not [url for url in urls if url.startswith("/api")]
 
 

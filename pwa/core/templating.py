@@ -9,7 +9,6 @@ from datetime import datetime
 from flask import Flask
 from flask import current_app
 from flask import request
-from flask import url_for
 from markupsafe import Markup
 
 from ..shell import app_shell
@@ -52,12 +51,13 @@ def template_globals() -> dict:
         # (templates/today/boot.js), and only Today preloads its modules: elsewhere
         # they would compete with the page's own first paint.
         **(_today_scripts() if request.endpoint == "today.index" else {"today_entry": None}),
+        "pages_entry": app_shell.pages_entry(),
     }
 
 
 def _today_scripts() -> dict:
     return {
-        "today_entry": url_for("static", filename=app_shell.TODAY_ENTRY),
+        "today_entry": app_shell.today_entry(),
         "boot_script": Markup(app_shell.inline_text(app_shell.BOOT_SCRIPT)),
         "module_urls": app_shell.module_urls(),
     }

@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
         raise ConfigError(f"no Workbox runtime in {VENDOR_DIR}: run `make setup` first")
     app.config["WORKBOX_DIR"] = copies[-1].parent.name
     app.extensions["precache_manifest"] = None
+    bundle()  # no page scripts built: say so at start, not on the first page
 
 
 def workbox_url(filename: str) -> str:
@@ -52,23 +53,36 @@ def workbox_url(filename: str) -> str:
     return url_for("static", filename=f"vendor/{current_app.config['WORKBOX_DIR']}/{filename}")
 
 
-# Today's entry module (its boot script starts it) and the modules it needs before it
-# can show anything, preloaded side by side rather than discovered one import
-# level after another.
-TODAY_ENTRY = "js/today-app.js"
-CRITICAL_MODULES = (
-    TODAY_ENTRY,
-    "js/components/today.js",
-    "js/components/checklist.js",
-    "js/components/due-cards.js",
-    "js/lib/days.js",
-    "js/lib/merge.js",
-    "js/lib/plan.js",
-    "js/lib/series.js",
-    "js/lib/shared-device.js",
-    "js/lib/snapshot.js",
-    "js/lib/store.js",
-)
+# The page scripts as esbuild bundled them (`make setup`, Makefile BUILD_META): Today's
+# entry (its boot script starts it), every other page's, and the chunks each imports at
+# once, which are preloaded side by side rather than discovered one import after another.
+BUILD_DIR = ROOT / "static" / "build"
+BUILD_META = BUILD_DIR / "meta.json"
+TODAY_SOURCE = "static/js/today-app.js"
+PAGES_SOURCE = "static/js/app.js"
+
+
+@functools.cache
+def bundle() -> dict[str, list[str]]:
+    """{entry source: [its output, then the chunks it imports statically]}, as static/ paths."""
+    try:
+        outputs = json.loads(BUILD_META.read_text())["outputs"]
+    except FileNotFoundError:
+        raise ConfigError(f"no page scripts in {BUILD_DIR}: run `make setup` first") from None
+    static = len("static/")
+
+    def with_imports(output: str) -> list[str]:
+        found = [output]
+        for imported in outputs[output]["imports"]:
+            if imported["kind"] == "import-statement" and imported["path"] not in found:
+                found += [p for p in with_imports(imported["path"]) if p not in found]
+        return found
+
+    entries = {o["entryPoint"]: name for name, o in outputs.items() if "entryPoint" in o}
+    return {
+        source: [path[static:] for path in with_imports(entries[source])]
+        for source in (TODAY_SOURCE, PAGES_SOURCE)
+    }
 
 
 # Inline in the pages' <head>, byte for byte as in these files, each allowed by its
@@ -91,12 +105,17 @@ def csp_hash(path: Path) -> str:
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
+def today_entry() -> str:
+    return url_for("static", filename=bundle()[TODAY_SOURCE][0])
+
+
+def pages_entry() -> str:
+    return url_for("static", filename=bundle()[PAGES_SOURCE][0])
+
+
 def module_urls() -> list[str]:
-    """URLs for <link rel=modulepreload>: Today's modules and the idb runtime."""
-    static = Path(current_app.static_folder)
-    names = list(CRITICAL_MODULES)
-    names += sorted(str(p.relative_to(static)) for p in static.glob("vendor/idb-v*/index.js"))
-    return [url_for("static", filename=name) for name in names]
+    """URLs for <link rel=modulepreload>: Today's entry and the chunks it imports at once."""
+    return [url_for("static", filename=name) for name in bundle()[TODAY_SOURCE]]
 
 
 def has_brand_colours() -> bool:

@@ -21,11 +21,16 @@ from pathlib import Path
 # left out to keep the download small.
 STATIC_PATTERNS = (
     "css/*.css",
+    "build/**/*.js",
     "js/**/*.js",
     "icons/icon.svg",
     "icons/icon-192.png",
     "vendor/idb-v*/index.js",
 )
+
+
+# esbuild's output (Makefile BUILD_DIR): every file name ends in a hash of its content.
+HASHED_PREFIX = "build/"
 
 
 class PrecacheError(RuntimeError):
@@ -60,5 +65,8 @@ def build_manifest(
         entries.append({"url": url, "revision": revision(body)})
     for name in static_files(static_dir, extra_static):
         content = (static_dir / name).read_bytes()
-        entries.append({"url": static_url(name), "revision": revision(content)})
+        # A bundled script's name carries its content hash: kept under its own URL (no
+        # revision), which the worker's static route for them finds in the cache.
+        hashed = name.startswith(HASHED_PREFIX)
+        entries.append({"url": static_url(name), "revision": None if hashed else revision(content)})
     return entries
