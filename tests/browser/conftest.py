@@ -162,3 +162,13 @@ def checked_phone(playwright, tmp_path):
     )
     yield context
     context.close()
+
+
+@pytest.fixture
+def client_phone(playwright, tmp_path):
+    """A clinic client's phone, in the clinic's time zone (London)."""
+    from test_checklist import TIME_ZONE
+
+    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE)
+    yield context
+    context.close()

@@ -8,6 +8,7 @@ from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 
+from playwright.sync_api import expect
 from support import ROOT
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -99,6 +100,18 @@ def new_client_plan(desk, server_url: str, nickname: str, last: str, next_day: s
     link = console.locator("[data-invitation-link]").get_attribute("href")
     console.close()
     return link
+
+
+def accept_invitation(context, server_url: str, link: str):
+    """Open a clinic's invitation link on a phone and tap Start (once its script has checked
+    the invitation); the page, showing Today."""
+    phone = open_controlled(context, server_url + "/")
+    phone.goto(link)
+    start = phone.get_by_role("button", name="Start")
+    expect(start).to_be_enabled()
+    start.click()
+    phone.locator("[data-checklist] input[type=checkbox]").first.wait_for()
+    return phone
 
 
 def axe_violations(page) -> list[tuple[str, list]]:

@@ -5,24 +5,14 @@ from __future__ import annotations
 from datetime import date
 from datetime import timedelta
 
-import pytest
 from helpers import PRACTITIONER_EMAIL  # noqa: I001
 from helpers import PRACTITIONER_PASSWORD  # noqa: I001
+from helpers import accept_invitation
 from helpers import as_today_writes
-from helpers import launch_profile
 from helpers import new_client_plan
-from helpers import open_controlled
 from playwright.sync_api import expect
-from test_checklist import TIME_ZONE
 from test_checklist import today_here
 from test_sync import POKE_SYNC
-
-
-@pytest.fixture
-def client_phone(playwright, tmp_path):
-    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE)
-    yield context
-    context.close()
 
 
 def test_a_session_the_clinic_moves_is_announced_once_on_the_phone(
@@ -31,11 +21,7 @@ def test_a_session_the_clinic_moves_is_announced_once_on_the_phone(
     session_day = today_here(2)
     booked = (date.fromisoformat(session_day) + timedelta(days=35)).isoformat()
     link = new_client_plan(desk, clinic_server.url, "Jo B.", session_day, booked)
-    phone = open_controlled(client_phone, clinic_server.url + "/")
-    phone.goto(link)
-    start = phone.get_by_role("button", name="Start")
-    expect(start).to_be_enabled()
-    start.click()
+    phone = accept_invitation(client_phone, clinic_server.url, link)
     expect(phone.locator("[data-day-heading]")).to_have_text("Day 2 after session 1")
     notices = phone.locator("[data-clinic-notices]")
     expect(notices).to_be_hidden()  # the clinic's first plan is not news

@@ -7,9 +7,9 @@ import subprocess
 from datetime import date
 from datetime import timedelta
 
-import pytest
 from helpers import PRACTITIONER_EMAIL as EMAIL
 from helpers import PRACTITIONER_PASSWORD as PASSWORD
+from helpers import accept_invitation
 from helpers import axe_violations
 from helpers import launch_profile
 from helpers import new_client_plan
@@ -19,13 +19,6 @@ from test_checklist import TIME_ZONE
 from test_checklist import today_here
 
 ZBARIMG = shutil.which("zbarimg")
-
-
-@pytest.fixture
-def client_phone(playwright, tmp_path):
-    context = launch_profile(playwright, tmp_path / "phone", timezone_id=TIME_ZONE)
-    yield context
-    context.close()
 
 
 def test_practitioner_hands_a_plan_to_a_client_phone_by_qr_code(
@@ -196,11 +189,7 @@ def test_a_reloaded_invitation_makes_one_plan_and_a_phone_is_removed_after_askin
         playwright, tmp_path / "android", timezone_id=TIME_ZONE, user_agent=ANDROID_CHROME
     )
     try:
-        phone = open_controlled(phone_context, clinic_server.url + "/")
-        phone.goto(link)
-        start = phone.get_by_role("button", name="Start")
-        expect(start).to_be_enabled()
-        start.click()
+        phone = accept_invitation(phone_context, clinic_server.url, link)
         expect(phone.locator("[data-day-heading]")).to_have_text("Day 2 after session 1")
     finally:
         phone_context.close()

@@ -7,19 +7,10 @@ from urllib.parse import urlsplit
 import pytest
 from helpers import axe_violations
 from playwright.sync_api import expect
+from test_served_html import PHONE_PAGES
 
-from pwa.site.explainer import load_pages
-
-PAGES = [
-    "/",
-    "/sessions/",
-    "/learn/",
-    "/settings/",
-    "/settings/join",
-    "/settings/invite",
-    "/offline",
-    *[f"/learn/{s}" for s in load_pages()],
-]
+# Every page of the phone's, as tests/test_served_html.py checks them served.
+PAGES = PHONE_PAGES
 HORIZONTAL_OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 
 

@@ -51,11 +51,17 @@ def fetch(url: str) -> tuple[int, bytes]:
         return error.code, b""
 
 
-def test_calendar_link_in_settings_subscribes_and_resets(live_server, phone_profile):
-    page = open_controlled(phone_profile, live_server.url + "/")
-    onboard(page, today_here(3))
+def settings_of_a_registered_phone(profile, base_url: str, days_ago: int = 3):
+    """Onboard, wait until the server has the plan, and open Settings."""
+    page = open_controlled(profile, base_url + "/")
+    onboard(page, today_here(days_ago))
     wait_for_async(page, REGISTERED)
-    page.goto(live_server.url + "/settings/")
+    page.goto(base_url + "/settings/")
+    return page
+
+
+def test_calendar_link_in_settings_subscribes_and_resets(live_server, phone_profile):
+    page = settings_of_a_registered_phone(phone_profile, live_server.url)
     box = page.locator("[data-calendar]")
     box.get_by_role("button", name="Get calendar link").click()
     feed = box.locator("a[data-calendar-feed]")
@@ -239,10 +245,7 @@ def test_each_planned_session_goes_into_a_calendar_as_a_file_or_a_google_calenda
 
 
 def test_a_reminder_form_with_no_time_says_so_beside_the_field(live_server, phone_profile):
-    page = open_controlled(phone_profile, live_server.url + "/")
-    onboard(page, today_here(1))
-    wait_for_async(page, REGISTERED)
-    page.goto(live_server.url + "/settings/")
+    page = settings_of_a_registered_phone(phone_profile, live_server.url, days_ago=1)
     form = page.locator("[data-notify-form]")
     time_field = form.get_by_label("Remind me at")
     time_field.fill("")

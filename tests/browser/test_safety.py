@@ -10,6 +10,7 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from helpers import accept_invitation
 from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import new_client_plan
@@ -47,19 +48,10 @@ def _form(context, server):
 CARTRIDGE = "Used a new sterile cartridge on a cleaned pen, and shared neither"
 
 
-def _take_plan(context, link: str):
-    page = context.new_page()
-    page.goto(link)
-    start = page.get_by_role("button", name="Start")
-    expect(start).to_be_enabled()
-    start.click()
-    page.locator("[data-checklist] input[type=checkbox]").first.wait_for()
-    return page
-
-
 def test_triage_card_tick_meaning_and_dated_answers(clinic_server, desk, checked_phone, tmp_path):
     session = today_here(2)
-    page = _take_plan(checked_phone, new_client_plan(desk, clinic_server.url, "Ro", session))
+    link = new_client_plan(desk, clinic_server.url, "Ro", session)
+    page = accept_invitation(checked_phone, clinic_server.url, link)
     expect(page.locator("[data-day-heading]")).to_have_text("Day 2 after session 1")
 
     # A tick means "done": the item says what she did, and its name is just that.
@@ -133,7 +125,7 @@ def _wait_for_text(page, url: str, text: str) -> str:
 def test_readiness_the_day_before_reaches_the_console(clinic_server, desk, checked_phone, tmp_path):
     tomorrow = today_here(-1)
     link = new_client_plan(desk, clinic_server.url, "Bea", today_here(30), tomorrow)
-    page = _take_plan(checked_phone, link)
+    page = accept_invitation(checked_phone, clinic_server.url, link)
 
     check = page.locator("[data-readiness]")
     expect(check.get_by_role("heading", name="Ready for session 2?")).to_be_visible()
