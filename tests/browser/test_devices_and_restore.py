@@ -48,7 +48,7 @@ def test_settings_lists_the_devices_and_removes_a_lost_one(own_server, profile, 
     expect(rows).to_have_count(1)
 
     lost.evaluate(POKE_SYNC)
-    expect(lost.locator("[data-sync-status]")).to_contain_text("this device was removed")
+    expect(lost.locator("[data-sync-status]")).to_contain_text("this phone was removed")
 
 
 def export_file(page, base_url) -> Path:
@@ -98,7 +98,7 @@ def test_restore_on_a_new_phone_brings_back_the_same_plan_and_unsent_ticks(
     assert [d["revoked"] for d in devices] == [True, False]
     old.goto(own_server.url + "/")
     old.evaluate(POKE_SYNC)
-    expect(old.locator("[data-sync-status]")).to_contain_text("this device was removed")
+    expect(old.locator("[data-sync-status]")).to_contain_text("this phone was removed")
 
     # The same file on yet another phone no longer opens the plan: asked before a new one.
     third = browser.new_context().new_page()

@@ -207,13 +207,13 @@ def test_each_planned_session_goes_into_a_calendar_as_a_file_or_a_google_calenda
     add_session(page, all_day)
     rows = page.locator(".session")
     expect(rows).to_have_count(3)
-    expect(rows.nth(0).get_by_role("link", name="Add to calendar")).to_have_count(0)  # done
+    expect(rows.nth(0).get_by_role("link", name="iPhone Calendar")).to_have_count(0)  # done
 
     london = ZoneInfo(TIME_ZONE)
     start = datetime.combine(date.fromisoformat(timed), time(14, 30), tzinfo=london)
     for row, number in ((rows.nth(1), 2), (rows.nth(2), 3)):
         with page.expect_download() as download:
-            row.get_by_role("link", name=f"Add to calendar: session {number}").click()
+            row.get_by_role("link", name=f"iPhone Calendar: session {number}").click()
         assert download.value.suggested_filename == f"session-{number}.ics"
         saved = tmp_path / download.value.suggested_filename
         download.value.save_as(saved)
@@ -240,7 +240,7 @@ def test_each_planned_session_goes_into_a_calendar_as_a_file_or_a_google_calenda
     utc = start.astimezone(UTC)
     assert query["action"] == ["TEMPLATE"] and query["text"] == ["Skin appointment"]
     assert query["dates"] == [f"{utc:%Y%m%dT%H%M%SZ}/{utc + timedelta(hours=1):%Y%m%dT%H%M%SZ}"]
-    expect(page.get_by_text("on Android, tap “Google Calendar”")).to_be_visible()
+    expect(page.get_by_text("On Android, tap “Google Calendar”")).to_be_visible()
     page.screenshot(path=str(tmp_path / "session-calendar-links.png"), full_page=True)
 
 
@@ -257,4 +257,24 @@ def test_a_reminder_form_with_no_time_says_so_beside_the_field(live_server, phon
     expect(time_field).to_have_attribute("aria-describedby", error.get_attribute("id"))
     expect(error).to_be_in_viewport()
     # Nothing was asked of the browser: the form stopped before the permission prompt.
+    assert page.evaluate("Notification.permission") == "default"
+
+
+def test_a_daily_reminder_inside_quiet_hours_is_refused_beside_its_field(
+    live_server, phone_profile
+):
+    """The server holds back what falls in quiet hours, and by then the day's reminder is out
+    of date: such a time would never bring a reminder."""
+    page = settings_of_a_registered_phone(phone_profile, live_server.url, days_ago=1)
+    form = page.locator("[data-notify-form]")
+    form.get_by_label("From").fill("18:00")
+    form.get_by_label("Until").fill("08:00")
+    time_field = form.get_by_label("Remind me at")
+    time_field.fill("20:00")
+    form.get_by_role("button", name="Turn on reminders").click()
+    expect(form.get_by_role("alert")).to_have_text(
+        "20:00 is inside your quiet hours (18:00 to 08:00), when nothing is sent. "
+        "Pick a time outside them."
+    )
+    expect(time_field).to_be_focused()
     assert page.evaluate("Notification.permission") == "default"

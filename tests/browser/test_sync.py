@@ -263,7 +263,9 @@ def test_a_removed_device_stops_syncing_and_says_why(own_server, profile):
     (device,) = store.list_devices(plan_id)
     store.revoke_device(plan_id, device["device"])
     page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
-    expect(page.locator("[data-sync-status]")).to_contain_text("this device was removed")
+    status = page.locator("[data-sync-status]")
+    expect(status).to_contain_text("this phone was removed")
+    expect(status).to_contain_text("ask your clinic for a new invitation")  # what to do
     page.reload()
     expect(page.locator("[data-checklist=today] [data-item-id='hands-off']")).to_be_checked()
 

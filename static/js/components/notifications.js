@@ -46,6 +46,13 @@ export async function startNotifications(root) {
       showFormError(form, 'Enter the time for the daily reminder, or turn it off.', 'daily_time');
       return;
     }
+    const {daily_time: daily, quiet_start: from, quiet_end: until} = read(form);
+    if (daily && inQuietHours(daily, from, until)) {
+      // The server holds back what falls in quiet hours, and by their end the day's reminder
+      // is out of date: it would never come.
+      showFormError(form, `${daily} is inside your quiet hours (${from} to ${until}), when nothing is sent. Pick a time outside them.`, 'daily_time');
+      return;
+    }
     try {
       const {public_key: key} = await pushKey();
       // Asked only here, from the user's tap: never on load.
@@ -88,6 +95,12 @@ export async function startNotifications(root) {
 function subscriptionJson(subscription) {
   const {endpoint, keys} = subscription.toJSON();
   return {endpoint, keys: {p256dh: keys.p256dh, auth: keys.auth}};
+}
+
+/** Whether the time "HH:MM" falls in quiet hours from `from` until `until` (past midnight too). */
+function inQuietHours(time, from, until) {
+  if (from === until) return false;
+  return from < until ? time >= from && time < until : time >= from || time < until;
 }
 
 function read(form) {

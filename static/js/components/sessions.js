@@ -238,16 +238,16 @@ function renderList(list, {plan, events, series, today}, {edit, change}) {
 
 const fields = ({session, day, time, status}) => ({session, day, time, status});
 
-/** "Add to calendar" (a one-event file: iPhone's Calendar opens it) and "Google Calendar" (Android). */
+/** "iPhone Calendar" (a one-event file, which Calendar opens) and "Google Calendar" (Android). */
 function calendarLinks(session, timeZone) {
   const file = sessionCalendarFile(session, timeZone, location.host);
   const download = Object.assign(document.createElement('a'), {
     className: 'button button--quiet',
     href: `data:text/calendar;charset=utf-8,${encodeURIComponent(file)}`,
     download: `session-${session.number}.ics`,
-    textContent: 'Add to calendar',
+    textContent: 'iPhone Calendar',
   });
-  download.setAttribute('aria-label', `Add to calendar: session ${session.number}`);
+  download.setAttribute('aria-label', `iPhone Calendar: session ${session.number}`);
   download.dataset.calendarFile = '';
   const google = Object.assign(document.createElement('a'), {
     className: 'button button--quiet',

@@ -27,7 +27,7 @@ function describeSync(status, waiting) {
   if (status.state === 'failed') return 'Sync failed — retrying';
   if (status.state === 'refused') return `Not synced: ${status.message} Your ticks are safe on this phone.`;
   if (status.state === 'unlinked') {
-    return 'Not syncing: this device was removed from the plan, or the plan was deleted. Your ticks are still on this phone.';
+    return 'Not syncing: this phone was removed from your plan, or the plan was deleted. Your ticks are still on this phone. To sync again, ask your clinic for a new invitation, or add this phone from one of your other devices (Settings, “Use on another device”).';
   }
   if (status.state === 'synced' && status.lastSync) {
     const minutes = Math.floor((Date.now() - status.lastSync) / MINUTE);
