@@ -163,9 +163,9 @@ def wait_until(condition, timeout: float = 120, every: float = 0.02) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"not true within {timeout} s: {condition}"
-        # Not a fixed wait: the pause between two looks at the condition, which nothing
-        # announces (a log line, a row); the test goes on as soon as it holds.
-        time.sleep(every)
+        # The condition is announced nowhere (a log line, a row), so it is looked at again
+        # after this pause; the test goes on as soon as it holds.
+        time.sleep(every)  # poll interval between looks at the condition, not a fixed wait
 
 
 def stored_plans(data_dir: Path, database_url: str = ""):
