@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from datetime import date
-from datetime import datetime
 
 from flask import Flask
 from flask import current_app
@@ -26,7 +24,6 @@ NAV_ITEMS = (
 def init_app(app: Flask) -> None:
     app.context_processor(template_globals)
     app.add_template_filter(long_date)
-    app.add_template_filter(ms_datetime)
 
 
 def template_globals() -> dict:
@@ -66,9 +63,3 @@ def _today_scripts() -> dict:
 def long_date(value: date) -> str:
     """26 November 2026: unambiguous wherever the reader lives."""
     return f"{value.day} {value:%B %Y}"
-
-
-def ms_datetime(ms: int) -> str:
-    """A stored timestamp as UTC date and time, e.g. 26 Nov 2026 14:05 UTC."""
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return f"{moment.day} {moment:%b %Y %H:%M} UTC"
