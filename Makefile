@@ -121,7 +121,8 @@ BENCH_NODE_STAMP := bench/node_modules/.installed
 # Speed and size budgets, measured against a real server (not part of make test):
 # every bench/ script runs, then one table with each target and PASS/FAIL, and the
 # machine it ran on (also in bench/results/summary.md for the README).  The target
-# fails if any budget did.
+# fails if any budget did.  bench/checklist.py also measures the old client (commit
+# 66c185f, built once in bench/.baseline/ by bench/baseline.py) in the same run, beside it.
 bench: setup-test browser bench-tools $(BENCH_NODE_STAMP)
 	$(BIN)/python bench/run.py
 
@@ -156,7 +157,8 @@ lock: setup-test
 		--no-header -o requirements-test.txt pyproject.toml
 
 clean:
-	rm -rf $(VENV) $(NODE_DIR)/node_modules bench/node_modules .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(NODE_DIR)/node_modules bench/node_modules bench/.baseline .pytest_cache \
+		.ruff_cache
 
 # Icons from their SVG sources, the manifest screenshot and the README's
 # screenshots, all rendered by headless Chromium.

@@ -7,7 +7,7 @@ The table is also written to bench/results/summary.json and, as Markdown for the
 README, to bench/results/summary.md.  Exit status 1 if any budget was missed or
 any script failed.
 
-Usage: `.venv/bin/python bench/run.py` (all scripts, about 8 minutes), or
+Usage: `.venv/bin/python bench/run.py` (all scripts, about 12 minutes), or
 `.venv/bin/python bench/run.py --table` to rebuild the table from the last reports.
 """
 
@@ -29,6 +29,8 @@ RESULTS = BENCH / "results"
 # In the order they run: the quick size checks first, Lighthouse (the slowest) last.
 SCRIPTS = ("sizes", "checklist", "sync_write", "server_load", "postgres", "lighthouse")
 KB = 1024
+# A row's result: rows with no verdict (a reference or a comparison) show a dash.
+VERDICTS = {True: "PASS", False: "FAIL", None: "-"}
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +44,8 @@ def main(argv: list[str]) -> int:
     missing = [name for name in SCRIPTS if not (RESULTS / f"{name}.json").exists()]
     for name in missing:
         print(f"!!! no report from bench/{name}.py")
-    ok = rows and all(row["pass"] for row in rows) and not failed_scripts and not missing
+    passed = all(row["pass"] is not False for row in rows)
+    ok = rows and passed and not failed_scripts and not missing
     return 0 if ok else 1
 
 
@@ -65,7 +68,8 @@ def load(name: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def row(area: str, budget: str, measured: str, target: str, passed: bool) -> dict:
+def row(area: str, budget: str, measured: str, target: str, passed: bool | None) -> dict:
+    """One line of the table; `passed` None for a figure shown without a verdict."""
     return {"area": area, "budget": budget, "measured": measured, "target": target, "pass": passed}
 
 
@@ -95,29 +99,93 @@ def size_rows(report: dict | None) -> Iterator[dict]:
 
 
 def checklist_rows(report: dict | None) -> Iterator[dict]:
-    timings = {
-        "tick_to_idb_commit": "Tick -> IndexedDB commit, from the input event ({n} ticks)",
-        "offline_open_to_checkboxes": (
-            "Offline open -> checkboxes visible, server stopped ({n} reloads)"
-        ),
-    }
-    for entry in (report or {}).get("rows", []):
-        if entry["name"] in timings:
+    if not report:
+        return
+    entries = {entry["name"]: entry for entry in report.get("rows", [])}
+
+    def timing(numbers: dict) -> str:
+        return f"median {numbers['median_ms']:.1f} ms, p95 {numbers['p95_ms']:.1f} ms"
+
+    if tick := entries.get("tick_to_idb_commit"):
+        yield row(
+            "Browser",
+            f"Tick -> IndexedDB commit, from the input event ({tick['n']} ticks)",
+            timing(tick),
+            tick["target"],
+            tick["pass"],
+        )
+    if offline := entries.get("offline_open_to_checkboxes"):
+        yield row(
+            "Browser",
+            f"Offline open -> checkboxes visible, server stopped ({offline['n']} reloads)",
+            timing(offline),
+            offline["target"],
+            offline["pass"],
+        )
+        if steps := offline.get("breakdown"):
             yield row(
                 "Browser",
-                timings[entry["name"]].format(n=entry["n"]),
-                f"median {entry['median_ms']:.1f} ms, p95 {entry['p95_ms']:.1f} ms",
-                entry["target"],
-                entry["pass"],
+                "Offline open, medians: document responseEnd / DOMContentLoaded / box visible",
+                " / ".join(
+                    f"{steps[step]['median_ms']:.1f}"
+                    for step in ("response_end", "dom_content_loaded", "visible")
+                )
+                + " ms",
+                "where the time goes",
+                None,
             )
-        elif entry["name"] == "offline_vs_online_open":
-            yield row(
-                "Browser",
-                "Offline open vs online open (medians)",
-                f"{entry['measured_ratio']:.2f}x (online median {entry['online']['median_ms']} ms)",
-                entry["target"],
-                entry["pass"],
-            )
+    if ratio := entries.get("offline_vs_online_open"):
+        online = ratio["online"]
+        yield row(
+            "Browser",
+            "Offline open vs online open with the service worker bypassed (medians)",
+            f"{ratio['measured_ratio']:.2f}x (online {timing(online)})",
+            ratio["target"],
+            ratio["pass"],
+        )
+    if worker := (report.get("reference") or {}).get("online_through_worker"):
+        yield row(
+            "Browser",
+            "Online open through the service worker, server up (the old ratio's online)",
+            timing(worker),
+            "reference",
+            None,
+        )
+    old = report.get("baseline")
+    if not old:
+        return
+    label = f"Old client {old['commit']} (same run)"
+    if "error" in old:
+        yield row("Browser", f"{label}: not measured", old["error"][:120], "measured beside", False)
+        return
+    yield row(
+        "Browser",
+        f"{label}: offline open -> checkboxes visible",
+        timing(old["offline"]),
+        "comparison",
+        None,
+    )
+    yield row(
+        "Browser",
+        f"{label}: online open, worker bypassed; offline / online",
+        f"{timing(old['online_bypassed'])}; {old['ratio']:.2f}x",
+        "comparison",
+        None,
+    )
+    yield row(
+        "Browser",
+        f"{label}: online open through the service worker",
+        timing(old["online_through_worker"]),
+        "comparison",
+        None,
+    )
+    yield row(
+        "Browser",
+        f"{label}: tick -> IndexedDB commit",
+        timing(old["tick"]),
+        "comparison",
+        None,
+    )
 
 
 def server_rows(load_report: dict | None, write_report: dict | None) -> Iterator[dict]:
@@ -256,7 +324,7 @@ def print_table(rows: list[dict], machine: str) -> None:
     print(line(("area", "budget", "measured", "target")) + "  result")
     for entry in rows:
         cells = (entry["area"], entry["budget"], entry["measured"], entry["target"])
-        print(f"{line(cells)}  {'PASS' if entry['pass'] else 'FAIL'}")
+        print(f"{line(cells)}  {VERDICTS[entry['pass']]}")
     print()
 
 
@@ -277,7 +345,7 @@ def write_summary(rows: list[dict], machine: str, failed_scripts: list[str]) -> 
         "|---|---|---|---|---|",
     ]
     for entry in rows:
-        verdict = "PASS" if entry["pass"] else "**FAIL**"
+        verdict = {True: "PASS", False: "**FAIL**", None: ""}[entry["pass"]]
         lines.append(
             f"| {entry['area']} | {entry['budget']} | {entry['measured']} | "
             f"{entry['target'].replace('<=', '≤').replace('>=', '≥')} | {verdict} |"
