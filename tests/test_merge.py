@@ -151,7 +151,7 @@ DAY_MS = 86_400_000
 
 
 def phone_stamps(clock_readings: list[int]) -> list[int]:
-    """The stamps a phone gives successive edits of one box, as static/js/lib/store.js does."""
+    """The stamps a phone gives successive edits of one box, as static/js/lib/plan-state.js does."""
     stamps = []
     for reading in clock_readings:
         stamps.append(max(reading, stamps[-1] + 1) if stamps else reading)

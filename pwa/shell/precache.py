@@ -18,14 +18,13 @@ from pathlib import Path
 
 # Static files every page needs offline, relative to static/.  Large files the
 # browser fetches only at install time (512 px icons, store screenshots) are
-# left out to keep the download small.
+# left out to keep the download small, and so are the page scripts' sources
+# (static/js/) and idb (vendor/idb-v*): the pages run only their bundle (build/).
 STATIC_PATTERNS = (
     "css/*.css",
     "build/**/*.js",
-    "js/**/*.js",
     "icons/icon.svg",
     "icons/icon-192.png",
-    "vendor/idb-v*/index.js",
 )
 
 

@@ -1,10 +1,12 @@
 /**
- * What every page starts once its own content is on screen: install help,
- * linked devices, restoring from a file, joining, sessions, calendar, notifications, sync status,
- * the clinic's changes and the service worker.  Each component does nothing on a page without its
- * elements.  Loaded by both entries once their page is on screen: app.js
- * (every page but Today) and today-app.js (Today).
+ * What every page starts once its own content is on screen: the sync engine, then install
+ * help, linked devices, restoring from a file, joining, sessions, calendar, notifications,
+ * the sync status line, the clinic's changes and the service worker.  Each component does
+ * nothing on a page without its elements.  Loaded by both entries once their page is on
+ * screen: app.js (every page but Today) and today-app.js (Today).
  */
+import {planState} from './lib/plan-state.js';
+import {startSync} from './lib/sync.js';
 
 /**
  * Start them all.  `keptInstallOffer()`: the browser's install offer if the page's
@@ -12,6 +14,7 @@
  * offer may come while the components load.
  */
 export async function startComponents(keptInstallOffer = () => null) {
+  const sync = startSync(await planState());
   const [install, devices, restore, join, sessions, calendar, notifications, syncStatus, clinicNotices, serviceWorker] = await Promise.all([
     import('./components/install.js'),
     import('./components/devices.js'),
@@ -31,7 +34,7 @@ export async function startComponents(keptInstallOffer = () => null) {
   sessions.startSessions(document);
   calendar.startCalendar(document);
   notifications.startNotifications(document);
-  syncStatus.startSyncStatus(document);
+  syncStatus.startSyncStatus(document, sync);
   clinicNotices.startClinicNotices(document);
   serviceWorker.startServiceWorker();
 }

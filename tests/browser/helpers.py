@@ -51,6 +51,69 @@ WAIT_UNTIL_CONTROLLED = """async () => {
   return navigator.serviceWorker.controller.scriptURL;
 }"""
 
+# The phone's database as a test inspects it: its own IndexedDB connection, opened and
+# closed for each look.  Never the app's modules: importing them again from a test would
+# make a second state owner beside the page's (static/js/lib/plan-state.js), and a copy
+# that is not the bundle the page runs.  `phone(store, method, ...args)` runs one request
+# (get, getAll, count, put, delete) in its own transaction; a phone with no database yet
+# answers undefined, [] or 0, and gets no empty database the app would then not upgrade.
+PHONE_DB = """
+const phone = async (store, method, ...args) => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open('aftercare');
+    request.onupgradeneeded = () => request.transaction.abort();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () =>
+      request.error?.name === 'AbortError' ? resolve(null) : reject(request.error);
+  });
+  if (!db) return {count: 0, getAll: []}[method];
+  try {
+    const mode = ['put', 'delete'].includes(method) ? 'readwrite' : 'readonly';
+    return await new Promise((resolve, reject) => {
+      const request = db.transaction(store, mode).objectStore(store)[method](...args);
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+  } finally {
+    db.close();
+  }
+};
+"""
+
+
+def phone_js(body: str) -> str:
+    """An async function for page.evaluate whose `body` may call phone(...) (PHONE_DB); its
+    argument is `arg`."""
+    return "async (arg) => {" + PHONE_DB + body + "}"
+
+
+# Another device of the same plan ticks a box: the page's own credential makes a device
+# link, a new device joins with it and syncs one tick, all through the server's API, as
+# a second phone would.  `arg`: {day, item, done}.  The page sees it at its next sync.
+ANOTHER_DEVICE_TICKS = phone_js(
+    """
+  const planId = (await phone('plan', 'get', 'current')).planId;
+  const call = async (method, url, body, auth) => {
+    const headers = {'Content-Type': 'application/json'};
+    if (auth) headers.Authorization = `Bearer ${auth}`;
+    const response = await fetch(url, {method, headers, body: JSON.stringify(body)});
+    if (!response.ok) throw new Error(`${url}: ${response.status}`);
+    return response.json();
+  };
+  const [device, credential] = [await phone('meta', 'get', 'device'),
+                                await phone('meta', 'get', 'credential')];
+  const mine = `${device}.${credential}`;
+  const {link} = await call('POST', `/api/plans/${planId}/join-tokens`, {}, mine);
+  const token = link.split('#')[1].split('.')[1];
+  const other = {device_id: 'other-phone-' + Date.now(), credential: crypto.randomUUID()};
+  await call('POST', '/api/join', {plan_id: planId, token, ...other});
+  const event = {id: crypto.randomUUID(), device: other.device_id, counter: 1, ts: Date.now(),
+                 ...arg};
+  await call('POST', `/api/plans/${planId}/sync`, {events: [event], cursor: 0},
+             `${other.device_id}.${other.credential}`);
+"""
+)
+
 PRECACHED_URLS = """async () => {
   const names = (await caches.keys()).filter((name) => name.includes('precache'));
   const urls = [];

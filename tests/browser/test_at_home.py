@@ -8,6 +8,7 @@ import re
 
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import stored_plans
@@ -15,14 +16,8 @@ from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
-PLAN = """async () => {
-  const {loadPlan} = await import('/static/js/lib/store.js');
-  return (await loadPlan()) || null;
-}"""
-REGISTERED = """async () => {
-  const {getMeta} = await import('/static/js/lib/store.js');
-  return (await getMeta('registered')) === true;
-}"""
+PLAN = phone_js("return (await phone('plan', 'get', 'current')) || null;")
+REGISTERED = phone_js("return (await phone('meta', 'get', 'registered')) === true;")
 ASSESSED = "(as your practitioner assessed it)"
 HOME_HINT = "(choose the closest; pick Not sure if you can't tell)"
 

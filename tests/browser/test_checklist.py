@@ -14,6 +14,7 @@ from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 
@@ -29,10 +30,7 @@ RUN_VECTORS = """async (cases) => {
     day: days.dayNumber(c.session, new Date(c.now), c.tz, c.start),
   }));
 }"""
-OUTBOX = """async () => {
-  const {database} = await import('/static/js/lib/store.js');
-  return (await database()).getAll('outbox');
-}"""
+OUTBOX = phone_js("return phone('outbox', 'getAll');")
 
 
 def today_here(days_ago: int = 0) -> str:
@@ -198,18 +196,13 @@ def test_onboarding_today_and_history_pass_axe(live_server, playwright, tmp_path
         context.close()
 
 
-TICK_STORED = """async (day) => {
-  const {database} = await import('/static/js/lib/store.js');
-  return Boolean(await (await database()).get('ticks', [day, 'hands-off']));
-}"""
+TICK_STORED = phone_js("return Boolean(await phone('ticks', 'get', [arg, 'hands-off']));")
 # Another device's untick arrives in IndexedDB without Today noticing.
-UNTICK_BEHIND_THE_SNAPSHOT = """async (day) => {
-  const {database} = await import('/static/js/lib/store.js');
-  const db = await database();
-  const current = await db.get('ticks', [day, 'hands-off']);
-  await db.put('ticks', {...current, id: 'from-elsewhere', device: 'zz-other-device',
-                         ts: current.ts + 1000, done: false});
-}"""
+UNTICK_BEHIND_THE_SNAPSHOT = phone_js("""
+  const current = await phone('ticks', 'get', [arg, 'hands-off']);
+  await phone('ticks', 'put', {...current, id: 'from-elsewhere', device: 'zz-other-device',
+                               ts: current.ts + 1000, done: false});
+""")
 
 
 def test_indexeddb_wins_over_the_quick_snapshot(live_server, phone_profile):

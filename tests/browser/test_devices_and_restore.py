@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import stored_plans
@@ -19,8 +20,8 @@ from test_sync import REGISTERED
 from test_sync import show_device_link
 from test_sync import wait_for_server_state
 
-OUTBOX_SIZE = "async () => (await import('/static/js/lib/store.js')).outboxSize()"
-HAS_PLAN = "async () => Boolean(await (await import('/static/js/lib/store.js')).loadPlan())"
+OUTBOX_SIZE = phone_js("return phone('outbox', 'count');")
+HAS_PLAN = phone_js("return Boolean(await phone('plan', 'get', 'current'));")
 
 
 def box(page, item):

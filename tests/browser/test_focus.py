@@ -9,16 +9,18 @@ from datetime import datetime
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from helpers import ANOTHER_DEVICE_TICKS
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
 
-OUTBOX_EMPTY = """async () => {
-  const {outboxSize, getMeta} = await import('/static/js/lib/store.js');
-  return (await getMeta('registered')) === true && (await outboxSize()) === 0;
-}"""
+OUTBOX_EMPTY = phone_js(
+    "return (await phone('meta', 'get', 'registered')) === true"
+    " && (await phone('outbox', 'count')) === 0;"
+)
 
 
 def test_a_keyboard_tick_keeps_focus_through_its_sync_and_a_redraw(live_server, checked_phone):
@@ -38,8 +40,12 @@ def test_a_keyboard_tick_keeps_focus_through_its_sync_and_a_redraw(live_server, 
     )
     assert focused == [f"tick-{today_here()}-hands-off", "yes"], "her own tick redrew Today"
 
-    # Another device's change redraws Today; the same box keeps focus.
-    page.evaluate("() => document.dispatchEvent(new CustomEvent('aftercare:remote-changes'))")
+    # Another device's tick (of another box) redraws Today; the same box keeps focus.
+    other = page.locator("[data-checklist=today] input:not([data-item-id='hands-off'])").first
+    other_item = other.get_attribute("data-item-id")
+    page.evaluate(ANOTHER_DEVICE_TICKS, {"day": today_here(), "item": other_item, "done": True})
+    page.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")  # sync now
+    expect(other).to_be_checked()
     expect(box).not_to_have_attribute("data-marked", "yes")  # drawn anew
     page.wait_for_function(
         "id => document.activeElement && document.activeElement.id === id",

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from icalendar import Calendar
 from playwright.sync_api import expect
@@ -25,10 +26,7 @@ from test_checklist import onboard
 from test_checklist import today_here
 from test_sessions import add_session
 
-REGISTERED = """async () => {
-  const {getMeta} = await import('/static/js/lib/store.js');
-  return Boolean(await getMeta('registered'));
-}"""
+REGISTERED = phone_js("return Boolean(await phone('meta', 'get', 'registered'));")
 NOTIFICATIONS = """async () => {
   const registration = await navigator.serviceWorker.ready;
   const shown = await registration.getNotifications();

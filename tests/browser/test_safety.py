@@ -15,6 +15,7 @@ from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import new_client_plan
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import stored_plans
@@ -22,14 +23,8 @@ from test_checklist import TIME_ZONE
 from test_checklist import today_here
 from test_sync import wait_for_server_state
 
-ANSWER_STORED = """async ([day, item]) => {
-  const {database} = await import('/static/js/lib/store.js');
-  return Boolean(await (await database()).get('ticks', [day, item]));
-}"""
-PLAN = """async () => {
-  const {loadPlan} = await import('/static/js/lib/store.js');
-  return loadPlan();
-}"""
+ANSWER_STORED = phone_js("return Boolean(await phone('ticks', 'get', arg));")
+PLAN = phone_js("return phone('plan', 'get', 'current');")
 
 
 def _short(day: str) -> str:

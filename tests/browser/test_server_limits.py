@@ -9,6 +9,7 @@ from datetime import date
 from datetime import timedelta
 
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import RunningServer
@@ -21,10 +22,7 @@ from test_sync import PLAN_ID
 
 from pwa import storage
 
-TICKS_HELD = """async () => {
-  const {database} = await import('/static/js/lib/store.js');
-  return (await database()).count('ticks');
-}"""
+TICKS_HELD = phone_js("return phone('ticks', 'count');")
 POKE_SYNC = "document.dispatchEvent(new Event('visibilitychange'))"
 OTHER_DEVICE = "old-tablet-0001"
 

@@ -12,6 +12,7 @@ import pytest
 from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import stored_plans
@@ -21,18 +22,10 @@ from test_checklist import today_here
 
 from pwa.care import series
 
-SESSION_EVENTS = """async () => {
-  const {sessionEvents} = await import('/static/js/lib/store.js');
-  return sessionEvents();
-}"""
-REGISTERED = """async () => {
-  const {getMeta} = await import('/static/js/lib/store.js');
-  return (await getMeta('registered')) === true;
-}"""
-OUTBOX = """async () => {
-  const {outboxSize} = await import('/static/js/lib/store.js');
-  return outboxSize();
-}"""
+SESSION_EVENTS = phone_js("return phone('sessions', 'getAll');")
+REGISTERED = phone_js("return (await phone('meta', 'get', 'registered')) === true;")
+OUTBOX = phone_js("return phone('outbox', 'count');")
+PLAN = phone_js("return phone('plan', 'get', 'current');")
 BUILD_IN_BROWSER = """async ([plan, events]) => {
   const {buildSeries} = await import('/static/js/lib/series.js');
   return buildSeries(plan, events);
@@ -110,18 +103,10 @@ def test_series_edits_offline_survive_a_reload_and_reach_the_server(own_server, 
     own_server.start()
     page.evaluate("() => window.dispatchEvent(new Event('online'))")
     wait_for_async(page, f"async () => (await ({OUTBOX})()) === 0", timeout=20)
-    plan_id = page.evaluate(
-        "async () => (await (await import('/static/js/lib/store.js')).loadPlan()).planId"
-    )
+    plan_id = page.evaluate(PLAN)["planId"]
     stored = stored_plans(own_server.data_dir).session_events(plan_id)
     assert len(stored) == 4
-    plan = json.loads(
-        json.dumps(
-            page.evaluate(
-                "async () => (await (await import('/static/js/lib/store.js')).loadPlan())"
-            )
-        )
-    )
+    plan = json.loads(json.dumps(page.evaluate(PLAN)))
     wire = {
         "sessions": plan["sessions"],
         "next_session": plan["nextSession"],

@@ -15,6 +15,7 @@ import pytest
 from helpers import axe_violations
 from helpers import launch_profile
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from support import stored_plans
@@ -24,14 +25,8 @@ from test_checklist import today_here
 
 from pwa.storage import PlanNotFound
 
-OUTBOX_SIZE = """async () => {
-  const {outboxSize} = await import('/static/js/lib/store.js');
-  return outboxSize();
-}"""
-PLAN_ID = """async () => {
-  const {loadPlan} = await import('/static/js/lib/store.js');
-  return (await loadPlan()).planId;
-}"""
+OUTBOX_SIZE = phone_js("return phone('outbox', 'count');")
+PLAN_ID = phone_js("return (await phone('plan', 'get', 'current')).planId;")
 POKE_SYNC = "document.dispatchEvent(new Event('visibilitychange'))"
 
 
@@ -156,10 +151,7 @@ QUEUED_IN_WORKER = """async (item) => {
     };
   });
 }"""
-REGISTERED = """async () => {
-  const {getMeta} = await import('/static/js/lib/store.js');
-  return (await getMeta('registered')) === true;
-}"""
+REGISTERED = phone_js("return (await phone('meta', 'get', 'registered')) === true;")
 
 
 def queued_in_worker(context, item: str) -> int:
@@ -291,12 +283,12 @@ def test_export_and_delete_my_data_from_settings(own_server, profile):
     expect(page.locator("[data-onboarding]")).to_be_visible()
 
 
-FORGOTTEN = """async () => ({
-  plan: Boolean(await (await import('/static/js/lib/store.js')).loadPlan()),
+FORGOTTEN = phone_js("""return {
+  plan: Boolean(await phone('plan', 'get', 'current')),
   caches: (await caches.keys()).length,
   workers: (await navigator.serviceWorker.getRegistrations()).length,
   snapshot: localStorage.length,
-})"""
+};""")
 
 
 def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profile):
@@ -304,9 +296,7 @@ def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profil
     onboard(page, today_here(1))
     wait_for_async(page, REGISTERED)
     plan_id = page.evaluate(PLAN_ID)
-    device = page.evaluate(
-        "async () => (await import('/static/js/lib/store.js')).getMeta('device')"
-    )
+    device = page.evaluate(phone_js("return phone('meta', 'get', 'device');"))
     page.goto(own_server.url + "/settings/")
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Forget this device").click()
@@ -318,17 +308,16 @@ def test_forget_this_device_clears_the_browser_and_unlinks_it(own_server, profil
     assert [d["revoked"] for d in devices if d["device"] == device] == [True]
 
 
-BAD_SESSION = """async () => {
-  // What an older version of the app let through: a session typed as 2099.
-  const {recordSession} = await import('/static/js/lib/store.js');
-  await recordSession({session: 'typo', day: '2099-01-01', time: null, status: 'planned'});
-  document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
-}"""
-FIXED_SESSION = """async () => {
-  const {recordSession} = await import('/static/js/lib/store.js');
-  await recordSession({session: 'typo', day: '%s', time: null, status: 'planned'});
-  document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
-}"""
+# What an older version of the app let through (a session typed as 2099), written into the
+# phone's session store and outbox as that version did, then a sync asked for (POKE_SYNC).
+# `arg`: the day.  The counter is far past the app's: it only breaks ties.
+OLD_APP_SESSION = phone_js("""
+  const device = await phone('meta', 'get', 'device');
+  const event = {id: crypto.randomUUID(), device, counter: 1000000 + Date.now() % 1000000,
+                 ts: Date.now(), session: 'typo', day: arg, time: null, status: 'planned'};
+  await phone('sessions', 'put', event);
+  await phone('outbox', 'put', event);
+""")
 
 
 def test_a_set_aside_change_is_explained_and_sync_goes_on(live_server, profile):
@@ -337,7 +326,8 @@ def test_a_set_aside_change_is_explained_and_sync_goes_on(live_server, profile):
     status = page.locator("[data-sync-status]")
     expect(status).to_have_text("Synced just now", timeout=15_000)
     plan_id = page.evaluate(PLAN_ID)
-    page.evaluate(BAD_SESSION)
+    page.evaluate(OLD_APP_SESSION, "2099-01-01")
+    page.evaluate(POKE_SYNC)
     expect(status).to_contain_text(
         "The session dated 2099-01-01 was not saved on the server (must be within 3 years before"
         " and 2 years after today). Change its date on Sessions.",
@@ -346,7 +336,8 @@ def test_a_set_aside_change_is_explained_and_sync_goes_on(live_server, profile):
     # Sync goes on: a later tick reaches the server, and the bad edit is not resent.
     page.locator("[data-checklist=today] [data-item-id='hands-off']").check()
     wait_for_server_state(live_server, plan_id, "hands-off", True)
-    assert page.evaluate("async () => (await import('/static/js/lib/store.js')).outboxSize()") == 0
+    wait_for_async(page, f"async () => (await ({OUTBOX_SIZE})()) === 0")
     # Fixing the date clears the explanation.
-    page.evaluate(FIXED_SESSION % today_here(-30))
+    page.evaluate(OLD_APP_SESSION, today_here(-30))
+    page.evaluate(POKE_SYNC)
     expect(status).to_have_text("Synced just now", timeout=15_000)

@@ -9,10 +9,11 @@ from datetime import datetime
 from datetime import timedelta
 
 from helpers import open_controlled
+from helpers import phone_js
 from helpers import wait_for_async
 from playwright.sync_api import expect
 from test_checklist import today_here
-from test_sync import BAD_SESSION
+from test_sync import OLD_APP_SESSION
 from test_sync import PLAN_ID
 from test_sync import POKE_SYNC
 from test_sync import server_events
@@ -20,11 +21,10 @@ from test_sync import show_device_link
 from test_sync import wait_for_server_state
 
 DAY_MS = 86_400_000
-CLOCK = "async () => (await import('/static/js/lib/store.js')).getMeta('clock')"
-SET_ASIDE = """async () => {
-  const {setAsideEvents} = await import('/static/js/lib/sync.js');
-  return (await setAsideEvents()).map(({event}) => event);
-}"""
+CLOCK = phone_js("return phone('meta', 'get', 'clock');")
+SET_ASIDE = phone_js(
+    "return ((await phone('meta', 'get', 'setAside')) || []).map(({event}) => event);"
+)
 
 
 def test_a_fast_clock_and_a_2099_session_leave_sync_working_on_a_second_device(
@@ -54,7 +54,8 @@ def test_a_fast_clock_and_a_2099_session_leave_sync_working_on_a_second_device(
         f"A tick for {today_here(-3)} was not saved on the server", timeout=15_000
     )
     expect(status).to_contain_text("Check your phone's date.")
-    first.evaluate(BAD_SESSION)
+    first.evaluate(OLD_APP_SESSION, "2099-01-01")
+    first.evaluate(POKE_SYNC)
     expect(status).to_contain_text("The session dated 2099-01-01 was not saved", timeout=15_000)
     (tick, session) = wait_for_async(
         first, f"async () => {{ const a = await ({SET_ASIDE})(); return a.length === 2 && a; }}"

@@ -5,17 +5,18 @@
  * (the server stores only a hash of its key).
  */
 import {calendarLinkState, makeCalendarLink, setCalendarTitles} from '../lib/api.js';
-import {getMeta, loadPlan, setMeta} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 
 export async function startCalendar(root) {
   const box = root.querySelector('[data-calendar]');
   if (!box) return;
-  const plan = await loadPlan();
-  const registered = plan && (await getMeta('registered'));
+  const state = await planState();
+  const plan = state.plan;
+  const registered = plan && state.meta('registered');
   box.querySelector('[data-calendar-none]').hidden = Boolean(plan);
   box.querySelector('[data-calendar-offline]').hidden = !plan || registered;
   if (!registered) return;
-  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
+  const auth = {device: state.meta('device'), credential: state.meta('credential')};
   const status = box.querySelector('[data-calendar-status]');
   const make = box.querySelector('[data-calendar-make]');
   const explicit = box.querySelector('[data-explicit-titles]');
@@ -39,7 +40,7 @@ export async function startCalendar(root) {
   const mint = async () => {
     try {
       const link = await makeCalendarLink(plan.planId, auth, explicit.checked);
-      await setMeta('calendarLink', link);
+      await state.setMeta('calendarLink', link);
       box.querySelector('[data-calendar-elsewhere]').hidden = true;
       show(link);
       return link;
@@ -49,7 +50,7 @@ export async function startCalendar(root) {
     }
   };
 
-  const kept = await getMeta('calendarLink');
+  const kept = state.meta('calendarLink');
   explicit.checked = Boolean(kept?.explicit_titles);
   show(kept);
   make.disabled = false;
@@ -61,11 +62,11 @@ export async function startCalendar(root) {
     if (await mint()) status.textContent = 'New link made. The old one no longer works: subscribe again with this one.';
   });
   explicit.addEventListener('change', async () => {
-    const link = await getMeta('calendarLink');
+    const link = state.meta('calendarLink');
     if (!link) return;
     try {
       await setCalendarTitles(plan.planId, auth, explicit.checked);
-      await setMeta('calendarLink', {...link, explicit_titles: explicit.checked});
+      await state.setMeta('calendarLink', {...link, explicit_titles: explicit.checked});
       status.textContent = explicit.checked ? 'Event titles now show treatment details.' : 'Event titles are neutral again.';
     } catch (problem) {
       explicit.checked = !explicit.checked;
@@ -76,7 +77,7 @@ export async function startCalendar(root) {
   try {
     const state = await calendarLinkState(plan.planId, auth);
     if (!state.exists && kept) {
-      await setMeta('calendarLink', null);
+      await state.setMeta('calendarLink', null);
       show(null);
     }
     box.querySelector('[data-calendar-elsewhere]').hidden = !(state.exists && !kept);

@@ -3,10 +3,10 @@
  * native checkbox with its label and an expandable "why" with its source.
  * Every item reads as something done today, so a tick always means "done";
  * the kind ("To do", "Hold off", "Check") is a visual hint only and stays out
- * of the checkbox's name.  A change is written to IndexedDB at once (see
- * store.recordTick).
+ * of the checkbox's name.  A change is written to IndexedDB at once, through the
+ * state owner (lib/plan-state.js recordTick).
  */
-import {recordTick} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 
 const GROUPS = [
   ['morning', 'Morning'],
@@ -46,8 +46,7 @@ function itemRow(day, item, done, editable, onChange) {
   box.addEventListener('change', async () => {
     onChange?.(item.id, box.checked);
     try {
-      await recordTick(day, item.id, box.checked);
-      document.dispatchEvent(new CustomEvent('aftercare:tick'));
+      await (await planState()).recordTick(day, item.id, box.checked);
     } catch (error) {
       // Not saved (storage full or blocked): show the truth, not a tick that is not kept.
       box.checked = !box.checked;

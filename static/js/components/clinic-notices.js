@@ -1,22 +1,23 @@
 /**
  * Your clinic changed a session: said once, in words, at the top of Today and
- * Sessions ("Your clinic moved session 2 to Monday 4 January").  lib/sync.js
+ * Sessions ("Your clinic moved session 2 to Monday 4 January").  lib/sync-answer.js
  * keeps the clinic's session edits that reach a phone after its first sync;
  * this shows them and empties the list, so each is said once.
  */
 import {buildSeries, seedEvents} from '../lib/series.js';
-import {getMeta, loadPlan, sessionEvents, setMeta} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 import {formatDay} from './due-cards.js';
 
-export function startClinicNotices(root) {
+export async function startClinicNotices(root) {
   const box = root.querySelector('[data-clinic-notices]');
   if (!box) return;
+  const state = await planState();
   const show = async () => {
-    const changes = (await getMeta('clinicChanges')) || [];
-    const plan = await loadPlan();
+    const changes = state.meta('clinicChanges') || [];
+    const plan = state.plan;
     if (!changes.length || !plan) return;
-    await setMeta('clinicChanges', []);
-    const series = buildSeries(plan, await sessionEvents());
+    await state.setMeta('clinicChanges', []);
+    const series = buildSeries(plan, state.sessionEvents());
     // A session the plan was set up with has no stored edit before the clinic's: its seed.
     const seeds = seedEvents(plan);
     const said = changes.map(({before, after}) =>
@@ -29,7 +30,7 @@ export function startClinicNotices(root) {
     box.hidden = true;
     box.querySelector('ul').replaceChildren();
   });
-  document.addEventListener('aftercare:remote-changes', show);
+  state.subscribe((change) => change.sessions && !change.local && show());
   return show();
 }
 

@@ -8,14 +8,15 @@
 import {createJoinLink, deletePlan, forgetDevice} from '../lib/api.js';
 import {isSharedDevice} from '../lib/shared-device.js';
 import {showDeviceList} from './device-list.js';
-import {eraseAll, getMeta, loadPlan} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 
 export async function startDevices(root) {
   const box = root.querySelector('[data-devices]');
   if (!box) return;
-  const plan = await loadPlan();
-  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
-  const registered = plan && (await getMeta('registered'));
+  const state = await planState();
+  const plan = state.plan;
+  const auth = {device: state.meta('device'), credential: state.meta('credential')};
+  const registered = plan && state.meta('registered');
   box.querySelector('[data-devices-none]').hidden = Boolean(plan);
   const note = root.querySelector('[data-shared-device-note]');
   if (note) note.hidden = !(plan && isSharedDevice());
@@ -81,7 +82,7 @@ function startDataButtons(root, plan, auth, registered) {
     if (!window.confirm('Delete your plan and ticks from this phone and from the server?')) return;
     try {
       if (registered) await deletePlan(plan.planId, auth);
-      await eraseAll();
+      await (await planState()).erase();
       status.textContent = 'Deleted from this phone and from the server.';
     } catch (problem) {
       status.textContent = problem.offline
@@ -98,7 +99,7 @@ function startDataButtons(root, plan, auth, registered) {
  */
 async function forgetEverything() {
   const steps = [
-    () => eraseAll(),
+    async () => (await planState()).erase(),
     () => localStorage.clear(),
     async () => Promise.all((await caches.keys()).map((name) => caches.delete(name))),
     async () => {

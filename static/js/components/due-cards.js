@@ -6,7 +6,7 @@
  */
 import {addDays, daysBetween} from '../lib/days.js';
 import {nextWindow, upcoming} from '../lib/series.js';
-import {recordSession} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 import {settingOf} from '../lib/plan.js';
 
 const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
@@ -111,8 +111,8 @@ function card({kind, title, text, log, logLabel, link: own}) {
     button.addEventListener('click', async () => {
       button.disabled = true;
       const {session, day, time, status} = log;
-      await recordSession({session, day, time, status});
-      document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
+      // Today draws again when the state owner says the sessions changed.
+      await (await planState()).recordSession({session, day, time, status});
     });
     actions.append(button);
   }

@@ -9,7 +9,7 @@
  * ("installed", "dismissed", "waiting", "offered", "ios"), for tests and styles.
  */
 import {persistStorage} from '../lib/persist.js';
-import {getMeta} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 
 const DISMISSED_KEY = 'aftercare:install-dismissed';
 
@@ -38,7 +38,7 @@ export function startInstallHelp(root, earlyOffer = null) {
   const showLine = async () => {
     if (!line) return;
     // Worth offering once she has ticked something: then there is something to keep.
-    const used = Boolean(await getMeta('counter'));
+    const used = Boolean((await planState()).meta('counter'));
     line.hidden = dismissed || !used || !(deferredPrompt || ios);
     line.querySelector('[data-install-line-offer]').hidden = !deferredPrompt;
     line.querySelector('[data-install-line-ios]').hidden = !ios || Boolean(deferredPrompt);
@@ -82,6 +82,6 @@ export function startInstallHelp(root, earlyOffer = null) {
       show();
     }),
   );
-  document.addEventListener('aftercare:tick', showLine);
+  planState().then((state) => state.subscribe((change) => change.local && change.ticks && showLine()));
   return show();
 }

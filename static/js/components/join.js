@@ -7,7 +7,7 @@
 import {checkInvitation, getSchedule, joinPlan, redeemInvitation} from '../lib/api.js';
 import {randomId} from '../lib/ids.js';
 import {persistStorage} from '../lib/persist.js';
-import {getMeta, loadPlan, startPlan, useSharedDeviceMode} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 import {planFromServer, syncOnce} from '../lib/sync.js';
 
 export async function startJoin(root) {
@@ -21,7 +21,8 @@ export async function startJoin(root) {
   const error = box.querySelector('[data-join-error]');
   const button = box.querySelector('[data-join-button]');
   // Back after Start, or the same link opened again: the plan is here already.
-  const here = await alreadyHere(invitation, planId, token);
+  const state = await planState();
+  const here = await alreadyHere(state, invitation, planId, token);
   if (here) return showAlreadyHere(box, here);
   if ((!invitation && !planId) || !token) {
     button.hidden = true;
@@ -39,7 +40,7 @@ export async function startJoin(root) {
       }
     }
   }
-  const replacing = Boolean(await loadPlan());
+  const replacing = Boolean(state.plan);
   box.querySelector('[data-join-warning]').hidden = !replacing;
   if (replacing) button.textContent = 'Replace my plan and add this device';
   button.disabled = false; // the page's buttons wait for this script
@@ -53,11 +54,11 @@ export async function startJoin(root) {
         : await joinPlan({plan_id: planId, token, ...ids});
       const plan = planFromServer(answer.plan_id, answer.plan, await getSchedule(answer.plan.protocol.id));
       const shared = box.querySelector('[data-join-shared]')?.checked;
-      if (shared) useSharedDeviceMode();
+      if (shared) await state.useSharedDevice();
       // Kept (as a hash) so that opening the same invitation again is recognised.
       const seen = invitation ? {invitation: await hashOf(token)} : {};
-      await startPlan(plan, device, {registered: true, cursor: 0, ...seen});
-      await syncOnce();
+      await state.startPlan(plan, device, {registered: true, cursor: 0, ...seen});
+      await syncOnce(state);
       if (!shared) persistStorage();
       window.location.assign('/');
     } catch (problem) {
@@ -71,11 +72,11 @@ export async function startJoin(root) {
  * Whether the plan this link would bring is on this phone already: a message to show,
  * or null.  With no link left in the address (back after Start) any plan here is hers.
  */
-async function alreadyHere(invitation, planId, token) {
-  const plan = await loadPlan();
+async function alreadyHere(state, invitation, planId, token) {
+  const plan = state.plan;
   if (!plan) return null;
   if (!token) return 'Your aftercare plan is on this phone.';
-  const same = invitation ? (await getMeta('invitation')) === (await hashOf(token)) : plan.planId === planId;
+  const same = invitation ? state.meta('invitation') === (await hashOf(token)) : plan.planId === planId;
   return same ? 'This plan is already on this phone.' : null;
 }
 

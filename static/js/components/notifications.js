@@ -7,7 +7,7 @@
  */
 import {pushKey, removePushSubscription, savePushSubscription} from '../lib/api.js';
 import {isSharedDevice} from '../lib/shared-device.js';
-import {getMeta, loadPlan, setMeta} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 import {clearFormError, clearWhenChanged, showFormError} from './form-errors.js';
 
 const isIos = () => /iPad|iPhone|iPod/.test(navigator.userAgent) || (navigator.platform === 'MacIntel' && navigator.maxTouchPoints > 1);
@@ -17,7 +17,8 @@ export async function startNotifications(root) {
   const box = root.querySelector('[data-notifications]');
   if (!box) return;
   const part = (name) => box.querySelector(`[data-notify-${name}]`);
-  const plan = await loadPlan();
+  const state = await planState();
+  const plan = state.plan;
   part('none').hidden = Boolean(plan);
   if (!plan) return;
   const supported = 'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
@@ -25,11 +26,11 @@ export async function startNotifications(root) {
   if (isSharedDevice()) return void (part('shared').hidden = false);
   if (isIos() && !standalone()) return void (part('ios').hidden = false);
   if (!supported) return void (part('unsupported').hidden = false);
-  if (!(await getMeta('registered'))) return void (part('offline').hidden = false);
-  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
+  if (!(state.meta('registered'))) return void (part('offline').hidden = false);
+  const auth = {device: state.meta('device'), credential: state.meta('credential')};
   const form = part('form');
   const status = part('status');
-  const saved = await getMeta('pushPrefs');
+  const saved = state.meta('pushPrefs');
   if (saved) fill(form, saved);
   const showState = (on) => {
     part('save').textContent = on ? 'Save reminder times' : 'Turn on reminders';
@@ -65,7 +66,7 @@ export async function startNotifications(root) {
         (await registration.pushManager.getSubscription()) ||
         (await registration.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: key}));
       const {prefs} = await savePushSubscription(plan.planId, auth, subscriptionJson(subscription), read(form));
-      await setMeta('pushPrefs', prefs);
+      await state.setMeta('pushPrefs', prefs);
       showState(true);
       status.textContent = 'Reminders are on.';
     } catch (problem) {
@@ -82,7 +83,7 @@ export async function startNotifications(root) {
       await removePushSubscription(plan.planId, auth);
       const registration = await navigator.serviceWorker.ready;
       await (await registration.pushManager.getSubscription())?.unsubscribe();
-      await setMeta('pushPrefs', null);
+      await state.setMeta('pushPrefs', null);
       showState(false);
       status.textContent = 'Reminders are off.';
     } catch (problem) {

@@ -8,7 +8,7 @@
  * home waits or sees a doctor first.
  */
 import {settingOf, sourceFor} from '../lib/plan.js';
-import {recordTick} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 import {sourceLine} from './checklist.js';
 import {formatDay} from './due-cards.js';
 
@@ -61,9 +61,8 @@ function questionRow(question, {plan, session, answers, setting, update}) {
       showAdvice();
       update();
       try {
-        await recordTick(session.day, question.answer_id, yes);
-        // The sync engine sends ticks soon after this event; answers travel the same way.
-        document.dispatchEvent(new CustomEvent('aftercare:tick'));
+        // Kept and synced like a tick.
+        await (await planState()).recordTick(session.day, question.answer_id, yes);
       } catch (error) {
         // Not saved: show the truth rather than an answer that is not kept.
         if (before === undefined) answers.delete(question.answer_id);

@@ -2,11 +2,11 @@
  * Settings: "Restore from a saved file", shown only on a phone with no plan.  The work
  * is lib/backup.js's, loaded only when a file is picked.
  */
-import {loadPlan} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 
 export async function startRestore(root) {
   const box = root.querySelector('[data-restore]');
-  if (!box || (await loadPlan())) return;
+  if (!box || (await planState()).plan) return;
   box.hidden = false;
   // The link from the first-visit form: the browser could not jump to a hidden section.
   if (window.location.hash === '#restore') box.scrollIntoView();
@@ -35,7 +35,6 @@ export async function startRestore(root) {
         ? 'Your plan is back on this phone, with your sessions and ticks. The phone the file came from was unlinked.'
         : 'Your plan is back on this phone as a new plan, with your sessions and ticks. It syncs when you are online.';
       box.querySelector('[data-restore-done]').hidden = false;
-      document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
     } catch (problem) {
       input.disabled = false;
       input.value = '';

@@ -18,7 +18,7 @@ import {
   upcoming,
 } from '../lib/series.js';
 import {googleCalendarUrl, sessionCalendarFile} from '../lib/session-calendar.js';
-import {loadPlan, recordSession, sessionEvents} from '../lib/store.js';
+import {planState} from '../lib/plan-state.js';
 import {formatDay} from './due-cards.js';
 import {clearFormError, showFormError} from './form-errors.js';
 
@@ -33,12 +33,13 @@ export async function startSessions(root) {
   // The change she was warned about: saving exactly it again is her "yes".
   let warnedAbout = '';
 
-  const draw = async () => {
-    const plan = await loadPlan();
+  const owner = await planState();
+  const draw = () => {
+    const plan = owner.plan;
     root.querySelector('[data-sessions-none]').hidden = Boolean(plan);
     view.hidden = !plan;
     if (!plan) return;
-    const events = await sessionEvents();
+    const events = owner.sessionEvents();
     const series = buildSeries(plan, events);
     state = {plan, events, series, today: localDay(new Date(), plan.timeZone, plan.dayStartHour)};
     renderSummary(view, state);
@@ -80,10 +81,8 @@ export async function startSessions(root) {
     return true;
   }
 
-  async function save(change) {
-    await recordSession(change);
-    document.dispatchEvent(new CustomEvent('aftercare:sessions-changed'));
-  }
+  // Drawn again when the state owner says the sessions changed.
+  const save = (change) => owner.recordSession(change);
 
   view.querySelector('[data-add-session]').addEventListener('click', () => openForm());
   form.querySelector('[data-cancel-form]').addEventListener('click', () => (form.hidden = true));
@@ -108,9 +107,8 @@ export async function startSessions(root) {
     form.hidden = true;
     announce(view, savedInWords(change, editing));
   });
-  document.addEventListener('aftercare:sessions-changed', draw);
-  document.addEventListener('aftercare:remote-changes', draw);
-  await draw();
+  owner.subscribe((change) => (change.sessions || change.plan) && draw());
+  draw();
 }
 
 /** A session event's fields from the form; throws an Error (with the `field` it is about). */

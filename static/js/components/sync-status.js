@@ -1,9 +1,9 @@
 /**
  * The sync status line under the day card: "Saved on this phone",
- * "Offline — will sync", "Synced 2 min ago", "Sync failed — retrying".
+ * "Offline — will sync", "Synced 2 min ago", "Sync failed — retrying": what the sync
+ * engine (lib/sync.js, started by the app) last said, and what waits in the outbox.
  */
-import {outboxSize} from '../lib/store.js';
-import {startSync} from '../lib/sync.js';
+import {planState} from '../lib/plan-state.js';
 
 const MINUTE = 60 * 1000;
 
@@ -36,15 +36,17 @@ function describeSync(status, waiting) {
   return 'Saved on this phone';
 }
 
-export function startSyncStatus(root) {
+/** Show `sync`'s state (lib/sync.js startSync) on the page, and keep it current. */
+export async function startSyncStatus(root, sync) {
+  const state = await planState();
   const line = root.querySelector('[data-sync-status]');
   const announcer = root.querySelector('[data-sync-announce]');
   let last = {state: 'none'};
   // The state the first sync finds is what the line shows on arrival: not read out.
   let said = null;
-  const show = async (status = last) => {
+  const show = (status = last) => {
     last = status;
-    const waiting = await outboxSize();
+    const waiting = state.outboxSize;
     if (line) line.textContent = describe(status, waiting);
     // Said aloud only when the state changes: "Synced just now" turning into "Synced 1 min
     // ago" is not news, going offline or coming back is.
@@ -53,13 +55,8 @@ export function startSyncStatus(root) {
     if (announcer && said !== null && news !== said) announcer.textContent = news;
     said = news;
   };
-  const sync = startSync({
-    onStatus: show,
-    onRemoteChanges: () => document.dispatchEvent(new CustomEvent('aftercare:remote-changes')),
-  });
-  // Keep "2 min ago" true, and show "will sync" as soon as a tick waits offline.
+  sync.onStatus(show);
+  // Keep "2 min ago" true, and show "will sync" as soon as a change waits offline.
   setInterval(() => show(), MINUTE / 2);
-  document.addEventListener('aftercare:tick', () => show());
-  document.addEventListener('aftercare:sessions-changed', () => show());
-  return sync;
+  state.subscribe((change) => change.local && show());
 }

@@ -1,14 +1,15 @@
 /**
  * The Today screen: onboarding when this phone has no plan yet, otherwise
  * "Day N after session k" with the day's checklist, progress ring, gates and
- * earlier days, all read from IndexedDB (so it opens offline).  A snapshot of
- * the day (lib/snapshot.js) lets the checklist appear before IndexedDB opens.
+ * earlier days, drawn from the state owner (lib/plan-state.js), so it opens offline.
+ * The snapshot of the day the owner keeps lets the checklist appear before IndexedDB
+ * opens; Today draws again when another device, the clinic or a session change
+ * alters what it shows.
  */
 import {addDays, daysBetween, localDay} from '../lib/days.js';
 import {conditionFor, currentRun, dayPlan, settingOf} from '../lib/plan.js';
 import {buildSeries, upcoming} from '../lib/series.js';
-import {saveSnapshot, todaysSnapshot} from '../lib/snapshot.js';
-import {getMeta, loadPlan, sessionEvents, startPlan, ticksBetween, useSharedDeviceMode} from '../lib/store.js';
+import {planState, todaysSnapshot} from '../lib/plan-state.js';
 import {renderChecklist} from './checklist.js';
 import {formatDay, formatDayWithYear, renderCards, seriesCards} from './due-cards.js';
 
@@ -16,37 +17,36 @@ import {formatDay, formatDayWithYear, renderCards, seriesCards} from './due-card
 export async function startToday(root) {
   const view = root.querySelector('[data-today]');
   if (!view) return;
-  let plan = null;
-  let shown = null;
-  // Renders run one after another, so the last one always shows the latest ticks.
-  let queue = Promise.resolve();
-  const redraw = () =>
-    (queue = queue.then(async () => {
-      if (plan) shown = await keepingFocus(() => renderToday(view, plan));
-    }));
-  // Listen before the first render: a sync that lands meanwhile must redraw.
-  document.addEventListener('aftercare:remote-changes', redraw);
-  document.addEventListener('aftercare:sessions-changed', redraw);
-  // The app may stay open past the day boundary: redraw when it comes back.
-  document.addEventListener('visibilitychange', () => {
-    if (!plan || document.visibilityState !== 'visible') return;
-    if (localDay(new Date(), plan.timeZone, plan.dayStartHour) !== shown) redraw();
-  });
   const form = root.querySelector('[data-onboarding]');
-  const show = async (stored) => {
-    plan = stored;
-    // Wording that differs for people who needle at home (see app.css [data-setting]).
-    document.documentElement.dataset.setting = settingOf(plan);
-    await redraw();
-    showToday(root, view, form);
-  };
   const snapshot = todaysSnapshot();
   if (snapshot) {
     paint(view, snapshot, new Map(snapshot.done.map((id) => [`${snapshot.today}|${id}`, true])));
     showToday(root, view, form);
   }
-  const stored = await loadPlan();
-  if (stored) return show(stored);
+  const state = await planState();
+  let shown = null;
+  // Renders run one after another, so the last one always shows the latest state.
+  let queue = Promise.resolve();
+  const redraw = () =>
+    (queue = queue.then(async () => {
+      if (!state.plan) return;
+      // Wording that differs for people who needle at home (see app.css [data-setting]).
+      document.documentElement.dataset.setting = settingOf(state.plan);
+      shown = await keepingFocus(() => renderToday(view, state));
+      showToday(root, view, form);
+    }));
+  // Her own ticks are on screen already (the checklist updates itself); anything else
+  // that changed (another device, the clinic, a session logged, a new plan) is drawn.
+  state.subscribe((change) => {
+    if (!(change.local && !change.plan && !change.sessions)) redraw();
+  });
+  // The app may stay open past the day boundary: redraw when it comes back.
+  document.addEventListener('visibilitychange', () => {
+    const plan = state.plan;
+    if (!plan || document.visibilityState !== 'visible') return;
+    if (localDay(new Date(), plan.timeZone, plan.dayStartHour) !== shown) redraw();
+  });
+  if (state.plan) return redraw();
   // No plan yet.  The form is normally on screen already (the boot script); this also
   // covers a stale "has a plan" flag.  Its script loads only now: most opens of
   // Today never need it.
@@ -60,11 +60,11 @@ export async function startToday(root) {
   ]);
   runOnboarding(form).then(async (created) => {
     const shared = form.elements.shared_device?.checked;
-    if (shared) useSharedDeviceMode();
-    await startPlan(created, {id: randomId(16), credential: randomId(24)});
+    if (shared) await state.useSharedDevice();
+    // Told to every subscriber: the redraw above shows it, the sync engine sends it.
+    await state.startPlan(created, {id: randomId(16), credential: randomId(24)});
     if (!shared) persistStorage();
-    document.dispatchEvent(new CustomEvent('aftercare:plan-started'));
-    await show(created);
+    await queue;
   });
 }
 
@@ -93,15 +93,16 @@ function revealTheRest(root) {
   for (const part of root.querySelectorAll('[data-reveal]')) part.classList.remove('reveal-later');
 }
 
-async function renderToday(view, plan) {
-  const series = buildSeries(plan, await sessionEvents());
+async function renderToday(view, state) {
+  const plan = state.plan;
+  const series = buildSeries(plan, state.sessionEvents());
   const run = currentRun(plan, series);
   const next = upcoming(series, run.today);
   const daysToNext = next ? daysBetween(run.today, next.day) : null;
   const today = clockBehind(run)
     ? {ongoing: false, before: true, items: [], gates: []}
     : dayPlan(plan, run.dayNumber, daysToNext, run.session.status === 'done');
-  const events = await ticksBetween(run.dayNumber < 0 ? run.today : run.session.day, run.today);
+  const events = state.ticksBetween(run.dayNumber < 0 ? run.today : run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
   const model = {
     timeZone: plan.timeZone,
@@ -114,10 +115,11 @@ async function renderToday(view, plan) {
     cards: seriesCards(plan, series, run.today),
     // When this phone last logged a session as done (its own clock): the evening card
     // waits an hour after it.
-    sessionLoggedMs: (await getMeta('sessionLoggedAt')) || 0,
+    sessionLoggedMs: state.meta('sessionLoggedAt') || 0,
   };
   paint(view, model, ticks);
-  await showReadiness(view, plan, next, daysToNext);
+  state.rememberToday(model);
+  await showReadiness(view, state, next, daysToNext);
   // Earlier days are below the fold: their module loads after today is drawn.
   const {renderHistory} = await import('./history.js');
   renderHistory(view, {plan, run, ticks});
@@ -134,7 +136,6 @@ function paint(view, model, ticks) {
       timeZone: model.timeZone,
       sessionLoggedMs: model.sessionLoggedMs || 0,
     });
-    saveSnapshot({...model, done: doneToday().map((item) => item.id)});
   };
   view.querySelector('[data-day-heading]').textContent = model.heading;
   view.querySelector('[data-day-note]').textContent = model.note;
@@ -153,15 +154,16 @@ function paint(view, model, ticks) {
 }
 
 /** The day before a planned session, and on its day: "Ready for your session?" (loaded only then). */
-async function showReadiness(view, plan, next, daysToNext) {
+async function showReadiness(view, state, next, daysToNext) {
+  const plan = state.plan;
   const container = view.querySelector('[data-readiness]');
   const due = next && daysToNext !== null && daysToNext <= READINESS_DAYS && plan.schedule.readiness?.length;
   if (!due) {
     container.hidden = true;
     return;
   }
-  const [{renderReadiness}, events] = await Promise.all([import('./readiness.js'), ticksBetween(next.day, next.day)]);
-  const answers = new Map(events.map((event) => [event.item, event.done]));
+  const {renderReadiness} = await import('./readiness.js');
+  const answers = new Map(state.ticksBetween(next.day, next.day).map((event) => [event.item, event.done]));
   renderReadiness(container, {plan, session: next, answers});
 }
 

@@ -11,7 +11,7 @@
  */
 import {createJoinLink, getSchedule, joinPlan, removeDevice} from './api.js';
 import {randomId} from './ids.js';
-import {database, loadPlan, startPlan} from './store.js';
+import {planState} from './plan-state.js';
 import {planFromServer} from './sync.js';
 
 const FORMAT = 'aftercare-export';
@@ -27,15 +27,7 @@ export class KeyGone extends RestoreError {}
 
 /** Everything this phone holds, for "Export my data". */
 export async function exportAll() {
-  const db = await database();
-  const [plan, ticks, sessions, outbox, device, credential] = await Promise.all([
-    db.get('plan', 'current'),
-    db.getAll('ticks'),
-    db.getAll('sessions'),
-    db.getAll('outbox'),
-    db.get('meta', 'device'),
-    db.get('meta', 'credential'),
-  ]);
+  const {plan, ticks, sessions, outbox, device, credential} = await (await planState()).everything();
   return {
     format: FORMAT,
     version: VERSION,
@@ -66,7 +58,8 @@ export async function exportAll() {
 export async function restoreFrom(text, {asNewPlan = false} = {}) {
   if (text.length > LARGEST_FILE) throw new RestoreError(NOT_AN_EXPORT);
   const file = readExport(text);
-  if (await loadPlan()) throw new RestoreError('This phone already has a plan. Nothing was changed.');
+  const state = await planState();
+  if (state.plan) throw new RestoreError('This phone already has a plan. Nothing was changed.');
   const device = {id: randomId(16), credential: randomId(24)};
   const joined = file.device ? await joinAs(file, device) : null;
   if (!joined && file.device && !asNewPlan) {
@@ -79,12 +72,11 @@ export async function restoreFrom(text, {asNewPlan = false} = {}) {
   }
   if (joined) {
     const plan = planFromServer(joined.plan_id, joined.plan, await getSchedule(joined.plan.protocol.id));
-    await startPlan(plan, device, {registered: true, cursor: 0});
     // The server has everything but the changes the old phone had not sent yet.
-    await keep(file, file.waiting, device.id);
+    await state.startPlan(plan, device, {registered: true, cursor: 0}, contents(file, file.waiting, device.id));
   } else {
-    await startPlan({...file.plan, planId: randomId(16), createdAt: new Date().toISOString()}, device);
-    await keep(file, [...file.sessions, ...file.ticks], device.id);
+    const plan = {...file.plan, planId: randomId(16), createdAt: new Date().toISOString()};
+    await state.startPlan(plan, device, {}, contents(file, [...file.sessions, ...file.ticks], device.id));
   }
   return {samePlan: Boolean(joined)};
 }
@@ -150,21 +142,23 @@ async function joinAs(file, device) {
  * Put the file's sessions and ticks on this phone, and send `restamp` again as this
  * phone's own changes (the server takes a change only from the device that made it).
  */
-async function keep(file, restamp, deviceId) {
-  const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
-  const shown = new Set();
-  for (const event of [...file.ticks, ...file.sessions]) {
-    tx.objectStore('session' in event ? 'sessions' : 'ticks').put(event);
-    shown.add(event.id);
-  }
-  let counter = 0;
-  for (const event of restamp) {
-    counter += 1;
-    const mine = {...event, id: crypto.randomUUID(), device: deviceId, counter};
-    tx.objectStore('outbox').put(mine);
+/**
+ * What the restored phone holds: the file's ticks and sessions, and `restamp` (the
+ * changes to send) as this phone's own events in its outbox.
+ */
+function contents(file, restamp, deviceId) {
+  const latest = new Map([...file.ticks, ...file.sessions].map((event) => [event.id, event]));
+  const outbox = restamp.map((event, index) => {
+    const mine = {...event, id: crypto.randomUUID(), device: deviceId, counter: index + 1};
     // A change another device later overrode stays overridden on screen.
-    if (shown.has(event.id)) tx.objectStore('session' in event ? 'sessions' : 'ticks').put(mine);
-  }
-  tx.objectStore('meta').put(counter, 'counter');
-  await tx.done;
+    if (latest.has(event.id)) latest.set(event.id, mine);
+    return mine;
+  });
+  const kept = [...latest.values()];
+  return {
+    ticks: kept.filter((event) => !('session' in event)),
+    sessions: kept.filter((event) => 'session' in event),
+    outbox,
+    counter: outbox.length,
+  };
 }

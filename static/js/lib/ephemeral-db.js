@@ -1,11 +1,11 @@
 /**
- * The database in shared-device mode: the same calls store.js makes of idb
- * (get, put, delete, clear, getAll, count, transaction) over maps saved in
+ * The database in shared-device mode: the same calls plan-state.js and sync-answer.js
+ * make of idb (get, put, delete, clear, getAll, getAllKeys, count, transaction) over maps saved in
  * sessionStorage, which the browser empties when the tab closes.  Nothing of
  * the plan reaches IndexedDB or localStorage.
  */
 const KEY = 'aftercare:shared-db';
-// Each store's key path, as in store.js; null means the key is given with put().
+// Each store's key path, as in database.js; null means the key is given with put().
 const KEY_PATHS = {plan: null, ticks: ['day', 'item'], sessions: 'session', outbox: 'id', meta: null};
 
 const encode = (key) => JSON.stringify(key);
@@ -26,6 +26,7 @@ export function openEphemeral() {
   const objectStore = (name) => {
     const map = maps[name];
     const path = KEY_PATHS[name];
+    const sorted = () => [...map.values()].sort((a, b) => indexedDB.cmp(a.key, b.key));
     const keyOf = (value, key) => (path === null ? key : Array.isArray(path) ? path.map((p) => value[p]) : value[path]);
     return {
       get: async (key) => copy(map.get(encode(key))?.value),
@@ -36,11 +37,8 @@ export function openEphemeral() {
       delete: async (key) => void map.delete(encode(key)),
       clear: async () => map.clear(),
       count: async () => map.size,
-      getAll: async (range) =>
-        [...map.values()]
-          .filter((entry) => !range || range.includes(entry.key))
-          .sort((a, b) => indexedDB.cmp(a.key, b.key))
-          .map((entry) => copy(entry.value)),
+      getAll: async () => sorted().map((entry) => copy(entry.value)),
+      getAllKeys: async () => sorted().map((entry) => copy(entry.key)),
     };
   };
   const database = {

@@ -3,7 +3,8 @@
  * is the slowest step of opening the app offline; localStorage answers at
  * once, so Today can draw the day's checklist from the snapshot straight
  * away.  IndexedDB stays the truth: its render follows within moments and
- * replaces this one.  Only display data is kept here, never the outbox.
+ * replaces this one.  Only display data is kept here, never the outbox.  Written only
+ * by the state owner (plan-state.js), which keeps it in step with the ticks.
  */
 import {localDay} from './days.js';
 import {isSharedDevice} from './shared-device.js';

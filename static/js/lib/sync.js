@@ -1,20 +1,17 @@
 /**
- * Sync between this phone and the server.  The outbox in IndexedDB is
- * flushed on start, when the browser comes online, when the app comes back
- * to the foreground, after each tick, and on a backoff timer (the `online`
- * event fires before the network really works).  Each round registers the
- * plan if the server does not have it yet, sends waiting ticks in batches,
- * and takes in other devices' ticks and session edits.
+ * Sync between this phone and the server: the engine the app starts once per page
+ * (start.js), working with the state owner (plan-state.js) directly.  The outbox is
+ * flushed on start, when the browser comes online, when the app comes back to the
+ * foreground, after each change made here, and on a backoff timer (the `online` event
+ * fires before the network really works).  Each round registers the plan if the server
+ * does not have it yet, sends waiting events in batches, and hands the answer (other
+ * devices' ticks and session edits) to the state owner.  Also the plan's two shapes,
+ * the phone's and the API's.
  */
 import {registerPlan, syncPlan} from './api.js';
-import {isLater} from './merge.js';
 import {modeFor} from './plan.js';
-import {database, getMeta, loadPlan, pendingEvents, remember, setMeta, useClock} from './store.js';
 
 const BATCH = 200;
-// The console's device id (pwa/sync/devices.py CLINIC_DEVICE): its edits are the clinic's.
-const CLINIC_DEVICE = 'clinic-console';
-const MAX_CLINIC_NOTICES = 10;
 const FIRST_RETRY_MS = 1000;
 const LONGEST_RETRY_MS = 60 * 1000;
 // While the app is open, look for other devices' ticks this often.
@@ -61,31 +58,53 @@ export function planFromServer(planId, wire, schedule) {
 }
 
 /** One sync round; resolves with {state, changed} or throws the ApiError that stopped it. */
-export async function syncOnce() {
-  const plan = await loadPlan();
+export async function syncOnce(state) {
+  const plan = state.plan;
   if (!plan) return {state: 'none', changed: 0};
-  const auth = {device: await getMeta('device'), credential: await getMeta('credential')};
-  if (!(await getMeta('registered'))) {
+  const auth = {device: state.meta('device'), credential: state.meta('credential')};
+  if (!state.meta('registered')) {
     await registerPlan({plan_id: plan.planId, device_id: auth.device, credential: auth.credential, plan: planForServer(plan)});
-    await setMeta('registered', true);
+    await state.setMeta('registered', true);
   }
   let changed = 0;
   for (;;) {
-    const events = await pendingEvents(BATCH);
+    const events = await state.pendingEvents(BATCH);
     const sent = Date.now();
-    const answer = await syncPlan(plan.planId, auth, events, (await getMeta('cursor')) || 0);
-    const clock = learnClock(answer.server_time, sent, Date.now());
-    changed += await applySync(answer.acknowledged, answer.events, answer.cursor, answer.set_aside || [], clock);
+    const answer = await syncPlan(plan.planId, auth, events, state.meta('cursor') || 0);
+    changed += await state.applyAnswer({
+      acknowledged: answer.acknowledged,
+      events: answer.events,
+      cursor: answer.cursor,
+      setAside: answer.set_aside || [],
+      clock: learnClock(answer.server_time, sent, Date.now()),
+    });
     // `more`: the server cut its answer short (a new device on a long plan); ask on from the cursor.
     if (events.length < BATCH && !answer.more) return {state: 'synced', changed};
   }
 }
 
+let engine = null;
+
 /**
- * Keep syncing for as long as the page is open.
- * @param {{onStatus: (status: object) => void, onRemoteChanges: () => void}} handlers
+ * Keep syncing for as long as the page is open (started once, by the app: start.js).
+ * Runs a round when the page opens, comes online or back to the foreground, soon after
+ * each change this phone makes, when a plan starts, and on a backoff timer.
+ * @returns {{syncNow: () => Promise<void>, onStatus: (listener: (status: object) => void) => void}}
+ *   `onStatus`: told every round's outcome ({state, lastSync, setAside, message}), and at once
+ *   the last one
  */
-export function startSync({onStatus, onRemoteChanges}) {
+export function startSync(state) {
+  engine ||= syncEngine(state);
+  return engine;
+}
+
+function syncEngine(state) {
+  const listeners = new Set();
+  let last = null;
+  const tell = (status) => {
+    last = status;
+    for (const listener of listeners) listener(status);
+  };
   let timer = null;
   let dueAt = Infinity;
   let delay = FIRST_RETRY_MS;
@@ -111,22 +130,21 @@ export function startSync({onStatus, onRemoteChanges}) {
     }
     running = true;
     try {
-      const {state, changed} = await syncOnce();
+      const {state: outcome} = await syncOnce(state);
       delay = FIRST_RETRY_MS;
-      onStatus({state, lastSync: await getMeta('lastSync'), setAside: await setAsideEvents()});
-      if (changed) onRemoteChanges();
+      tell({state: outcome, lastSync: state.meta('lastSync'), setAside: state.meta('setAside') || []});
       schedule(POLL_MS);
     } catch (error) {
       if (error.status === 404) {
         // The plan was deleted on the server or this device was removed from
         // it: retrying cannot help.  The ticks stay on this phone.
-        onStatus({state: 'unlinked', message: error.message});
+        tell({state: 'unlinked', message: error.message});
         return;
       }
       // 409: the plan is full; 429: too many requests from this network.  Said as the server
       // puts it, and tried again later.
       const refused = error.status === 409 || error.status === 429;
-      onStatus({state: error.offline ? 'offline' : refused ? 'refused' : 'failed', message: error.message});
+      tell({state: error.offline ? 'offline' : refused ? 'refused' : 'failed', message: error.message});
       schedule(delay);
       delay = Math.min(delay * 2, LONGEST_RETRY_MS);
     } finally {
@@ -139,67 +157,18 @@ export function startSync({onStatus, onRemoteChanges}) {
   }
   window.addEventListener('online', () => run());
   document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && run());
-  document.addEventListener('aftercare:tick', () => schedule(300));
-  document.addEventListener('aftercare:sessions-changed', () => schedule(300));
-  document.addEventListener('aftercare:plan-started', () => run());
+  state.subscribe((change) => {
+    if (change.plan) run();
+    else if (change.local) schedule(300);
+  });
   run();
-  return {syncNow: run};
-}
-
-// Applying an answer lives here, not in store.js: only syncing needs it, and store.js is
-// on Today's critical path.
-/**
- * After a sync: drop acknowledged events from the outbox, keep the newer of
- * local and remote events (ticks and session edits), and store the cursor.
- * Returns how many ticks or sessions another device changed: the answer also
- * carries this phone's own events back, which change nothing on screen.
- */
-export async function applySync(acknowledged, remote, cursor, setAside = [], clock = null) {
-  const tx = (await database()).transaction(['ticks', 'sessions', 'outbox', 'meta'], 'readwrite');
-  const outbox = tx.objectStore('outbox');
-  // Set aside by the server (say a date typed years wrong): kept here with the reason,
-  // never sent again; a later change to the same session or box that is stored clears it.
-  let aside = (await tx.objectStore('meta').get('setAside')) || [];
-  for (const {id, message} of setAside) {
-    const event = await outbox.get(id);
-    if (event) aside.push({event, message});
-    outbox.delete(id);
-  }
-  for (const id of acknowledged) {
-    const event = await outbox.get(id);
-    if (event) aside = aside.filter((entry) => keyOf(entry.event) !== keyOf(event));
-    outbox.delete(id);
-  }
-  tx.objectStore('meta').put(aside.slice(-20), 'setAside');
-  // A phone's first sync brings the clinic's earlier edits too: news only after that.
-  const hadSynced = Boolean(await tx.objectStore('meta').get('lastSync'));
-  const fromClinic = [];
-  let changed = 0;
-  for (const event of remote) {
-    const store = tx.objectStore('session' in event ? 'sessions' : 'ticks');
-    const current = await store.get('session' in event ? event.session : [event.day, event.item]);
-    // The server's copy of our own event wins too: it may have clamped a clock
-    // that ran ahead.
-    const own = current?.id === event.id;
-    if (!current || own || isLater(event, current)) {
-      store.put(event);
-      if (!own) changed += 1;
-      if (!own && hadSynced && event.device === CLINIC_DEVICE && 'session' in event) {
-        fromClinic.push({before: current || null, after: event});
-      }
-    }
-  }
-  if (fromClinic.length) {
-    // Said once on Today or Sessions (components/clinic-notices.js), which empties it.
-    const waiting = (await tx.objectStore('meta').get('clinicChanges')) || [];
-    tx.objectStore('meta').put([...waiting, ...fromClinic].slice(-MAX_CLINIC_NOTICES), 'clinicChanges');
-  }
-  tx.objectStore('meta').put(cursor, 'cursor');
-  tx.objectStore('meta').put(Date.now(), 'lastSync');
-  if (clock) tx.objectStore('meta').put(clock, 'clock');
-  await tx.done;
-  remember(remote.filter((event) => !('session' in event)));
-  return changed;
+  return {
+    syncNow: run,
+    onStatus(listener) {
+      listeners.add(listener);
+      if (last) listener(last);
+    },
+  };
 }
 
 // Below this, the difference is the network's delay, not a wrong clock.
@@ -208,7 +177,7 @@ const CLOCK_NOISE_MS = 2000;
 /**
  * What this phone knows of the server's clock after an answer sent at `sent` and
  * received at `received` (this phone's clock): {offset, server}.  New edits are
- * stamped max(phone clock + offset, server) by store.js, so a phone whose clock is
+ * stamped max(phone clock + offset, server) by plan-state.js, so a phone whose clock is
  * days fast or slow still stamps them in the order they were made.  `server`, the
  * latest server time seen, is a floor: time only moves on, so an offset learned
  * before the phone's clock was put right can never stamp an edit earlier than that.
@@ -216,14 +185,5 @@ const CLOCK_NOISE_MS = 2000;
 export function learnClock(serverTime, sent, received) {
   if (!Number.isSafeInteger(serverTime)) return null; // an older server: keep what we had
   const offset = serverTime - Math.round((sent + received) / 2);
-  const clock = {offset: Math.abs(offset) < CLOCK_NOISE_MS ? 0 : offset, server: serverTime};
-  useClock(clock);
-  return clock;
-}
-
-const keyOf = (event) => ('session' in event ? `session|${event.session}` : `${event.day}|${event.item}`);
-
-/** Changes the server set aside, each {event, message}, oldest first. */
-export async function setAsideEvents() {
-  return (await (await database()).get('meta', 'setAside')) || [];
+  return {offset: Math.abs(offset) < CLOCK_NOISE_MS ? 0 : offset, server: serverTime};
 }
