@@ -97,6 +97,10 @@ $(BUILD_META): $(NODE_STAMP) $(VENDOR_STAMP) $(JS_SOURCES)
 		--bundle --splitting --format=esm --target=es2022 --minify --sourcemap \
 		--outdir=$(BUILD_DIR) --entry-names='[name]-[hash]' --chunk-names='chunks/[name]-[hash]' \
 		--metafile=$(BUILD_META) --log-level=warning
+	# Today's first paint: one classic script the page carries inline (pwa/shell/app_shell.py).
+	$(NODE_DIR)/node_modules/.bin/esbuild static/js/today-first-paint.js \
+		--bundle --format=iife --target=es2022 --minify --charset=utf8 \
+		--outfile=$(BUILD_DIR)/inline/today-first-paint.js --log-level=warning
 
 # Browser tests drive Debian's Chromium: Playwright's own browser download
 # fails offline, so it is never used.  zbarimg (zbar-tools) decodes the

@@ -156,10 +156,10 @@ def test_pages_reference_no_other_origin_and_nothing_inline(client, url):
     ]
     assert outside == []
     assert facts.style_attributes == 0
-    # Inline: the stylesheet on every page, and Today's boot script; each allowed by its
-    # hash in the CSP, so any other inline code would be refused by the browser.
+    # Inline: the stylesheet on every page, and Today's boot and first-paint scripts; each
+    # allowed by its hash in the CSP, so any other inline code would be refused by the browser.
     assert len(facts.style_elements) == 1
-    assert len(facts.inline_scripts) == (1 if url == "/" else 0)
+    assert len(facts.inline_scripts) == (2 if url == "/" else 0)
     policy = response.headers["Content-Security-Policy"]
     for directive, texts in (
         ("script-src", facts.inline_scripts),

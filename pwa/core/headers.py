@@ -18,12 +18,12 @@ from flask import request
 from ..shell import app_shell
 
 
-def content_security_policy(script_hash: str, style_hash: str) -> str:
-    """The policy, allowing one inline script and one inline stylesheet, by their hashes."""
+def content_security_policy(script_hashes: list[str], style_hash: str) -> str:
+    """The policy, allowing the inline scripts and the inline stylesheet, by their hashes."""
     return "; ".join(
         [
             "default-src 'self'",
-            f"script-src 'self' {script_hash}",
+            f"script-src 'self' {' '.join(script_hashes)}",
             f"style-src 'self' {style_hash}",
             "img-src 'self' data:",
             "font-src 'self'",
@@ -61,7 +61,8 @@ HSTS = "max-age=63072000; includeSubDomains"
 
 def init_app(app: Flask) -> None:
     app.extensions["content_security_policy"] = content_security_policy(
-        app_shell.csp_hash(app_shell.BOOT_SCRIPT), app_shell.csp_hash(app_shell.STYLESHEET)
+        [app_shell.csp_hash(script) for script in app_shell.INLINE_SCRIPTS],
+        app_shell.csp_hash(app_shell.STYLESHEET),
     )
     app.after_request(add_security_headers)
 

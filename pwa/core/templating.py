@@ -56,6 +56,7 @@ def _today_scripts() -> dict:
     return {
         "today_entry": app_shell.today_entry(),
         "boot_script": Markup(app_shell.inline_text(app_shell.BOOT_SCRIPT)),
+        "first_paint_script": Markup(app_shell.inline_text(app_shell.FIRST_PAINT_SCRIPT)),
         "module_urls": app_shell.module_urls(),
     }
 

@@ -85,18 +85,28 @@ def bundle() -> dict[str, list[str]]:
     }
 
 
-# Inline in the pages' <head>, byte for byte as in these files, each allowed by its
-# hash in the CSP (headers.py).  The stylesheet is inline because a render-blocking
-# request of its own cost a first visit about 0.1 s of LCP on a slow phone network;
-# Today's boot script must run before the first paint.
+# Inline in the pages, byte for byte as in these files, each allowed by its hash in the
+# CSP (headers.py).  The stylesheet is inline because a render-blocking request of its
+# own cost a first visit about 0.1 s of LCP on a slow phone network; Today's boot script
+# (in <head>) and its first-paint script (built by esbuild from
+# static/js/today-first-paint.js, at the end of Today's markup) must run before the
+# first paint.
 STYLESHEET = ROOT / "static" / "css" / "app.css"
 BOOT_SCRIPT = ROOT / "templates" / "today" / "boot.js"
+FIRST_PAINT_SCRIPT = BUILD_DIR / "inline" / "today-first-paint.js"
+INLINE_SCRIPTS = (BOOT_SCRIPT, FIRST_PAINT_SCRIPT)
 
 
 @functools.cache
 def inline_text(path: Path) -> str:
     """The file's text, exactly as a page carries it inline."""
-    return path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing: run `make setup` first") from None
+    if "</script" in text.lower():
+        raise ConfigError(f"{path} would end its <script> element early")
+    return text
 
 
 def csp_hash(path: Path) -> str:

@@ -30,6 +30,7 @@ STATIC_PATTERNS = (
 
 # esbuild's output (Makefile BUILD_DIR): every file name ends in a hash of its content.
 HASHED_PREFIX = "build/"
+INLINE_DIR = "inline"
 
 
 class PrecacheError(RuntimeError):
@@ -44,6 +45,8 @@ def revision(content: bytes) -> str:
 def static_files(static_dir: Path, extra: Iterable[str] = ()) -> list[str]:
     """Paths under static/ to precache, sorted so the list is stable."""
     found = {p for pattern in STATIC_PATTERNS for p in static_dir.glob(pattern) if p.is_file()}
+    # Today's first-paint script travels inside Today's page (app_shell.FIRST_PAINT_SCRIPT).
+    found = {p for p in found if p.parent.name != INLINE_DIR}
     found.update(static_dir / name for name in extra)
     return sorted(str(p.relative_to(static_dir)) for p in found)
 

@@ -3,11 +3,9 @@
  * native checkbox with its label and an expandable "why" with its source.
  * Every item reads as something done today, so a tick always means "done";
  * the kind ("To do", "Hold off", "Check") is a visual hint only and stays out
- * of the checkbox's name.  A change is written to IndexedDB at once, through the
- * state owner (lib/plan-state.js recordTick).
+ * of the checkbox's name.  A change is kept at once by the caller's `record` (the state
+ * owner's recordTick, lib/plan-state.js); without one, the boxes are read-only.
  */
-import {planState} from '../lib/plan-state.js';
-
 const GROUPS = [
   ['morning', 'Morning'],
   ['any', 'Any time'],
@@ -18,10 +16,11 @@ const HOW_TO_TICK = 'Tick each one once you have done it today.';
 
 /**
  * @param {HTMLElement} container  emptied and filled
- * @param {{day: string, items: object[], ticks: Map<string, boolean>, editable: boolean,
+ * @param {{day: string, items: object[], ticks: Map<string, boolean>,
+ *          record?: (day: string, item: string, done: boolean) => Promise<unknown>,
  *          onChange?: (item: string, done: boolean) => void}} options
  */
-export function renderChecklist(container, {day, items, ticks, editable, onChange}) {
+export function renderChecklist(container, {day, items, ticks, record = null, onChange}) {
   container.replaceChildren();
   if (items.length) container.append(element('p', 'checklist__hint', HOW_TO_TICK));
   for (const [time, heading] of GROUPS) {
@@ -30,23 +29,23 @@ export function renderChecklist(container, {day, items, ticks, editable, onChang
     const section = element('section', 'card checklist');
     section.append(element('h2', 'checklist__heading', heading));
     const list = element('ul', 'checklist__list');
-    for (const item of group) list.append(itemRow(day, item, ticks.get(item.id), editable, onChange));
+    for (const item of group) list.append(itemRow(day, item, ticks.get(item.id), record, onChange));
     section.append(list);
     container.append(section);
   }
 }
 
-function itemRow(day, item, done, editable, onChange) {
+function itemRow(day, item, done, record, onChange) {
   const id = `tick-${day}-${item.id}`;
   const row = element('li', `checklist__item checklist__item--${item.kind}`);
   const box = element('input');
-  Object.assign(box, {type: 'checkbox', id, checked: Boolean(done), disabled: !editable});
+  Object.assign(box, {type: 'checkbox', id, checked: Boolean(done), disabled: !record});
   box.dataset.itemId = item.id;
   box.dataset.day = day;
   box.addEventListener('change', async () => {
     onChange?.(item.id, box.checked);
     try {
-      await (await planState()).recordTick(day, item.id, box.checked);
+      await record(day, item.id, box.checked);
     } catch (error) {
       // Not saved (storage full or blocked): show the truth, not a tick that is not kept.
       box.checked = !box.checked;

@@ -6,7 +6,6 @@
  */
 import {addDays, daysBetween} from '../lib/days.js';
 import {nextWindow, upcoming} from '../lib/series.js';
-import {planState} from '../lib/plan-state.js';
 import {settingOf} from '../lib/plan.js';
 
 const DATE = new Intl.DateTimeFormat('en-GB', {weekday: 'long', day: 'numeric', month: 'long', timeZone: 'UTC'});
@@ -75,9 +74,10 @@ const atHome = (plan) => settingOf(plan) === 'home';
 
 /**
  * Draw `cards` plus, in the evening, a reminder of today's open items (not in the hour
- * after a session was logged: `sessionLoggedMs`).
+ * after a session was logged: `sessionLoggedMs`).  `logSession(change)` keeps a session
+ * logged from a card (the state owner's recordSession); without it the buttons wait, disabled.
  */
-export function renderCards(container, cards, {itemsLeft, timeZone, sessionLoggedMs = 0, now = new Date()}) {
+export function renderCards(container, cards, {itemsLeft, timeZone, sessionLoggedMs = 0, now = new Date(), logSession = null}) {
   const hour = Number(new Intl.DateTimeFormat('en-GB', {hour: 'numeric', hourCycle: 'h23', timeZone}).format(now));
   const all = [...cards];
   const justLogged = now.getTime() - sessionLoggedMs < QUIET_AFTER_SESSION_MS;
@@ -90,11 +90,11 @@ export function renderCards(container, cards, {itemsLeft, timeZone, sessionLogge
       link: {href: '#today-list', label: 'Go to today’s list'},
     });
   }
-  container.replaceChildren(...all.map(card));
+  container.replaceChildren(...all.map((each) => card(each, logSession)));
   container.hidden = !all.length;
 }
 
-function card({kind, title, text, log, logLabel, link: own}) {
+function card({kind, title, text, log, logLabel, link: own}, logSession) {
   const section = document.createElement('section');
   section.className = kind === 'due' ? 'card card--due' : 'card';
   section.dataset.card = kind;
@@ -107,12 +107,12 @@ function card({kind, title, text, log, logLabel, link: own}) {
   actions.className = 'actions';
   if (log) {
     const button = document.createElement('button');
-    Object.assign(button, {type: 'button', className: 'button', textContent: logLabel});
+    Object.assign(button, {type: 'button', className: 'button', textContent: logLabel, disabled: !logSession});
     button.addEventListener('click', async () => {
       button.disabled = true;
       const {session, day, time, status} = log;
       // Today draws again when the state owner says the sessions changed.
-      await (await planState()).recordSession({session, day, time, status});
+      await logSession({session, day, time, status});
     });
     actions.append(button);
   }

@@ -14,8 +14,11 @@ const SHORT_DATE = new Intl.DateTimeFormat('en-GB', {
   timeZone: 'UTC',
 });
 
-/** `ticks` maps "day|item" to done; it is updated in place when yesterday is ticked. */
-export function renderHistory(root, {plan, run, ticks}) {
+/**
+ * `ticks` maps "day|item" to done; it is updated in place when yesterday is ticked.
+ * `record(day, item, done)` keeps a tick of yesterday's (the state owner's recordTick).
+ */
+export function renderHistory(root, {plan, run, ticks, record}) {
   const yesterdayBox = root.querySelector('[data-yesterday]');
   const list = root.querySelector('[data-history]');
   yesterdayBox.replaceChildren();
@@ -51,7 +54,7 @@ export function renderHistory(root, {plan, run, ticks}) {
       day: date,
       items,
       ticks: dayTicks,
-      editable: true,
+      record,
       onChange: (item, done) => {
         ticks.set(`${date}|${item}`, done);
         title.textContent = `Yesterday: ${describe()}`;

@@ -2,28 +2,24 @@
  * The Today screen: onboarding when this phone has no plan yet, otherwise
  * "Day N after session k" with the day's checklist, progress ring, gates and
  * earlier days, drawn from the state owner (lib/plan-state.js), so it opens offline.
- * The snapshot of the day the owner keeps lets the checklist appear before IndexedDB
- * opens; Today draws again when another device, the clinic or a session change
- * alters what it shows.
+ * The snapshot of the day the owner keeps is drawn before any module loads
+ * (today-first-paint.js); this takes over from it once the owner has loaded, and draws
+ * again when another device, the clinic or a session change alters what it shows.
  */
 import {addDays, daysBetween, localDay} from '../lib/days.js';
 import {conditionFor, currentRun, dayPlan, settingOf} from '../lib/plan.js';
 import {buildSeries, upcoming} from '../lib/series.js';
-import {planState, todaysSnapshot} from '../lib/plan-state.js';
-import {renderChecklist} from './checklist.js';
-import {formatDay, formatDayWithYear, renderCards, seriesCards} from './due-cards.js';
+import {planState} from '../lib/plan-state.js';
+import {paintDay, revealTheRest, showToday} from './day-card.js';
+import {formatDay, formatDayWithYear, seriesCards} from './due-cards.js';
 
 /** Start Today; resolves once something is on screen (the checklist or the form). */
 export async function startToday(root) {
   const view = root.querySelector('[data-today]');
   if (!view) return;
   const form = root.querySelector('[data-onboarding]');
-  const snapshot = todaysSnapshot();
-  if (snapshot) {
-    paint(view, snapshot, new Map(snapshot.done.map((id) => [`${snapshot.today}|${id}`, true])));
-    showToday(root, view, form);
-  }
   const state = await planState();
+  keepEarlyTaps(state);
   let shown = null;
   // Renders run one after another, so the last one always shows the latest state.
   let queue = Promise.resolve();
@@ -33,7 +29,7 @@ export async function startToday(root) {
       // Wording that differs for people who needle at home (see app.css [data-setting]).
       document.documentElement.dataset.setting = settingOf(state.plan);
       shown = await keepingFocus(() => renderToday(view, state));
-      showToday(root, view, form);
+      showToday(root);
     }));
   // Her own ticks are on screen already (the checklist updates itself); anything else
   // that changed (another device, the clinic, a session logged, a new plan) is drawn.
@@ -69,6 +65,18 @@ export async function startToday(root) {
 }
 
 /**
+ * Taps on the checklist the first-paint script drew, made before this module ran, are
+ * kept now, in the order made; any later tap on that drawing is kept at once.
+ */
+function keepEarlyTaps(state) {
+  const waiting = window.aftercareEarlyTaps;
+  if (!waiting) return;
+  const keep = ({day, item, done, resolve, reject}) => state.recordTick(day, item, done).then(resolve, reject);
+  waiting.splice(0).forEach(keep);
+  waiting.push = (tap) => void keep(tap);
+}
+
+/**
  * Run a redraw without losing her place: the control that had focus (a checkbox
  * or an answer, whose ids name their day and item) has it again afterwards.
  */
@@ -78,19 +86,6 @@ async function keepingFocus(draw) {
   const again = focused && document.getElementById(focused);
   if (again && again !== document.activeElement) again.focus({preventScroll: true});
   return result;
-}
-
-/** Today's checklist in place of the onboarding form, whatever the boot script guessed. */
-function showToday(root, view, form) {
-  document.documentElement.removeAttribute('data-first-visit');
-  form.hidden = true;
-  view.hidden = false;
-  revealTheRest(root);
-}
-
-/** Show what waits below Today's top part, in the frame that part appears in. */
-function revealTheRest(root) {
-  for (const part of root.querySelectorAll('[data-reveal]')) part.classList.remove('reveal-later');
 }
 
 async function renderToday(view, state) {
@@ -117,40 +112,16 @@ async function renderToday(view, state) {
     // waits an hour after it.
     sessionLoggedMs: state.meta('sessionLoggedAt') || 0,
   };
-  paint(view, model, ticks);
+  paintDay(view, model, ticks, {
+    record: (day, item, done) => state.recordTick(day, item, done),
+    logSession: (change) => state.recordSession(change),
+  });
   state.rememberToday(model);
   await showReadiness(view, state, next, daysToNext);
   // Earlier days are below the fold: their module loads after today is drawn.
   const {renderHistory} = await import('./history.js');
-  renderHistory(view, {plan, run, ticks});
+  renderHistory(view, {plan, run, ticks, record: (day, item, done) => state.recordTick(day, item, done)});
   return run.today;
-}
-
-/** Draw the day card, checklist and gates of `model`; `ticks` maps "day|item" to done. */
-function paint(view, model, ticks) {
-  const doneToday = () => model.items.filter((item) => ticks.get(`${model.today}|${item.id}`));
-  const changed = () => {
-    showProgress(view, model.items.length, doneToday().length);
-    renderCards(view.querySelector('[data-cards]'), model.cards || [], {
-      itemsLeft: model.items.length - doneToday().length,
-      timeZone: model.timeZone,
-      sessionLoggedMs: model.sessionLoggedMs || 0,
-    });
-  };
-  view.querySelector('[data-day-heading]').textContent = model.heading;
-  view.querySelector('[data-day-note]').textContent = model.note;
-  renderChecklist(view.querySelector('[data-checklist]'), {
-    day: model.today,
-    items: model.items,
-    ticks: new Map(model.items.map((item) => [item.id, ticks.get(`${model.today}|${item.id}`)])),
-    editable: true,
-    onChange: (item, done) => {
-      ticks.set(`${model.today}|${item}`, done);
-      changed();
-    },
-  });
-  renderGates(view.querySelector('[data-gates]'), model.gates);
-  changed();
 }
 
 /** The day before a planned session, and on its day: "Ready for your session?" (loaded only then). */
@@ -166,8 +137,6 @@ async function showReadiness(view, state, next, daysToNext) {
   const answers = new Map(state.ticksBetween(next.day, next.day).map((event) => [event.item, event.done]));
   renderReadiness(container, {plan, session: next, answers});
 }
-
-const RING_LENGTH = 113.1;
 
 // Shown from the day before a session (the issue of a cold sore or a tan is then known).
 const READINESS_DAYS = 1;
@@ -212,16 +181,6 @@ function dayNote(plan, run, ongoing, next) {
   return parts.join(' ');
 }
 
-function showProgress(view, total, done) {
-  // Nothing to tick (before a session, a wrong clock) is not "all done": the ring stays empty.
-  const percent = total ? Math.round((100 * done) / total) : 0;
-  const text = total ? `${done} of ${total} done today` : 'Nothing to tick today';
-  // In the circle's own length (2 pi r, r = 18), not pathLength, which SVG 1.1 lacks.
-  view.querySelector('[data-ring-done]').setAttribute('stroke-dasharray', `${(percent * RING_LENGTH) / 100} ${RING_LENGTH}`);
-  view.querySelector('[data-ring-label]').textContent = text;
-  view.querySelector('[data-progress-text]').textContent = text;
-}
-
 /**
  * "Can I use it today?" as plain answers with dates, each with its condition:
  * "Makeup: not yet — from Sun 6 Dec, if your skin is calm…".  Once the recovery
@@ -244,17 +203,4 @@ function gateLines(plan, run, today) {
       ? {open: false, text: `${gate.name}: not yet. From ${from}, ${condition}.`}
       : {open: true, text: `${gate.name}: yes, from ${from}, ${condition}.`};
   });
-}
-
-function renderGates(list, gates) {
-  list.replaceChildren(
-    ...gates.map((gate) => {
-      // A snapshot taken by an older version holds {days_left, message}.
-      const open = 'open' in gate ? gate.open : !gate.days_left;
-      const row = document.createElement('li');
-      row.className = open ? 'gate gate--open' : 'gate';
-      row.textContent = gate.text || gate.message;
-      return row;
-    }),
-  );
 }
