@@ -348,8 +348,8 @@ def baseline_client(folder: Path) -> tuple[Client | None, dict]:
     """The old client, built if needed, and what is known of it (or why it cannot run)."""
     described = {"commit": baseline.COMMIT}
     try:
-        described = baseline.describe()
         baseline.prepare()
+        described = baseline.describe()
     except baseline.BaselineError as error:
         return None, {**described, "error": str(error)}
     server = baseline.BaselineServer(folder / "data", folder / "server.log", WORKERS="2")
