@@ -2,8 +2,8 @@
 // what the app is opened for, then (loaded only then) the components every page has.
 import {startToday} from './components/today.js';
 
-// The boot script adds this module from <head>, and an added module runs as soon
-// as it is loaded, maybe before the body is parsed: wait for the page to be whole.
+// The boot script adds this module once the page is parsed (on a first visit, after the
+// form is painted, maybe before that): wait for the page to be whole either way.
 if (document.readyState === 'loading') {
   await new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, {once: true}));
 }

@@ -6,8 +6,9 @@
  *   shows the onboarding form that is already in the HTML, so a new client sees
  *   it without waiting for any module.  Today's script starts after that paint.
  * - A phone with a plan fetches Today's modules side by side at once
- *   (modulepreload) and runs Today's script as soon as they are in, since the
- *   day's checklist is drawn by them.
+ *   (modulepreload) and runs Today's script once the page is parsed: at once if
+ *   nothing is on screen yet, after the first frame if today-first-paint.js drew
+ *   the day from the snapshot.
  * lib/snapshot.js keeps the flag read here in step with IndexedDB; if it is ever
  * wrong, today.js corrects the page once IndexedDB has answered.
  */
@@ -33,24 +34,31 @@
     for (var name in attributes) element.setAttribute(name, attributes[name]);
     document.head.appendChild(element);
   }
+  var started = false;
   function startToday() {
-    add('script', {type: 'module', src: script.getAttribute('data-entry')});
+    if (!started) add('script', {type: 'module', src: script.getAttribute('data-entry')});
+    started = true;
   }
 
   if (hasPlan) {
     var modules = script.getAttribute('data-modules').split(' ');
     for (var i = 0; i < modules.length; i += 1) add('link', {rel: 'modulepreload', href: modules[i]});
-    startToday();
+    // Once the page is parsed.  If today-first-paint.js (at the end of the page) drew the
+    // day from the snapshot, the modules run after the frame that shows it, not in
+    // front of it (they took about 14 ms there), and take over the drawing then.
+    document.addEventListener('DOMContentLoaded', function () {
+      if (document.documentElement.getAttribute('data-first-paint') !== 'snapshot') return startToday();
+      requestAnimationFrame(function () {
+        setTimeout(startToday, 0);
+      });
+      setTimeout(startToday, 500); // a hidden tab has no frames
+    });
     return;
   }
   document.documentElement.setAttribute('data-first-visit', '');
   // Once the form is on screen (the wait app.js's afterFirstPaint makes too; a
   // classic script cannot import it).
-  var started = false;
-  function once() {
-    if (!started) startToday();
-    started = true;
-  }
+  var once = startToday;
   setTimeout(once, 500); // a hidden tab paints nothing; some browsers report no paints
   try {
     new PerformanceObserver(function (entries, observer) {

@@ -6,7 +6,7 @@
  * page's modules have loaded, and Today draws the state owner's day with it after.
  */
 import {renderChecklist} from './checklist.js';
-import {renderCards} from './due-cards.js';
+import {renderCards} from './cards.js';
 
 const RING_LENGTH = 113.1;
 
@@ -21,7 +21,7 @@ export function paintDay(view, model, ticks, {record, logSession = null}) {
     showProgress(view, model.items.length, doneToday().length);
     renderCards(view.querySelector('[data-cards]'), model.cards || [], {
       itemsLeft: model.items.length - doneToday().length,
-      timeZone: model.timeZone,
+      evening: model.evening,
       sessionLoggedMs: model.sessionLoggedMs || 0,
       logSession,
     });

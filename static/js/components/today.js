@@ -6,12 +6,12 @@
  * (today-first-paint.js); this takes over from it once the owner has loaded, and draws
  * again when another device, the clinic or a session change alters what it shows.
  */
-import {addDays, daysBetween, localDay} from '../lib/days.js';
+import {addDays, daysBetween, DEFAULT_DAY_START_HOUR, instantAt, localDay} from '../lib/days.js';
 import {conditionFor, currentRun, dayPlan, settingOf} from '../lib/plan.js';
 import {buildSeries, upcoming} from '../lib/series.js';
 import {planState} from '../lib/plan-state.js';
 import {paintDay, revealTheRest, showToday} from './day-card.js';
-import {formatDay, formatDayWithYear, seriesCards} from './due-cards.js';
+import {EVENING_HOUR, formatDay, formatDayWithYear, seriesCards} from './due-cards.js';
 
 /** Start Today; resolves once something is on screen (the checklist or the form). */
 export async function startToday(root) {
@@ -100,9 +100,12 @@ async function renderToday(view, state) {
   const events = state.ticksBetween(run.dayNumber < 0 ? run.today : run.session.day, run.today);
   const ticks = new Map(events.map((event) => [`${event.day}|${event.item}`, event.done]));
   const model = {
-    timeZone: plan.timeZone,
-    dayStartHour: plan.dayStartHour,
     today: run.today,
+    // When this day starts and ends, and its evening (17:00 to midnight on the clock), as
+    // instants: the snapshot is checked and drawn with no time-zone lookup.
+    startsMs: instantAt(run.today, plan.dayStartHour ?? DEFAULT_DAY_START_HOUR, plan.timeZone),
+    endsMs: instantAt(addDays(run.today, 1), plan.dayStartHour ?? DEFAULT_DAY_START_HOUR, plan.timeZone),
+    evening: [instantAt(run.today, EVENING_HOUR, plan.timeZone), instantAt(run.today, 24, plan.timeZone)],
     heading: heading(run),
     note: dayNote(plan, run, today.ongoing, next),
     items: today.items,

@@ -5,8 +5,32 @@
  * in tests/vectors/day_numbers.json.
  */
 
-const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
 export const DEFAULT_DAY_START_HOUR = 3;
+
+// One formatter per time zone: making one costs far more than using it.
+const wallClocks = new Map();
+
+/** The wall clock in `timeZone` at `instant`, as milliseconds of that reading taken as UTC. */
+function wallClock(instant, timeZone) {
+  if (!wallClocks.has(timeZone)) {
+    wallClocks.set(
+      timeZone,
+      new Intl.DateTimeFormat('en-CA', {
+        timeZone,
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+        hour: '2-digit',
+        minute: '2-digit',
+        hourCycle: 'h23',
+      }),
+    );
+  }
+  const part = Object.fromEntries(wallClocks.get(timeZone).formatToParts(instant).map((p) => [p.type, p.value]));
+  return Date.UTC(+part.year, +part.month - 1, +part.day, +part.hour, +part.minute);
+}
 
 /** The IANA time zone the phone is set to, e.g. "Europe/London". */
 export function deviceTimeZone() {
@@ -15,19 +39,23 @@ export function deviceTimeZone() {
 
 /** "YYYY-MM-DD": the plan's local day at `instant` (a Date). */
 export function localDay(instant, timeZone, dayStartHour = DEFAULT_DAY_START_HOUR) {
-  const format = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  });
-  const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, p.value]));
   // Work on the wall clock, not the instant, so a DST change cannot move the boundary.
-  const wall = Date.UTC(+part.year, +part.month - 1, +part.day, +part.hour, +part.minute);
-  return new Date(wall - dayStartHour * 60 * 60 * 1000).toISOString().slice(0, 10);
+  const wall = wallClock(instant, timeZone);
+  return new Date(wall - dayStartHour * HOUR_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * The instant (ms) at which the clocks of `timeZone` read `hour`:00 on `day`
+ * ("YYYY-MM-DD"; `hour` may be 24, midnight after it).  Today works out once when its
+ * day starts and ends and when its evening comes, so the snapshot it keeps can be
+ * checked against the clock without a time-zone lookup (today-first-paint.js).
+ */
+export function instantAt(day, hour, timeZone) {
+  const wanted = Date.parse(day) + hour * HOUR_MS; // that reading, taken as UTC
+  let instant = wanted;
+  // The zone's offset at the guess, then at the corrected guess (a DST change between them).
+  for (let step = 0; step < 2; step += 1) instant = wanted - (wallClock(instant, timeZone) - instant);
+  return instant;
 }
 
 /** Whole days from `fromDay` to `toDay` (both "YYYY-MM-DD"). */

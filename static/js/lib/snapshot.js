@@ -6,7 +6,6 @@
  * replaces this one.  Only display data is kept here, never the outbox.  Written only
  * by the state owner (plan-state.js), which keeps it in step with the ticks.
  */
-import {localDay} from './days.js';
 import {isSharedDevice} from './shared-device.js';
 
 const KEY = 'aftercare:today';
@@ -14,13 +13,15 @@ const KEY = 'aftercare:today';
 // whether to show the onboarding form.
 const HAS_PLAN = 'aftercare:has-plan';
 
-/** The snapshot if it was taken for the plan's current local day, else null. */
-export function todaysSnapshot(now = new Date()) {
+/**
+ * The snapshot if it was taken for the plan's current local day, else null.  The day's
+ * bounds are in the snapshot as instants (components/today.js), so this looks up no
+ * time zone: the first one a page makes costs milliseconds it does not have here.
+ */
+export function todaysSnapshot(now = Date.now()) {
   try {
     const snapshot = JSON.parse(localStorage.getItem(KEY));
-    if (snapshot && snapshot.today === localDay(now, snapshot.timeZone, snapshot.dayStartHour)) {
-      return snapshot;
-    }
+    if (snapshot && snapshot.startsMs <= now && now < snapshot.endsMs) return snapshot;
   } catch {
     // Missing, unreadable or blocked storage: Today simply waits for IndexedDB.
   }
