@@ -21,9 +21,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,29 +129,12 @@ class BaselineServer(RunningServer):
             "PYTHONPATH": str(self.root),
         }
 
-    def start(self, timeout: float = 30.0) -> BaselineServer:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [str(gunicorn(self.root)), "-c", "gunicorn.conf.py"],
-            cwd=self.root,
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"baseline server did not answer within {timeout} s:\n{self.log()}")
+    def command(self) -> list[str]:
+        return [str(gunicorn(self.root)), "-c", "gunicorn.conf.py"]
+
+    @property
+    def cwd(self) -> Path:
+        return self.root
 
 
 if __name__ == "__main__":

@@ -59,10 +59,17 @@ class RunningServer:
         self._env = clean_environment(PORT=str(self.port), DATA_DIR=str(data_dir), **env)
         self.process: subprocess.Popen | None = None
 
+    # What starts it, from which folder: a subclass may serve other code the same way.
+    def command(self) -> list[str]:
+        return ["make", "--no-print-directory", "-C", str(ROOT), "run"]
+
+    cwd: Path | None = None
+
     def start(self, timeout: float = 30.0) -> RunningServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            ["make", "--no-print-directory", "-C", str(ROOT), "run"],
+            self.command(),
+            cwd=self.cwd,
             env=self._env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -72,7 +79,8 @@ class RunningServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"make run exited with {self.process.returncode}:\n{self.log()}")
+                program, status = self.command()[0], self.process.returncode
+                raise RuntimeError(f"{program} exited with {status}:\n{self.log()}")
             try:
                 with urllib.request.urlopen(self.url + "/", timeout=2) as response:
                     if response.status == 200:

@@ -81,6 +81,27 @@ const phone = async (store, method, ...args) => {
 """
 
 
+class HeldRequests:
+    """The page's requests matching `pattern` held back until release(): what a page shows
+    before its modules have loaded."""
+
+    def __init__(self, page, pattern: str):
+        self.held: list = []
+        self._released = False
+        page.route(pattern, self._hold)
+
+    def _hold(self, route) -> None:
+        if self._released:
+            route.continue_()
+        else:
+            self.held.append(route)
+
+    def release(self) -> None:
+        self._released = True
+        for route in self.held:
+            route.continue_()
+
+
 def phone_js(body: str) -> str:
     """An async function for page.evaluate whose `body` may call phone(...) (PHONE_DB); its
     argument is `arg`."""

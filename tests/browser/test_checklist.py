@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from helpers import HeldRequests
 from helpers import as_today_writes
 from helpers import axe_violations
 from helpers import launch_profile
@@ -236,32 +237,18 @@ WATCH_THE_FORM = """(() => {
 
 def test_a_first_visit_shows_the_form_before_any_module_has_loaded(live_server, phone):
     page = phone.new_page()
-    held, released = [], []
-
-    def hold_modules(route):
-        # Every module waits: what shows is the HTML and the stylesheet alone.
-        if released:
-            route.continue_()
-        else:
-            held.append(route)
-
-    page.route("**/*.*js", hold_modules)
-    # "commit": the modules, held back, keep DOMContentLoaded from firing.
-    page.goto(live_server.url + "/", wait_until="commit")
-    form = page.locator("[data-onboarding]")
-    expect(form).to_be_visible()
-    expect(form.get_by_role("button", name="Start my aftercare")).to_be_disabled()
-    expect(page.locator("[data-today]")).to_be_hidden()
+    # Every module waits: what shows is the HTML and the stylesheet alone.
+    modules = HeldRequests(page, "**/*.*js")
     # Today's script is asked for once the form has been painted.
-    for _ in range(100):
-        if held:
-            break
-        page.wait_for_timeout(50)
-    assert held, "the page asked for its modules"
+    with page.expect_request("**/static/build/today-app-*.js"):
+        # "commit": the modules, held back, keep DOMContentLoaded from firing.
+        page.goto(live_server.url + "/", wait_until="commit")
+        form = page.locator("[data-onboarding]")
+        expect(form).to_be_visible()
+        expect(form.get_by_role("button", name="Start my aftercare")).to_be_disabled()
+        expect(page.locator("[data-today]")).to_be_hidden()
     expect(form).to_be_visible()
-    released.append(True)
-    for route in held:
-        route.continue_()
+    modules.release()
     expect(form.get_by_role("button", name="Start my aftercare")).to_be_enabled()
 
 
