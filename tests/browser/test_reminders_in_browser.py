@@ -21,6 +21,7 @@ from helpers import phone_js
 from helpers import wait_for_async
 from icalendar import Calendar
 from playwright.sync_api import expect
+from support import wait_until
 from test_checklist import TIME_ZONE
 from test_checklist import onboard
 from test_checklist import today_here
@@ -127,7 +128,6 @@ def test_every_push_shows_a_notification_that_opens_the_app(live_server, phone_p
     phone_profile.grant_permissions(["notifications"], origin=live_server.url)
     page = open_controlled(phone_profile, live_server.url + "/")
     cdp = phone_profile.new_cdp_session(page)
-    cdp.send("ServiceWorker.enable")
     registration_id = None
 
     def remember(event):
@@ -136,10 +136,16 @@ def test_every_push_shows_a_notification_that_opens_the_app(live_server, phone_p
             if version["status"] == "activated":
                 registration_id = version["registrationId"]
 
+    # Listening before enabling: enabling reports the worker versions there are.
     cdp.on("ServiceWorker.workerVersionUpdated", remember)
+    cdp.send("ServiceWorker.enable")
     page.wait_for_function("navigator.serviceWorker.controller !== null")
-    page.wait_for_timeout(200)
-    assert registration_id is not None
+
+    def activated_version_reported() -> bool:
+        page.evaluate("0")  # Playwright hands over the CDP events received so far
+        return registration_id is not None
+
+    wait_until(activated_version_reported, timeout=15)
 
     def push(data: str):
         cdp.send(
