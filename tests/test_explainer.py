@@ -73,7 +73,9 @@ def test_explainer_page_shows_heading_sources_and_review_status(client, slug):
     for source_id in FRONT_OF[slug]["sources"]:
         source = REGISTRY[source_id]
         item = re.search(
-            rf"<li>{re.escape(source.citation)}.*?</li>", html.replace("&amp;", "&"), re.S
+            rf'<li id="source-{source_id}">{re.escape(source.citation)}.*?</li>',
+            html.replace("&amp;", "&"),
+            re.S,
         )
         assert item, source_id
         assert source.kind in item.group(0)

@@ -13,7 +13,6 @@ which day it is.  No Flask here.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 
@@ -116,16 +115,7 @@ def _cited(schedule: dict, sources: dict) -> dict:
 
 
 def _short(source: dict) -> str:
-    """A citation in a few words: 'Chu 2021' for 'Chu S, Foulad DP, … 2021;47(9)…', the
-    publisher for a page with no year ('Fifth Element Esthetics')."""
-    citation = source["citation"]
-    # A journal's "2021;47(9)" first: a title may hold other years ("2018-2023.").
-    year = re.search(r"\b(?:19|20)\d\d(?=;)", citation) or re.search(
-        r"\b(?:19|20)\d\d(?=\.|$)", citation
-    )
-    if not year:
-        return citation.split(". ")[0].rstrip(".")
-    return f"{re.split(r'[ ,.]', citation, maxsplit=1)[0]} {year.group(0)}"
+    return source_registry.short_name(source["citation"])
 
 
 def day_items(schedule: dict, plan: dict, day_number: int) -> list[str]:

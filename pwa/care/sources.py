@@ -48,6 +48,18 @@ def uncatalogued(citation: str, kind: str = "") -> Source:
     return Source("", citation.strip(), "", kind.strip(), None, "")
 
 
+def short_name(citation: str) -> str:
+    """A citation in a few words: 'Chu 2021' for 'Chu S, Foulad DP, … 2021;47(9)…', the
+    publisher for a page with no year ('Fifth Element Esthetics')."""
+    # A journal's "2021;47(9)" first: a title may hold other years ("2018-2023.").
+    year = re.search(r"\b(?:19|20)\d\d(?=;)", citation) or re.search(
+        r"\b(?:19|20)\d\d(?=\.|$)", citation
+    )
+    if not year:
+        return citation.split(". ")[0].rstrip(".")
+    return f"{re.split(r'[ ,.]', citation, maxsplit=1)[0]} {year.group(0)}"
+
+
 def load_registry(override_file: Path | None = None) -> Registry:
     """Every source by id; a clinic's entry replaces the shipped one with the same id."""
     registry = _read(SHIPPED_FILE)

@@ -26,6 +26,7 @@ from pathlib import Path
 from markdown_it import MarkdownIt
 
 from ..care import sources as source_registry
+from . import figures as figure_drawings
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "content"
 FRONT_MATTER_FENCE = "+++"
@@ -80,23 +81,44 @@ class Page:
 
 
 def load_pages(
-    override_dir: Path | None = None, registry: source_registry.Registry | None = None
+    override_dir: Path | None = None,
+    registry: source_registry.Registry | None = None,
+    figures: dict[str, figure_drawings.Figure] | None = None,
 ) -> dict[str, Page]:
     """All pages by slug, in reading order; clinic files replace shipped ones.
 
-    `registry` is the source registry the pages cite (the shipped one when None).
+    `registry` is the source registry the pages cite (the shipped one when None);
+    `figures` those the pages may show (the shipped ones when None).
     """
     if registry is None:
         registry = source_registry.load_registry()
+    if figures is None:
+        figures = load_figures(registry)
     files = {path.stem: (path, False) for path in SHIPPED_DIR.glob("*.md")}
     if override_dir is not None and override_dir.is_dir():
         files.update({path.stem: (path, True) for path in override_dir.glob("*.md")})
-    pages = [parse_page(path, registry, from_clinic) for path, from_clinic in files.values()]
+    pages = [
+        parse_page(path, registry, from_clinic, figures) for path, from_clinic in files.values()
+    ]
     return {page.slug: page for page in sorted(pages, key=lambda p: (p.order, p.title))}
 
 
-def parse_page(path: Path, registry: source_registry.Registry, from_clinic: bool = False) -> Page:
-    """Read one Markdown file with front matter into a `Page`."""
+def load_figures(registry: source_registry.Registry) -> dict[str, figure_drawings.Figure]:
+    """The shipped figures, or ContentError naming what is wrong with one."""
+    try:
+        return figure_drawings.load_figures(registry)
+    except figure_drawings.FigureError as error:
+        raise ContentError(str(error)) from None
+
+
+def parse_page(
+    path: Path,
+    registry: source_registry.Registry,
+    from_clinic: bool = False,
+    figures: dict[str, figure_drawings.Figure] | None = None,
+) -> Page:
+    """Read one Markdown file with front matter into a `Page`; `figures` are those its
+    `[figure: id]` paragraphs may show."""
     if not SLUG.match(path.stem):
         raise ContentError(f"{path}: file names use lower-case letters, digits and dashes")
     try:
@@ -118,12 +140,17 @@ def parse_page(path: Path, registry: source_registry.Registry, from_clinic: bool
             order=order,
             updated=updated,
             sources=cited,
-            body_html=_markdown.render(body),
+            body_html=figure_drawings.insert_figures(
+                _markdown.render(body),
+                figures or {},
+                {source.id for source in cited},
+                str(path),
+            ),
             from_clinic=from_clinic,
             reviewed_by=reviewed_by,
             reviewed_on=reviewed_on,
         )
-    except source_registry.SourceError as error:
+    except (source_registry.SourceError, figure_drawings.FigureError) as error:
         raise ContentError(str(error)) from None
     except ValueError as error:
         raise ContentError(f"{path}: {error}") from None

@@ -8,15 +8,23 @@ from flask import current_app
 from flask import render_template
 
 from . import explainer
+from . import figures
 
 bp = Blueprint("learn", __name__)
 
 
 def init_app(app) -> None:
-    """Load every explainer page once, so a broken clinic file fails at start-up."""
+    """Load every figure and explainer page once, so a broken file fails at start-up."""
+    registry = app.extensions["sources"]
+    app.extensions["figures"] = explainer.load_figures(registry)
     app.extensions["explainer_pages"] = explainer.load_pages(
-        app.config["DATA_DIR"] / "content", app.extensions["sources"]
+        app.config["DATA_DIR"] / "content", registry, app.extensions["figures"]
     )
+
+
+def skin_swatches() -> dict[str, str]:
+    """{Fitzpatrick type: colour}, from the scale's figure (onboarding shows them)."""
+    return figures.swatches(current_app.extensions["figures"]["fitzpatrick-scale"])
 
 
 def pages() -> dict[str, explainer.Page]:

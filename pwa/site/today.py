@@ -17,6 +17,7 @@ from flask import render_template
 from ..care import protocol
 from ..core.config import ConfigError
 from .learn import pages
+from .learn import skin_swatches
 
 bp = Blueprint("today", __name__)
 
@@ -44,7 +45,9 @@ def current_schedule() -> dict:
 
 @bp.get("/")
 def index():
-    return render_template("today/index.html", pages=pages(), schedule=current_schedule())
+    return render_template(
+        "today/index.html", pages=pages(), schedule=current_schedule(), swatches=skin_swatches()
+    )
 
 
 @bp.get("/protocol.json")
