@@ -140,4 +140,5 @@ def test_onboarding_shows_each_skin_type_beside_its_colour_from_the_scale(client
         assert f'fill="{colour}"' in choice.group(1) and 'aria-hidden="true"' in choice.group(1)
     not_sure = re.search(r'value="not-sure" checked>(.*?)</label>', form, re.S).group(1)
     assert "<svg" not in not_sure
-    assert 'href="/learn/who-is-at-risk#figure-fitzpatrick-scale"' in form
+    # No link away from a half-filled form: the swatches and hints are the help.
+    assert "who-is-at-risk" not in form.split("data-onboarding")[1].split("</form>")[0]
