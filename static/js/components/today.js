@@ -115,15 +115,14 @@ async function renderToday(view, state) {
     // waits an hour after it.
     sessionLoggedMs: state.meta('sessionLoggedAt') || 0,
   };
-  paintDay(view, model, ticks, {
-    record: (day, item, done) => state.recordTick(day, item, done),
-    logSession: (change) => state.recordSession(change),
-  });
+  // Today's boxes and yesterday's are kept the same way.
+  const record = (day, item, done) => state.recordTick(day, item, done);
+  paintDay(view, model, ticks, {record, logSession: (change) => state.recordSession(change)});
   state.rememberToday(model);
   await showReadiness(view, state, next, daysToNext);
   // Earlier days are below the fold: their module loads after today is drawn.
   const {renderHistory} = await import('./history.js');
-  renderHistory(view, {plan, run, ticks, record: (day, item, done) => state.recordTick(day, item, done)});
+  renderHistory(view, {plan, run, ticks, record});
   return run.today;
 }
 

@@ -12,8 +12,6 @@ import {isLater} from './merge.js';
 import {clearSnapshot, rememberPlanHere, saveSnapshot} from './snapshot.js';
 import {storeAnswer} from './sync-answer.js';
 
-export {todaysSnapshot} from './snapshot.js';
-
 const boxKey = (day, item) => `${day}|${item}`;
 
 /**
